@@ -1,0 +1,57 @@
+import { expect, test } from "@playwright/test";
+
+test("the page renders on the server, before any script runs", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const response = await page.goto("/");
+  expect(response?.status()).toBe(200);
+  await expect(page.getByRole("heading", { name: "Your trading copilot" })).toBeVisible();
+  await context.close();
+});
+
+test("hydration makes the page interactive and a server function brings data from Postgres and DuckDB", async ({
+  page,
+}) => {
+  const consoleErrors: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") consoleErrors.push(msg.text());
+  });
+  await page.goto("/");
+
+  // The status panel's data was fetched on the server during SSR.
+  await expect(page.getByTestId("status-postgres")).toContainText("PostgreSQL");
+  await expect(page.getByTestId("status-duckdb")).toContainText("DuckDB");
+
+  // A click changes client-side state: only possible once the WASM has hydrated the page.
+  const toggle = page.getByRole("button", { name: "Show tables" });
+  await expect(async () => {
+    await toggle.click();
+    await expect(page.getByTestId("duckdb-tables")).toBeVisible({ timeout: 1_000 });
+  }).toPass();
+  await expect(page.getByTestId("duckdb-tables").locator("tbody tr").first()).toBeVisible();
+  await expect(page.getByRole("button", { name: "Hide tables" })).toHaveAttribute("aria-pressed", "true");
+
+  // Refresh calls the server function from the browser: a real round trip to the server.
+  const before = await page.getByTestId("checked-at").textContent();
+  const roundTrip = page.waitForResponse((r) => r.url().includes("/api/system_status") && r.status() === 200);
+  await page.waitForTimeout(1_100); // checked-at has one-second resolution
+  await page.getByRole("button", { name: "Refresh" }).click();
+  const response = await roundTrip;
+  const body = await response.json();
+  expect(body.postgres.ok).toBe(true);
+  expect(body.duckdb.ok).toBe(true);
+  expect(body.migrations_applied).toBeGreaterThan(0);
+  expect(body.duckdb_tables.length).toBeGreaterThan(0);
+  await expect(page.getByTestId("checked-at")).not.toHaveText(before ?? "");
+
+  expect(consoleErrors).toEqual([]);
+});
+
+test("healthz reports both stores", async ({ request }) => {
+  const response = await request.get("/healthz");
+  expect(response.status()).toBe(200);
+  const body = await response.json();
+  expect(body.status).toBe("ok");
+  expect(body.postgres.ok).toBe(true);
+  expect(body.duckdb.ok).toBe(true);
+});

@@ -1,0 +1,9 @@
+//! Server functions and the types they exchange with the browser.
+//!
+//! Each server function is thin: it finds the caller and the shared state, calls a plain async function in
+//! `crate::server`, and maps that module's error into [`AppError`] once.
+mod error;
+mod status;
+
+pub use error::AppError;
+pub use status::{ComponentStatus, StatusReport, TableCount, system_status};

@@ -1,0 +1,2 @@
+//! Reusable UI parts.
+pub mod status_panel;

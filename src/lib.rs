@@ -1,0 +1,21 @@
+//! tradechat — a trading copilot: a signed-in user chats with an LLM agent that answers from DuckDB market data.
+//!
+//! Where things live (see `ARCHITECTURE.md`):
+//! - [`app`] — the Leptos UI (pages and components), rendered on the server and hydrated in the browser;
+//! - [`api`] — server functions and the types that cross the wire; thin wrappers over `server`;
+//! - `server` (feature `ssr` only) — configuration, HTTP routing, Postgres, DuckDB and everything else that
+//!   runs only on the server.
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod app;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

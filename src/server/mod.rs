@@ -1,0 +1,19 @@
+//! Everything that runs only on the server (feature `ssr`).
+//!
+//! - [`config`] — settings from the environment;
+//! - [`state`] — the shared [`state::AppState`];
+//! - [`router`] — routes and middleware; [`health`] — `/healthz`;
+//! - [`store`] — Postgres; [`duck`] — DuckDB; [`demo_data`] — the demo DuckDB data set's generator;
+//! - [`cli`] — the binary's commands; [`startup`] — state assembly and serving;
+//! - [`telemetry`] and [`shutdown`] — logs and signals.
+pub mod cli;
+pub mod config;
+pub mod demo_data;
+pub mod duck;
+pub mod health;
+pub mod router;
+pub mod shutdown;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,48 @@
+//! Start-up and serving, shared by the binary and the integration tests: build the state from a
+//! configuration, then serve the router on a listener until shutdown.
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::server::config::Config;
+use crate::server::duck::Duck;
+use crate::server::state::AppState;
+use crate::server::{router, shutdown, store};
+
+/// Connects to Postgres (running migrations), prepares DuckDB and assembles the state.
+pub async fn build_state(
+    config: Config,
+    leptos_options: LeptosOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
+    let db = store::connect_and_migrate(&config).await.context("preparing Postgres")?;
+    let duck = Duck::new(config.duck.clone());
+    if let Err(e) = duck.probe().await {
+        tracing::warn!("DuckDB is not available yet: {e}");
+    }
+    Ok(AppState { leptos_options, config: Arc::new(config), db, duck, shutdown })
+}
+
+/// Serves the app on `listener` until SIGTERM/Ctrl-C or until `state.shutdown` is cancelled; then stops
+/// accepting connections and gives open ones the configured grace period to finish.
+pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+    let token = state.shutdown.clone();
+    let grace = state.config.shutdown_grace;
+    let app = router::router(state);
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown::signal(token.clone()))
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result.context("serving HTTP")?,
+        () = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("connections still open after {grace:?}; exiting anyway");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! The application state: cheap, cloneable handles shared by routes and server functions.
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::AppError;
+use crate::server::config::Config;
+use crate::server::duck::Duck;
+
+/// Everything a request may need. Cloning copies handles, never data.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos's site settings (output name, site root, address).
+    pub leptos_options: LeptosOptions,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The Postgres pool.
+    pub db: PgPool,
+    /// The DuckDB trading database.
+    pub duck: Duck,
+    /// Cancelled when the server begins shutting down; long-lived streams watch it.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// The state inside a server function (provided by `leptos_routes`).
+    pub fn from_context() -> Result<Self, AppError> {
+        use_context::<Self>().ok_or_else(|| {
+            tracing::error!("AppState missing from the server-function context");
+            AppError::Internal
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! Postgres: the pool, migrations, and (in submodules) the repositories and the chat-log writer.
+use std::time::{Duration, Instant};
+
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::server::config::Config;
+
+/// Errors from the Postgres layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Postgres could not be reached or answered with an error.
+    #[error("postgres: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed; the server must not start on a half-migrated schema.
+    #[error("running migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Postgres did not come up within the configured time.
+    #[error("postgres was not reachable within {waited:?}: {last}")]
+    Unreachable {
+        /// How long start-up waited.
+        waited: Duration,
+        /// The last connection error.
+        last: sqlx::Error,
+    },
+}
+
+/// The migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connects to Postgres, waiting up to `database_connect_timeout` for it to come up, and runs the migrations.
+pub async fn connect_and_migrate(config: &Config) -> Result<PgPool, StoreError> {
+    let options: PgConnectOptions = config.database_url.expose_secret().parse()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(config.database_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options.application_name("tradechat"));
+    wait_until_reachable(&pool, config.database_connect_timeout).await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+async fn wait_until_reachable(pool: &PgPool, timeout: Duration) -> Result<(), StoreError> {
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match sqlx::query("SELECT 1").execute(pool).await {
+            Ok(_) => return Ok(()),
+            Err(e) if started.elapsed() + delay < timeout => {
+                tracing::warn!(error = %e, retry_in = ?delay, "postgres not reachable yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(last) => {
+                return Err(StoreError::Unreachable { waited: started.elapsed(), last });
+            }
+        }
+    }
+}
+
+/// Postgres's version string and the number of applied migrations: the store's half of the status probe.
+pub async fn probe(pool: &PgPool) -> Result<(String, i64), sqlx::Error> {
+    let version: String = sqlx::query_scalar("SELECT current_setting('server_version')").fetch_one(pool).await?;
+    let applied: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?;
+    Ok((version, applied))
+}

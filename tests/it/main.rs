@@ -1,0 +1,5 @@
+//! Integration tests against a real Postgres (`DATABASE_URL`, started by `./scripts/test`) and real DuckDB.
+//! One test binary, many modules: one link instead of one per file.
+mod demo_data;
+mod health;
+mod helpers;
