@@ -1,15 +1,26 @@
-//! DuckDB: read-only access to the trading data, shared by the agent's tools and the status probe.
+//! DuckDB: read-only access to the trading data, for the agent's tools and the status probe.
 //!
 //! - `connection` opens the file hardened (read-only, no external access, limits, locked configuration);
-//! - [`Duck`] is the cheap, cloneable handle in the app state: it keeps one open database, hands out
-//!   connections to blocking tasks, bounds how many queries run at once, and reopens the file when it changes.
+//! - [`guard`] refuses anything but one read-only statement, lexically and with DuckDB's own parser;
+//! - `query` runs a guarded statement and collects JSON-safe rows ([`values`] converts each DuckDB type);
+//! - [`schema`] describes the database for the model;
+//! - [`Duck`] is the cheap, cloneable handle in the app state: one open database, connections handed to blocking
+//!   tasks, bounded concurrency, deadlines enforced by interrupting the query, the file reopened (and the schema
+//!   recomputed) when it changes on disk.
 mod connection;
+pub mod guard;
+mod query;
+pub mod schema;
+pub mod values;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Semaphore;
+
+pub use query::{Column, MAX_FETCH_ROWS, QueryResult};
+pub use schema::SchemaSummary;
 
 use crate::api::TableCount;
 use crate::server::config::DuckConfig;
@@ -22,7 +33,16 @@ pub enum DuckError {
         "DuckDB file {0} not found; generate the demo data with `tradechat generate-demo-data` or set DATABASE_PATH"
     )]
     Missing(PathBuf),
-    /// DuckDB reported an error.
+    /// The statement guard refused the query.
+    #[error(transparent)]
+    Rejected(#[from] guard::Rejection),
+    /// The query passed its deadline and was interrupted.
+    #[error("{}", query::timeout_message(*.0))]
+    Timeout(Duration),
+    /// Every query slot stayed busy until the deadline.
+    #[error("The database is busy with other queries; try again in a moment.")]
+    Busy,
+    /// DuckDB reported an error (binder, catalog, conversion …); its message is meant for people and models alike.
     #[error("{0}")]
     Engine(#[from] duckdb::Error),
     /// The blocking task running the query failed (panicked or was cancelled).
@@ -48,6 +68,8 @@ struct Inner {
     config: DuckConfig,
     /// The open database and the file version it was opened at. Connections are cloned from it.
     open: Mutex<Option<(duckdb::Connection, FileStamp)>>,
+    /// The schema summary and the file version it describes.
+    schema: Mutex<Option<(FileStamp, Arc<SchemaSummary>)>>,
     permits: Semaphore,
 }
 
@@ -68,7 +90,7 @@ impl Duck {
     /// reports DuckDB as down on `/healthz`) even when the file is missing.
     pub fn new(config: DuckConfig) -> Self {
         let permits = Semaphore::new(config.max_concurrent_queries);
-        Self { inner: Arc::new(Inner { config, open: Mutex::new(None), permits }) }
+        Self { inner: Arc::new(Inner { config, open: Mutex::new(None), schema: Mutex::new(None), permits }) }
     }
 
     /// The settings this handle was made with.
@@ -76,43 +98,81 @@ impl Duck {
         &self.inner.config
     }
 
-    /// Runs `work` on a connection of its own, on a blocking thread, once a concurrency permit is free.
+    /// Runs `work` on a connection of its own, on a blocking thread, once a concurrency slot is free, within
+    /// `deadline`: past it the query is interrupted and [`DuckError::Timeout`] returned (within milliseconds).
+    pub async fn run_with_deadline<T, F>(&self, deadline: Duration, work: F) -> Result<T, DuckError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&duckdb::Connection) -> Result<T, DuckError> + Send + 'static,
+    {
+        let started = Instant::now();
+        let _permit = tokio::time::timeout(deadline, self.inner.permits.acquire())
+            .await
+            .map_err(|_| DuckError::Busy)?
+            .map_err(|e| DuckError::Task(e.to_string()))?;
+        let remaining = deadline.saturating_sub(started.elapsed());
+        let inner = Arc::clone(&self.inner);
+        let (handle_tx, handle_rx) = tokio::sync::oneshot::channel();
+        let mut task = tokio::task::spawn_blocking(move || {
+            let conn = inner.connection()?;
+            // The async side interrupts through this handle if the deadline passes.
+            let _ = handle_tx.send(conn.interrupt_handle());
+            work(&conn)
+        });
+        tokio::select! {
+            joined = &mut task => joined.map_err(|e| DuckError::Task(e.to_string()))?,
+            () = tokio::time::sleep(remaining) => {
+                if let Ok(handle) = handle_rx.await {
+                    handle.interrupt();
+                }
+                // Wait for the interrupted query to unwind so its connection is released before we answer.
+                let _ = task.await;
+                Err(DuckError::Timeout(deadline))
+            }
+        }
+    }
+
+    /// [`Self::run_with_deadline`] with the configured query timeout.
     pub async fn run<T, F>(&self, work: F) -> Result<T, DuckError>
     where
         T: Send + 'static,
         F: FnOnce(&duckdb::Connection) -> Result<T, DuckError> + Send + 'static,
     {
-        let _permit = self.inner.permits.acquire().await.map_err(|e| DuckError::Task(e.to_string()))?;
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let conn = inner.connection()?;
-            work(&conn)
-        })
-        .await
-        .map_err(|e| DuckError::Task(e.to_string()))?
+        self.run_with_deadline(self.inner.config.query_timeout, work).await
+    }
+
+    /// Runs untrusted SQL: the guard, then the query with the configured deadline, keeping up to `fetch_rows` rows
+    /// (at most [`MAX_FETCH_ROWS`]).
+    pub async fn query(&self, sql: &str, fetch_rows: usize) -> Result<QueryResult, DuckError> {
+        let checked = guard::check_lexically(sql)?;
+        let fetch_rows = fetch_rows.min(MAX_FETCH_ROWS);
+        self.run(move |conn| query::run(conn, &checked, fetch_rows)).await
+    }
+
+    /// The schema summary of the current file version, computed on first use after the file changes.
+    pub async fn schema(&self) -> Result<Arc<SchemaSummary>, DuckError> {
+        let stamp = FileStamp::of(&self.inner.config.path)?;
+        if let Some((at, summary)) = self.inner.schema.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && *at == stamp
+        {
+            return Ok(Arc::clone(summary));
+        }
+        // Introspection counts rows of every table: give it more time than one query.
+        let summary = Arc::new(self.run_with_deadline(Duration::from_secs(120), schema::introspect).await?);
+        *self.inner.schema.lock().unwrap_or_else(|p| p.into_inner()) = Some((stamp, Arc::clone(&summary)));
+        Ok(summary)
     }
 
     /// DuckDB's version and the row count of every table: the DuckDB half of the status probe.
     pub async fn probe(&self) -> Result<(String, Vec<TableCount>), DuckError> {
-        self.run(|conn| {
-            let version: String = conn.query_row("SELECT version()", [], |r| r.get(0))?;
-            let mut stmt = conn.prepare(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal \
-                 ORDER BY schema_name, table_name LIMIT 100",
-            )?;
-            let names = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut tables = Vec::with_capacity(names.len());
-            for (schema, table) in names {
-                let sql = format!("SELECT count(*) FROM {}.{}", quote_ident(&schema), quote_ident(&table));
-                let rows: i64 = conn.query_row(&sql, [], |r| r.get(0))?;
-                let name = if schema == "main" { table } else { format!("{schema}.{table}") };
-                tables.push(TableCount { name, rows });
-            }
-            Ok((version, tables))
-        })
-        .await
+        let version = self.run(|conn| Ok(conn.query_row("SELECT version()", [], |r| r.get::<_, String>(0))?)).await?;
+        let schema = self.schema().await?;
+        let tables = schema
+            .relations
+            .iter()
+            .filter_map(|r| r.row_count.map(|rows| TableCount { name: r.name.clone(), rows }))
+            .collect();
+        Ok((version, tables))
     }
 }
 
@@ -133,7 +193,7 @@ impl Inner {
     }
 }
 
-/// Quotes an identifier for DuckDB SQL (names come from the catalog, but are quoted all the same).
+/// Quotes an identifier for DuckDB SQL.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }

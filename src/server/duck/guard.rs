@@ -1,0 +1,520 @@
+//! The statement guard: a second line of defence in front of the hardened connection (which is the first).
+//!
+//! Two checks, both must pass:
+//! 1. [`check_lexically`] — a tokenizer that understands comments, string literals (`'…'`, `E'…'`,
+//!    `$tag$…$tag$`) and quoted identifiers: exactly one statement, of a read-only kind, calling no function that
+//!    reads files, the network or the environment;
+//! 2. [`check_parsed`] — DuckDB's own parser (`json_serialize_sql`) on the same text: it must yield exactly one
+//!    `SELECT` statement (DESCRIBE/SHOW/SUMMARIZE/VALUES/FROM-first are SELECTs to the parser; PIVOT is checked
+//!    as `FROM (PIVOT …)`, EXPLAIN by its inner statement), and no function in its syntax tree may be forbidden.
+//!
+//! A rejection says why in a sentence the model can act on.
+use serde_json::Value;
+
+/// Longest SQL text accepted.
+pub const MAX_SQL_BYTES: usize = 20_000;
+
+/// Why a statement was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Nothing to run.
+    #[error("The query is empty; send one SELECT statement.")]
+    Empty,
+    /// Longer than [`MAX_SQL_BYTES`].
+    #[error("The query is {0} bytes long; the limit is 20000. Simplify it or split the question.")]
+    TooLong(usize),
+    /// More than one statement.
+    #[error("Only one SQL statement can run per call; remove the `;` and run the statements one at a time.")]
+    MultipleStatements,
+    /// A string literal, quoted identifier or comment is not closed.
+    #[error("The query has an unterminated {0}; close it and try again.")]
+    Unterminated(&'static str),
+    /// A statement kind that writes, configures or reaches outside the database.
+    #[error(
+        "Only read-only queries can run (SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, \
+         PIVOT, UNPIVOT); `{0}` is not one of them."
+    )]
+    NotReadOnly(String),
+    /// A function that reads files, the network, secrets or the environment, or runs SQL from a string.
+    #[error(
+        "The function `{0}` reads files, the network or the environment (or runs SQL from a string) and is not \
+         allowed; query the tables in the database instead."
+    )]
+    ForbiddenFunction(String),
+    /// A PIVOT without an `IN` list would create a type first, which a read-only database cannot do.
+    #[error(
+        "PIVOT needs an explicit value list here, e.g. `PIVOT t ON side IN ('buy', 'sell') USING sum(quantity)`; \
+         or use conditional aggregation (`sum(x) FILTER (WHERE side = 'buy')`)."
+    )]
+    PivotNeedsIn,
+    /// DuckDB's parser refused the text.
+    #[error("The SQL does not parse: {0}")]
+    Syntax(String),
+}
+
+/// The statement kinds that may run, by their first keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// SELECT, WITH, FROM-first, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE: all SELECTs to DuckDB's parser.
+    Query,
+    /// PIVOT / UNPIVOT: parsed and run as `FROM (…)`.
+    Pivot,
+    /// EXPLAIN [ANALYZE] of a query.
+    Explain,
+}
+
+/// A statement that passed the lexical check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// Its kind.
+    pub kind: Kind,
+    /// The text to run (one statement, without a trailing `;`).
+    pub sql: String,
+    /// The text DuckDB's parser must accept as exactly one SELECT.
+    pub parse_as: String,
+}
+
+const QUERY_KEYWORDS: [&str; 8] = ["select", "with", "from", "values", "table", "describe", "show", "summarize"];
+const PIVOT_KEYWORDS: [&str; 5] = ["pivot", "unpivot", "pivot_wider", "pivot_longer", "unpivot_longer"];
+
+/// Functions that must never run, whatever the connection settings.
+fn is_forbidden_function(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    const EXACT: [&str; 16] = [
+        "glob",
+        "getenv",
+        "duckdb_secrets",
+        "which_secret",
+        "query",
+        "query_table",
+        "json_execute_serialized_sql",
+        "sniff_csv",
+        "st_read",
+        "st_read_meta",
+        "load_aws_credentials",
+        "parquet_metadata",
+        "parquet_schema",
+        "parquet_file_metadata",
+        "parquet_kv_metadata",
+        "parquet_bloom_probe",
+    ];
+    const PREFIXES: [&str; 7] = ["read_", "iceberg_", "delta_", "postgres_", "mysql_", "sqlite_", "http"];
+    EXACT.contains(&name.as_str())
+        || PREFIXES.iter().any(|p| name.starts_with(p))
+        || name.ends_with("_scan")
+        || name.starts_with("pragma_")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Word(String),
+    QuotedIdent,
+    Literal,
+    Semicolon,
+    Open,
+    Other,
+}
+
+/// Splits SQL into tokens, skipping whitespace and comments. String and identifier contents are opaque.
+fn tokenize(sql: &str) -> Result<Vec<Token>, Rejection> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '-' if next == Some('-') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if next == Some('*') => {
+                // Block comments nest, as in Postgres.
+                let mut depth = 0;
+                loop {
+                    match (chars.get(i), chars.get(i + 1)) {
+                        (Some('/'), Some('*')) => {
+                            depth += 1;
+                            i += 2;
+                        }
+                        (Some('*'), Some('/')) => {
+                            depth -= 1;
+                            i += 2;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        (Some(_), _) => i += 1,
+                        (None, _) => return Err(Rejection::Unterminated("comment")),
+                    }
+                }
+            }
+            '\'' => {
+                i = skip_quoted(&chars, i, '\'', false).ok_or(Rejection::Unterminated("string literal"))?;
+                tokens.push(Token::Literal);
+            }
+            'e' | 'E' if next == Some('\'') => {
+                i = skip_quoted(&chars, i + 1, '\'', true).ok_or(Rejection::Unterminated("string literal"))?;
+                tokens.push(Token::Literal);
+            }
+            '"' => {
+                i = skip_quoted(&chars, i, '"', false).ok_or(Rejection::Unterminated("quoted identifier"))?;
+                tokens.push(Token::QuotedIdent);
+            }
+            '$' if dollar_tag(&chars, i).is_some() => {
+                let tag = dollar_tag(&chars, i).unwrap_or_default();
+                let body_start = i + tag.len();
+                let rest: String = chars[body_start..].iter().collect();
+                let end = rest.find(&tag).ok_or(Rejection::Unterminated("dollar-quoted string"))?;
+                i = body_start + rest[..end].chars().count() + tag.chars().count();
+                tokens.push(Token::Literal);
+            }
+            ';' => {
+                tokens.push(Token::Semicolon);
+                i += 1;
+            }
+            '(' => {
+                tokens.push(Token::Open);
+                i += 1;
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+                    i += 1;
+                }
+                tokens.push(Token::Word(chars[start..i].iter().collect()));
+            }
+            _ => {
+                tokens.push(Token::Other);
+                i += 1;
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+/// Index just past a quoted run starting at `start` (the opening quote). A doubled quote is an escaped quote;
+/// with `backslash`, `\x` escapes any character.
+fn skip_quoted(chars: &[char], start: usize, quote: char, backslash: bool) -> Option<usize> {
+    let mut i = start + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if backslash => i += 2,
+            c if c == quote => {
+                if chars.get(i + 1) == Some(&quote) {
+                    i += 2;
+                } else {
+                    return Some(i + 1);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `$tag$` (or `$$`) starting at `i`, if one does.
+fn dollar_tag(chars: &[char], i: usize) -> Option<String> {
+    let mut j = i + 1;
+    while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_') {
+        j += 1;
+    }
+    let tag: String = chars[i..=j.min(chars.len() - 1)].iter().collect();
+    (chars.get(j) == Some(&'$') && !chars.get(i + 1).is_some_and(|c| c.is_ascii_digit())).then_some(tag)
+}
+
+/// The lexical check: one read-only statement, no forbidden function.
+pub fn check_lexically(sql: &str) -> Result<Checked, Rejection> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(Rejection::TooLong(sql.len()));
+    }
+    let tokens = tokenize(sql)?;
+    // Statements are the runs between semicolons; empty runs (`;;`, a trailing `;`) are not statements.
+    let statements: Vec<&[Token]> = tokens.split(|t| *t == Token::Semicolon).filter(|s| !s.is_empty()).collect();
+    let statement = match statements.as_slice() {
+        [] => return Err(Rejection::Empty),
+        [one] => *one,
+        _ => return Err(Rejection::MultipleStatements),
+    };
+    let kind = classify(statement)?;
+    for pair in statement.windows(2) {
+        if let [Token::Word(name), Token::Open] = pair
+            && is_forbidden_function(name)
+        {
+            return Err(Rejection::ForbiddenFunction(name.to_ascii_lowercase()));
+        }
+    }
+    let text = strip_trailing_semicolons(sql);
+    let parse_as = match kind {
+        Kind::Query => text.clone(),
+        Kind::Pivot => format!("FROM ({text})"),
+        Kind::Explain => explained_statement(&text),
+    };
+    let sql = if kind == Kind::Pivot { parse_as.clone() } else { text };
+    Ok(Checked { kind, sql, parse_as })
+}
+
+/// The statement kind from its first keyword (leading parentheses skipped: `(SELECT 1) UNION (SELECT 2)`).
+fn classify(statement: &[Token]) -> Result<Kind, Rejection> {
+    let mut words = statement.iter().skip_while(|t| **t == Token::Open);
+    let first = match words.next() {
+        Some(Token::Word(w)) => w.to_ascii_lowercase(),
+        Some(_) | None => return Err(Rejection::NotReadOnly(first_text(statement))),
+    };
+    if QUERY_KEYWORDS.contains(&first.as_str()) {
+        return Ok(Kind::Query);
+    }
+    if PIVOT_KEYWORDS.contains(&first.as_str()) {
+        return Ok(Kind::Pivot);
+    }
+    if first == "explain" {
+        let mut inner = words.filter_map(|t| match t {
+            Token::Word(w) => Some(w.to_ascii_lowercase()),
+            _ => None,
+        });
+        let mut next = inner.next().unwrap_or_default();
+        if next == "analyze" || next == "analyse" {
+            next = inner.next().unwrap_or_default();
+        }
+        return if QUERY_KEYWORDS.contains(&next.as_str()) {
+            Ok(Kind::Explain)
+        } else {
+            Err(Rejection::NotReadOnly(format!("EXPLAIN {}", next.to_ascii_uppercase())))
+        };
+    }
+    Err(Rejection::NotReadOnly(first.to_ascii_uppercase()))
+}
+
+fn first_text(statement: &[Token]) -> String {
+    match statement.first() {
+        Some(Token::Word(w)) => w.to_ascii_uppercase(),
+        Some(Token::Literal) => "a string literal".into(),
+        Some(Token::QuotedIdent) => "a quoted identifier".into(),
+        _ => "a symbol".into(),
+    }
+}
+
+fn strip_trailing_semicolons(sql: &str) -> String {
+    sql.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace()).to_owned()
+}
+
+/// The statement after `EXPLAIN [ANALYZE]`, for the parser check.
+fn explained_statement(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let after_explain = lower.find("explain").map_or(0, |i| i + "explain".len());
+    let rest = &text[after_explain..];
+    let trimmed = rest.trim_start();
+    let lower_rest = trimmed.to_ascii_lowercase();
+    for word in ["analyze", "analyse"] {
+        if lower_rest.starts_with(word) && !lower_rest[word.len()..].starts_with(|c: char| c.is_alphanumeric()) {
+            return trimmed[word.len()..].trim_start().to_owned();
+        }
+    }
+    trimmed.to_owned()
+}
+
+/// The parser check, given `json_serialize_sql(parse_as)`'s output for a statement of `kind`.
+pub fn check_parsed(kind: Kind, serialized: &str) -> Result<(), Rejection> {
+    let tree: Value = serde_json::from_str(serialized).map_err(|e| Rejection::Syntax(e.to_string()))?;
+    if tree["error"].as_bool().unwrap_or(true) {
+        let message = tree["error_message"].as_str().unwrap_or("unknown parser error");
+        return Err(if message.contains("Only SELECT statements") && kind == Kind::Pivot {
+            Rejection::PivotNeedsIn
+        } else if message.contains("Only SELECT statements") {
+            Rejection::NotReadOnly("a non-SELECT statement".into())
+        } else {
+            Rejection::Syntax(message.to_owned())
+        });
+    }
+    match tree["statements"].as_array().map(Vec::len) {
+        Some(1) => {}
+        Some(0) | None => return Err(Rejection::Empty),
+        Some(_) => return Err(Rejection::MultipleStatements),
+    }
+    let mut names = Vec::new();
+    function_names(&tree["statements"], &mut names);
+    match names.into_iter().find(|n| is_forbidden_function(n)) {
+        Some(name) => Err(Rejection::ForbiddenFunction(name.to_ascii_lowercase())),
+        None => Ok(()),
+    }
+}
+
+/// Every `function_name` in the syntax tree (scalar, aggregate and table functions alike).
+fn function_names(node: &Value, out: &mut Vec<String>) {
+    match node {
+        Value::Object(map) => {
+            for (key, value) in map {
+                if key == "function_name"
+                    && let Some(name) = value.as_str()
+                {
+                    out.push(name.to_owned());
+                }
+                function_names(value, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| function_names(v, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(sql: &str) -> Checked {
+        check_lexically(sql).unwrap_or_else(|e| panic!("{sql:?} should be allowed, got: {e}"))
+    }
+
+    fn rejected(sql: &str) -> Rejection {
+        check_lexically(sql).expect_err(&format!("{sql:?} should be rejected"))
+    }
+
+    #[test]
+    fn read_only_kinds_are_allowed() {
+        for sql in [
+            "SELECT 1",
+            "select * from daily_bars limit 5",
+            "WITH r AS (SELECT 1 AS x) SELECT * FROM r",
+            "FROM daily_bars LIMIT 3",
+            "VALUES (1, 'a'), (2, 'b')",
+            "TABLE instruments",
+            "DESCRIBE daily_bars",
+            "SHOW TABLES",
+            "SUMMARIZE daily_bars",
+            "EXPLAIN SELECT 1",
+            "EXPLAIN ANALYZE SELECT count(*) FROM trades",
+            "(SELECT 1) UNION ALL (SELECT 2)",
+            "SELECT 1;",
+            "SELECT 1 ;  ;\n",
+            "  -- leading comment\n SELECT 1",
+            "/* a comment; with a semicolon */ SELECT 1",
+            "SELECT 'a;b' AS s",
+            "SELECT 'it''s; fine'",
+            "SELECT E'one\\'; two'",
+            "SELECT $$ ; DROP TABLE x; $$ AS body",
+            "SELECT $tag$ ; $$ ; $tag$",
+            "SELECT \"weird;name\" FROM (SELECT 1 AS \"weird;name\")",
+            "SELECT 'read_csv(''x'')' AS text_not_a_call",
+            "SELECT load, copy FROM (SELECT 1 AS load, 2 AS copy)",
+            "SeLeCt 1",
+        ] {
+            allowed(sql);
+        }
+    }
+
+    #[test]
+    fn pivot_runs_as_a_subquery_and_explain_parses_its_inner_statement() {
+        let pivot = allowed("PIVOT daily_bars ON symbol USING avg(close)");
+        assert_eq!(pivot.kind, Kind::Pivot);
+        assert_eq!(pivot.sql, "FROM (PIVOT daily_bars ON symbol USING avg(close))");
+        assert_eq!(
+            allowed("unpivot t on a, b into name k value v;").sql,
+            "FROM (unpivot t on a, b into name k value v)"
+        );
+        let explain = allowed("EXPLAIN ANALYZE SELECT 1");
+        assert_eq!((explain.kind, explain.parse_as.as_str()), (Kind::Explain, "SELECT 1"));
+    }
+
+    #[test]
+    fn writes_configuration_and_outside_access_are_rejected() {
+        for (sql, keyword) in [
+            ("INSERT INTO t VALUES (1)", "INSERT"),
+            ("update t set a = 1", "UPDATE"),
+            ("DELETE FROM t", "DELETE"),
+            ("DROP TABLE daily_bars", "DROP"),
+            ("ALTER TABLE t ADD COLUMN c INT", "ALTER"),
+            ("CREATE TABLE t AS SELECT 1", "CREATE"),
+            ("CREATE TEMP TABLE t AS SELECT 1", "CREATE"),
+            ("PRAGMA database_list", "PRAGMA"),
+            ("SET memory_limit = '100GB'", "SET"),
+            ("RESET threads", "RESET"),
+            ("COPY daily_bars TO 'out.csv'", "COPY"),
+            ("EXPORT DATABASE 'dir'", "EXPORT"),
+            ("IMPORT DATABASE 'dir'", "IMPORT"),
+            ("ATTACH 'other.duckdb' AS o", "ATTACH"),
+            ("DETACH o", "DETACH"),
+            ("INSTALL httpfs", "INSTALL"),
+            ("LOAD httpfs", "LOAD"),
+            ("CALL pragma_version()", "CALL"),
+            ("CHECKPOINT", "CHECKPOINT"),
+            ("USE other", "USE"),
+            ("BEGIN TRANSACTION", "BEGIN"),
+            ("EXPLAIN DELETE FROM t", "EXPLAIN DELETE"),
+            ("/* SELECT */ DROP TABLE t", "DROP"),
+        ] {
+            assert_eq!(rejected(sql), Rejection::NotReadOnly(keyword.into()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn more_than_one_statement_is_rejected_however_it_hides() {
+        for sql in [
+            "SELECT 1; SELECT 2",
+            "SELECT 1; DROP TABLE t",
+            "SELECT 1 -- comment\n; DELETE FROM t",
+            "SELECT 'a'; SELECT 'b;'",
+            "SELECT 1 /* */ ; /* */ SELECT 2",
+        ] {
+            assert_eq!(rejected(sql), Rejection::MultipleStatements, "{sql}");
+        }
+    }
+
+    #[test]
+    fn file_network_and_environment_readers_are_rejected_anywhere() {
+        for (sql, name) in [
+            ("SELECT * FROM read_csv('/etc/passwd')", "read_csv"),
+            ("SELECT * FROM read_csv_auto('x.csv')", "read_csv_auto"),
+            ("SELECT * FROM READ_PARQUET('x.parquet')", "read_parquet"),
+            ("SELECT * FROM read_json_auto('x.json')", "read_json_auto"),
+            ("SELECT content FROM read_text('/etc/hosts')", "read_text"),
+            ("SELECT * FROM read_blob('x')", "read_blob"),
+            ("SELECT * FROM glob('/*')", "glob"),
+            ("SELECT getenv('HOME')", "getenv"),
+            ("SELECT * FROM duckdb_secrets()", "duckdb_secrets"),
+            ("SELECT * FROM parquet_scan('x')", "parquet_scan"),
+            ("SELECT * FROM sqlite_scan('x.db', 't')", "sqlite_scan"),
+            ("SELECT * FROM (SELECT * FROM read_csv('x'))", "read_csv"),
+            ("WITH f AS (SELECT * FROM read_csv('x')) SELECT * FROM f", "read_csv"),
+            ("SELECT 1 WHERE EXISTS (SELECT 1 FROM read_text ('x'))", "read_text"),
+            ("SELECT * FROM query('SELECT 1')", "query"),
+            ("SELECT * FROM pragma_table_info('t')", "pragma_table_info"),
+        ] {
+            assert_eq!(rejected(sql), Rejection::ForbiddenFunction(name.into()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn empty_unterminated_and_oversized_input_is_rejected() {
+        assert_eq!(rejected(""), Rejection::Empty);
+        assert_eq!(rejected(" ; -- nothing\n"), Rejection::Empty);
+        assert_eq!(rejected("SELECT 'open"), Rejection::Unterminated("string literal"));
+        assert_eq!(rejected("SELECT \"open"), Rejection::Unterminated("quoted identifier"));
+        assert_eq!(rejected("SELECT 1 /* open"), Rejection::Unterminated("comment"));
+        assert_eq!(rejected("SELECT $x$ open"), Rejection::Unterminated("dollar-quoted string"));
+        assert_eq!(rejected(&format!("SELECT '{}'", "x".repeat(MAX_SQL_BYTES))), Rejection::TooLong(20_009));
+    }
+
+    #[test]
+    fn rejections_tell_the_model_what_to_do() {
+        assert!(Rejection::MultipleStatements.to_string().contains("one at a time"));
+        assert!(Rejection::ForbiddenFunction("read_csv".into()).to_string().contains("query the tables"));
+        assert!(Rejection::NotReadOnly("DROP".into()).to_string().contains("`DROP` is not one of them"));
+    }
+
+    #[test]
+    fn the_parser_check_reads_duckdb_output() {
+        assert_eq!(check_parsed(Kind::Query, r#"{"error":false,"statements":[{"node":{}}]}"#), Ok(()));
+        assert_eq!(
+            check_parsed(Kind::Query, r#"{"error":false,"statements":[{"node":{}},{"node":{}}]}"#),
+            Err(Rejection::MultipleStatements)
+        );
+        let not_select = r#"{"error":true,"error_message":"Only SELECT statements can be serialized to json!"}"#;
+        assert!(matches!(check_parsed(Kind::Query, not_select), Err(Rejection::NotReadOnly(_))));
+        assert_eq!(check_parsed(Kind::Pivot, not_select), Err(Rejection::PivotNeedsIn));
+        let hidden =
+            r#"{"error":false,"statements":[{"node":{"from_table":{"function":{"function_name":"read_csv"}}}}]}"#;
+        assert_eq!(check_parsed(Kind::Query, hidden), Err(Rejection::ForbiddenFunction("read_csv".into())));
+    }
+}

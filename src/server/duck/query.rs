@@ -1,0 +1,231 @@
+//! Running one guarded query and collecting its result as JSON-safe rows.
+use std::time::{Duration, Instant};
+
+use duckdb::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::DuckError;
+use super::guard::{self, Checked, Kind};
+use super::values::to_json;
+
+/// Rows the UI may fetch of one result (the model sees far fewer; see [`QueryResult::for_model`]).
+pub const MAX_FETCH_ROWS: usize = 10_000;
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// Name as the query labels it.
+    pub name: String,
+    /// DuckDB type, e.g. `DOUBLE`, `DECIMAL(18,4)`, `TIMESTAMP WITH TIME ZONE`.
+    pub type_name: String,
+}
+
+/// A query's result: the first rows (up to the fetch cap) and how many there were in all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryResult {
+    /// Columns, in order.
+    pub columns: Vec<Column>,
+    /// The first rows, each as JSON values in column order.
+    pub rows: Vec<Vec<Json>>,
+    /// Rows the query produced in all.
+    pub total_rows: u64,
+    /// Wall time in DuckDB, milliseconds.
+    pub elapsed_ms: f64,
+}
+
+impl QueryResult {
+    /// Whether some rows were left out.
+    pub fn truncated(&self) -> bool {
+        (self.rows.len() as u64) < self.total_rows
+    }
+
+    /// The result as the model sees it: a header, then rows as JSON arrays, capped at `max_rows` rows and about
+    /// `max_bytes` bytes, ending with an explicit `truncated: showing N of M rows` marker when anything is left out.
+    pub fn for_model(&self, max_rows: usize, max_bytes: usize) -> String {
+        let header = self.columns.iter().map(|c| format!("{} {}", c.name, c.type_name)).collect::<Vec<_>>().join(", ");
+        let mut out = format!("columns: {header}\n");
+        let mut shown = 0usize;
+        for row in self.rows.iter().take(max_rows) {
+            let line = serde_json::to_string(row).unwrap_or_default();
+            if out.len() + line.len() + 1 > max_bytes && shown > 0 {
+                break;
+            }
+            out.push_str(&line);
+            out.push('\n');
+            shown += 1;
+        }
+        if (shown as u64) < self.total_rows {
+            out.push_str(&format!(
+                "truncated: showing {shown} of {} rows; aggregate, filter or add LIMIT to see what matters\n",
+                self.total_rows
+            ));
+        } else {
+            out.push_str(&format!("({} rows)\n", self.total_rows));
+        }
+        out
+    }
+}
+
+/// Types the Rust API cannot decode faithfully (or at all); such columns are read as DuckDB's own text.
+fn needs_text_cast(type_name: &str) -> bool {
+    let t = type_name.to_ascii_uppercase();
+    t.contains("BIT")
+        || t.contains("BIGNUM")
+        || t.contains("VARINT")
+        || t.contains("TIME WITH TIME ZONE") && !t.starts_with("TIMESTAMP WITH TIME ZONE")
+        || (t.contains("TIMESTAMP WITH TIME ZONE") && t != "TIMESTAMP WITH TIME ZONE")
+        || t.contains("GEOMETRY")
+        || t.contains("VARIANT")
+        || t.contains("UHUGEINT") && t != "UHUGEINT"
+}
+
+/// Runs `checked` on `conn`: DuckDB's parser check, then the query itself, keeping up to `fetch_rows` rows.
+pub(super) fn run(conn: &Connection, checked: &Checked, fetch_rows: usize) -> Result<QueryResult, DuckError> {
+    let started = Instant::now();
+    let serialized: String =
+        conn.query_row("SELECT json_serialize_sql(?::VARCHAR)", [&checked.parse_as], |r| r.get(0))?;
+    guard::check_parsed(checked.kind, &serialized)?;
+
+    // DESCRIBE cannot wrap every statement (EXPLAIN, or DESCRIBE itself in some forms): then the types come from
+    // the result's Arrow schema instead.
+    let described =
+        if checked.kind == Kind::Explain { Vec::new() } else { describe(conn, &checked.sql).unwrap_or_default() };
+    let exec_sql = if described.iter().any(|c| needs_text_cast(&c.type_name)) {
+        let replaced = described
+            .iter()
+            .filter(|c| needs_text_cast(&c.type_name))
+            .map(|c| format!("CAST({0} AS VARCHAR) AS {0}", super::quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("SELECT * REPLACE ({replaced}) FROM ({}) AS q", checked.sql)
+    } else {
+        checked.sql.clone()
+    };
+
+    let mut stmt = conn.prepare(&exec_sql)?;
+    let mut rows_out = Vec::new();
+    let mut total_rows = 0u64;
+    let mut rows = stmt.query([])?;
+    let mut tz_columns: Option<Vec<bool>> = None;
+    while let Some(row) = rows.next()? {
+        total_rows += 1;
+        if rows_out.len() >= fetch_rows {
+            continue;
+        }
+        let tz = tz_columns.get_or_insert_with(|| {
+            let count = row.as_ref().column_count();
+            (0..count)
+                .map(|i| {
+                    matches!(row.as_ref().column_type(i), duckdb::arrow::datatypes::DataType::Timestamp(_, Some(_)))
+                })
+                .collect()
+        });
+        let mut values = Vec::with_capacity(tz.len());
+        for (i, with_tz) in tz.iter().enumerate() {
+            values.push(to_json(&row.get_ref(i)?.to_owned(), *with_tz));
+        }
+        rows_out.push(values);
+    }
+    drop(rows);
+    let names = stmt.column_names();
+    let columns = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let type_name = described.get(i).map_or_else(
+                || arrow_type_name(&stmt, i),
+                |c| {
+                    if needs_text_cast(&c.type_name) {
+                        format!("VARCHAR (from {})", c.type_name)
+                    } else {
+                        c.type_name.clone()
+                    }
+                },
+            );
+            Column { name, type_name }
+        })
+        .collect();
+    Ok(QueryResult { columns, rows: rows_out, total_rows, elapsed_ms: started.elapsed().as_secs_f64() * 1000.0 })
+}
+
+/// Column names and DuckDB types of a query, from `DESCRIBE` of it as a subquery.
+fn describe(conn: &Connection, sql: &str) -> Result<Vec<Column>, DuckError> {
+    let mut stmt = conn.prepare(&format!("DESCRIBE SELECT * FROM ({sql}) AS q"))?;
+    let columns =
+        stmt.query_map([], |r| Ok(Column { name: r.get(0)?, type_name: r.get(1)? }))?.collect::<Result<Vec<_>, _>>()?;
+    Ok(columns)
+}
+
+/// A DuckDB-style type name from the result's Arrow type, for statements DESCRIBE cannot wrap.
+fn arrow_type_name(stmt: &duckdb::Statement<'_>, i: usize) -> String {
+    use duckdb::arrow::datatypes::DataType;
+    match stmt.column_type(i) {
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 => "INTEGER".into(),
+        DataType::Int64 => "BIGINT".into(),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => "UBIGINT".into(),
+        DataType::Float32 | DataType::Float64 => "DOUBLE".into(),
+        DataType::Decimal128(p, s) => format!("DECIMAL({p},{s})"),
+        DataType::Date32 => "DATE".into(),
+        DataType::Timestamp(_, None) => "TIMESTAMP".into(),
+        DataType::Timestamp(_, Some(_)) => "TIMESTAMP WITH TIME ZONE".into(),
+        DataType::Utf8 | DataType::LargeUtf8 => "VARCHAR".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The message for a query stopped at its deadline.
+pub fn timeout_message(limit: Duration) -> String {
+    format!(
+        "The query ran longer than {:.0} s and was stopped. Narrow it down: filter by symbol or date range, \
+         aggregate before joining, or add LIMIT.",
+        limit.as_secs_f64()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(rows: usize) -> QueryResult {
+        QueryResult {
+            columns: vec![Column { name: "n".into(), type_name: "INTEGER".into() }],
+            rows: (0..rows).map(|i| vec![Json::from(i)]).collect(),
+            total_rows: 1_000,
+            elapsed_ms: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_model_sees_an_explicit_truncation_marker() {
+        let text = result(100).for_model(10, 10_000);
+        assert!(text.starts_with("columns: n INTEGER\n"));
+        assert_eq!(text.lines().filter(|l| l.starts_with('[')).count(), 10);
+        assert!(text.contains("truncated: showing 10 of 1000 rows"), "{text}");
+    }
+
+    #[test]
+    fn the_byte_cap_also_truncates() {
+        let text = result(100).for_model(100, 60);
+        let shown = text.lines().filter(|l| l.starts_with('[')).count();
+        assert!((1..100).contains(&shown));
+        assert!(text.contains(&format!("truncated: showing {shown} of 1000 rows")));
+    }
+
+    #[test]
+    fn complete_results_say_how_many_rows() {
+        let mut r = result(3);
+        r.total_rows = 3;
+        assert!(r.for_model(10, 10_000).ends_with("(3 rows)\n"));
+    }
+
+    #[test]
+    fn exotic_types_are_read_as_text() {
+        assert!(needs_text_cast("BIT"));
+        assert!(needs_text_cast("TIME WITH TIME ZONE"));
+        assert!(needs_text_cast("STRUCT(t TIMESTAMP WITH TIME ZONE)"));
+        assert!(!needs_text_cast("TIMESTAMP WITH TIME ZONE"));
+        assert!(!needs_text_cast("DECIMAL(18,4)"));
+    }
+}
