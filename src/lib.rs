@@ -3,12 +3,14 @@
 //! Where things live (see `ARCHITECTURE.md`):
 //! - [`app`] — the Leptos UI (pages and components), rendered on the server and hydrated in the browser;
 //! - [`api`] — server functions and the types that cross the wire; thin wrappers over `server`;
+//! - [`domain`] — values parsed at the edge (notes, names, ids), shared by both sides;
 //! - `server` (feature `ssr` only) — configuration, HTTP routing, Postgres, DuckDB and everything else that
 //!   runs only on the server.
 #![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;
+pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod server;
 

@@ -113,10 +113,10 @@ async fn try_serve(config: Config) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let leptos = get_configuration(None).context("reading Leptos settings (Cargo.toml or LEPTOS_* variables)")?;
     let addr = leptos.leptos_options.site_addr;
-    let state = startup::build_state(config, leptos.leptos_options, CancellationToken::new()).await?;
+    let app = startup::build(config, leptos.leptos_options, CancellationToken::new()).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!("tradechat listening on http://{addr}");
-    startup::serve(listener, state).await?;
+    startup::serve(listener, app).await?;
     tracing::info!("tradechat stopped");
     Ok(())
 }

@@ -1,11 +1,12 @@
 //! Everything that runs only on the server (feature `ssr`).
 //!
-//! - [`config`] — settings from the environment;
+//! - [`config`] — settings from the environment; [`auth`] — who is asking;
 //! - [`state`] — the shared [`state::AppState`];
 //! - [`router`] — routes and middleware; [`health`] — `/healthz`;
 //! - [`store`] — Postgres; [`duck`] — DuckDB; [`demo_data`] — the demo DuckDB data set's generator;
 //! - [`cli`] — the binary's commands; [`startup`] — state assembly and serving;
 //! - [`telemetry`] and [`shutdown`] — logs and signals.
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo_data;

@@ -10,14 +10,19 @@ use tokio_util::sync::CancellationToken;
 use crate::server::config::Config;
 use crate::server::duck::Duck;
 use crate::server::state::AppState;
+use crate::server::store::log_writer::{ChatLogWriter, WriterConfig, WriterTask};
 use crate::server::{router, shutdown, store};
 
-/// Connects to Postgres (running migrations), prepares DuckDB and assembles the state.
-pub async fn build_state(
-    config: Config,
-    leptos_options: LeptosOptions,
-    shutdown: CancellationToken,
-) -> anyhow::Result<AppState> {
+/// The state plus the background tasks that must be stopped in order at shutdown.
+pub struct App {
+    /// Shared state for routes and server functions.
+    pub state: AppState,
+    /// The chat-log writer's task (drained last, after in-flight runs have logged).
+    pub writer_task: WriterTask,
+}
+
+/// Connects to Postgres (running migrations), prepares DuckDB, starts the chat-log writer and assembles the state.
+pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: CancellationToken) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
     let db = store::connect_and_migrate(&config).await.context("preparing Postgres")?;
@@ -25,12 +30,15 @@ pub async fn build_state(
     if let Err(e) = duck.probe().await {
         tracing::warn!("DuckDB is not available yet: {e}");
     }
-    Ok(AppState { leptos_options, config: Arc::new(config), db, duck, shutdown })
+    let (log_writer, writer_task) = ChatLogWriter::start(db.clone(), &config.data_dir, WriterConfig::default()).await;
+    let state = AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, shutdown };
+    Ok(App { state, writer_task })
 }
 
 /// Serves the app on `listener` until SIGTERM/Ctrl-C or until `state.shutdown` is cancelled; then stops
-/// accepting connections and gives open ones the configured grace period to finish.
-pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+/// accepting connections, gives open ones the configured grace period to finish, and drains the chat-log writer.
+pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
+    let App { state, writer_task } = app;
     let token = state.shutdown.clone();
     let grace = state.config.shutdown_grace;
     let app = router::router(state);
@@ -44,5 +52,6 @@ pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()>
             tracing::warn!("connections still open after {grace:?}; exiting anyway");
         }
     }
+    writer_task.shutdown(grace).await;
     Ok(())
 }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::AppError;
 use crate::server::config::Config;
 use crate::server::duck::Duck;
+use crate::server::store::log_writer::ChatLogWriter;
 
 /// Everything a request may need. Cloning copies handles, never data.
 #[derive(Clone, FromRef)]
@@ -21,6 +22,8 @@ pub struct AppState {
     pub db: PgPool,
     /// The DuckDB trading database.
     pub duck: Duck,
+    /// The asynchronous chat-log writer.
+    pub log_writer: ChatLogWriter,
     /// Cancelled when the server begins shutting down; long-lived streams watch it.
     pub shutdown: CancellationToken,
 }

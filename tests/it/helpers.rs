@@ -102,9 +102,69 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let config = Config::from_lookup(|k| vars.iter().find(|(name, _)| *name == k).map(|(_, v)| v.clone()))
         .expect("test configuration");
     let leptos_options = LeptosOptions::builder().output_name("tradechat").site_root("target/site").build();
-    let state = startup::build_state(config, leptos_options, CancellationToken::new()).await.expect("build state");
+    let app = startup::build(config, leptos_options, CancellationToken::new()).await.expect("build state");
+    let state = app.state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
-    tokio::spawn(startup::serve(listener, state.clone()));
+    tokio::spawn(startup::serve(listener, app));
     TestApp { base_url, client: reqwest::Client::new(), state, _data_dir: data_dir }
+}
+
+/// A pool on a fresh, migrated database (no server).
+pub async fn fresh_pool() -> sqlx::PgPool {
+    pool_for(&fresh_database().await).await
+}
+
+/// A migrated pool for `url`, with the app's own connection settings.
+pub async fn pool_for(url: &str) -> sqlx::PgPool {
+    let vars = [("DATABASE_URL", url.to_owned()), ("DATABASE_MAX_CONNECTIONS", "5".to_owned())];
+    let config =
+        Config::from_lookup(|k| vars.iter().find(|(name, _)| *name == k).map(|(_, v)| v.clone())).expect("config");
+    tradechat::server::store::connect_and_migrate(&config).await.expect("connect and migrate")
+}
+
+/// A user in `auth.users` and the identity a verified token for them would carry.
+pub async fn create_user(pool: &sqlx::PgPool, email: &str) -> tradechat::server::auth::Identity {
+    let id: uuid::Uuid = sqlx::query_scalar("INSERT INTO auth.users (email) VALUES ($1) RETURNING id")
+        .bind(email)
+        .fetch_one(pool)
+        .await
+        .expect("insert user");
+    let claims = serde_json::json!({
+        "sub": id.to_string(), "email": email, "role": "authenticated", "aud": "authenticated",
+        "app_metadata": {}, "user_metadata": {}
+    });
+    tradechat::server::auth::Identity::from_claims(claims).expect("identity")
+}
+
+/// A chat-log record for `user` with the given id.
+pub fn log_record(id: i64, user: uuid::Uuid, question: &str) -> tradechat::server::store::chat_logs::ChatLogRecord {
+    tradechat::server::store::chat_logs::ChatLogRecord {
+        id: Some(id),
+        user_id: user,
+        conversation_id: None,
+        conversation_title: None,
+        question: question.to_owned(),
+        response: format!("answer to {question}"),
+        tools_used: serde_json::json!([{"name": "run_sql", "input": {"sql": "SELECT 1"}, "duration_ms": 3}]),
+        input_tokens: Some(100),
+        output_tokens: Some(20),
+        cache_creation_tokens: None,
+        cache_read_tokens: None,
+        cost: Some(rust_decimal::Decimal::new(2, 4)),
+        model: "claude-haiku-4-5-20251001".into(),
+        status: tradechat::domain::RunStatus::Ok,
+        error: None,
+        duration_ms: Some(1200),
+        created_at: chrono::Utc::now().naive_utc(),
+    }
+}
+
+/// Next ids of the chat_logs sequence (as the writer reserves them).
+pub async fn next_ids(pool: &sqlx::PgPool, n: i64) -> Vec<i64> {
+    sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('chat_logs', 'id')) FROM generate_series(1, $1)")
+        .bind(n)
+        .fetch_all(pool)
+        .await
+        .expect("ids")
 }

@@ -4,3 +4,5 @@ mod demo_data;
 mod duck;
 mod health;
 mod helpers;
+mod log_writer;
+mod store;

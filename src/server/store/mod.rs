@@ -1,4 +1,15 @@
 //! Postgres: the pool, migrations, and (in submodules) the repositories and the chat-log writer.
+//!
+//! - [`scoped`] — transactions as `authenticated` (with the user's claims) or `service_role`: how every
+//!   user-scoped query runs, so row-level security is what protects the data;
+//! - [`chat_logs`] — the run record and its batched insert; [`log_writer`] — the asynchronous writer;
+//! - [`saved`] — favourites; [`conversations`] and [`profiles`] — the rest of a user's data.
+pub mod chat_logs;
+pub mod conversations;
+pub mod log_writer;
+pub mod profiles;
+pub mod saved;
+pub mod scoped;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
@@ -32,10 +43,12 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Connects to Postgres, waiting up to `database_connect_timeout` for it to come up, and runs the migrations.
 pub async fn connect_and_migrate(config: &Config) -> Result<PgPool, StoreError> {
     let options: PgConnectOptions = config.database_url.expose_secret().parse()?;
+    // The seed's timestamps are `TIMESTAMP` (no zone): every session works in UTC, as Supabase's do.
+    let options = options.application_name("tradechat").options([("timezone", "UTC")]);
     let pool = PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(options.application_name("tradechat"));
+        .connect_lazy_with(options);
     wait_until_reachable(&pool, config.database_connect_timeout).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)

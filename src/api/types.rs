@@ -1,0 +1,99 @@
+//! Types that cross the wire between server functions and the UI.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::RunStatus;
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items, newest first.
+    pub items: Vec<T>,
+    /// Zero-based page number.
+    pub page: u32,
+    /// Whether another page follows.
+    pub has_more: bool,
+}
+
+/// A ⭐ saved answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedChat {
+    /// `saved_chats.id`.
+    pub id: i64,
+    /// The answer it saves, while the log exists.
+    pub chat_log_id: Option<i64>,
+    /// The conversation the answer belongs to (to jump back to it).
+    pub conversation_id: Option<uuid::Uuid>,
+    /// The question (copied, so the save survives log retention).
+    pub question: String,
+    /// The answer (copied).
+    pub response: String,
+    /// The user's note.
+    pub note: Option<String>,
+    /// When it was saved.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A conversation in the sidebar or on the history page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Title (the first question, shortened).
+    pub title: String,
+    /// Last activity.
+    pub updated_at: DateTime<Utc>,
+    /// Exchanges in it.
+    pub exchanges: i64,
+}
+
+/// One question and its answer, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// `chat_logs.id`.
+    pub chat_log_id: i64,
+    /// Its conversation.
+    pub conversation_id: Option<uuid::Uuid>,
+    /// The question.
+    pub question: String,
+    /// The answer (partial when the run did not finish).
+    pub response: String,
+    /// Tools the agent called: `[{"name", "input", "duration_ms", "ok", "rows"}]`.
+    pub tools_used: serde_json::Value,
+    /// Model name.
+    pub model: Option<String>,
+    /// Input tokens over all rounds.
+    pub input_tokens: Option<i32>,
+    /// Output tokens over all rounds.
+    pub output_tokens: Option<i32>,
+    /// USD, exact decimal text; `None` when the model's price is unknown.
+    pub cost: Option<String>,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// The error, when it failed.
+    pub error: Option<String>,
+    /// When it was asked.
+    pub created_at: DateTime<Utc>,
+    /// The save, if the user starred it.
+    pub saved: Option<SavedRef>,
+}
+
+/// The ⭐ state of an exchange.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedRef {
+    /// `saved_chats.id`.
+    pub id: i64,
+    /// The note.
+    pub note: Option<String>,
+}
+
+/// The signed-in user's profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// User id.
+    pub user_id: uuid::Uuid,
+    /// Email.
+    pub email: Option<String>,
+    /// Display name, if set.
+    pub display_name: Option<String>,
+}

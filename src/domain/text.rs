@@ -1,0 +1,162 @@
+//! Bounded, trimmed user text: notes, display names and questions.
+use serde::{Deserialize, Serialize};
+
+/// Why a text was refused; the message is shown to the user as-is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    /// Longer than allowed (counted in characters, as Postgres `VARCHAR(n)` does).
+    #[error("{what} can be at most {max} characters (this one has {len}).")]
+    TooLong {
+        /// What the text is, capitalised ("A note").
+        what: &'static str,
+        /// The limit.
+        max: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// Empty after trimming where a value is required.
+    #[error("{0} cannot be empty.")]
+    Empty(&'static str),
+}
+
+fn bounded(raw: &str, what: &'static str, max: usize) -> Result<String, TextError> {
+    let trimmed = raw.trim();
+    let len = trimmed.chars().count();
+    if len > max {
+        return Err(TextError::TooLong { what, max, len });
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A note on a saved answer: at most 500 characters (`saved_chats.note VARCHAR(500)`); blank means no note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Note(String);
+
+impl Note {
+    /// Longest note, in characters.
+    pub const MAX_CHARS: usize = 500;
+
+    /// Parses a note; `Ok(None)` for blank input.
+    pub fn parse_optional(raw: &str) -> Result<Option<Self>, TextError> {
+        let text = bounded(raw, "A note", Self::MAX_CHARS)?;
+        Ok((!text.is_empty()).then_some(Self(text)))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Note {
+    type Error = TextError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse_optional(&raw)?.ok_or(TextError::Empty("A note"))
+    }
+}
+
+impl From<Note> for String {
+    fn from(n: Note) -> Self {
+        n.0
+    }
+}
+
+/// A display name: 1–100 characters (`profiles.display_name VARCHAR(100)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Longest name, in characters.
+    pub const MAX_CHARS: usize = 100;
+
+    /// Parses a display name.
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        let text = bounded(raw, "A display name", Self::MAX_CHARS)?;
+        if text.is_empty() {
+            return Err(TextError::Empty("A display name"));
+        }
+        Ok(Self(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DisplayName {
+    type Error = TextError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<DisplayName> for String {
+    fn from(n: DisplayName) -> Self {
+        n.0
+    }
+}
+
+/// A question to the agent: 1–8000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Question(String);
+
+impl Question {
+    /// Longest question, in characters.
+    pub const MAX_CHARS: usize = 8_000;
+
+    /// Parses a question.
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        let text = bounded(raw, "A question", Self::MAX_CHARS)?;
+        if text.is_empty() {
+            return Err(TextError::Empty("A question"));
+        }
+        Ok(Self(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Question {
+    type Error = TextError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Question> for String {
+    fn from(q: Question) -> Self {
+        q.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_are_trimmed_bounded_in_characters_and_blank_means_none() {
+        assert_eq!(Note::parse_optional("  buy the dip  ").expect("ok").map(String::from), Some("buy the dip".into()));
+        assert_eq!(Note::parse_optional("   ").expect("ok"), None);
+        let five_hundred_stars = "⭐".repeat(500);
+        assert!(Note::parse_optional(&five_hundred_stars).expect("500 chars is fine").is_some());
+        let err = Note::parse_optional(&"x".repeat(501)).expect_err("too long");
+        assert_eq!(err.to_string(), "A note can be at most 500 characters (this one has 501).");
+        assert!(serde_json::from_str::<Note>(&format!("\"{}\"", "y".repeat(501))).is_err());
+    }
+
+    #[test]
+    fn display_names_and_questions_must_not_be_blank() {
+        assert_eq!(DisplayName::parse(" ").expect_err("blank").to_string(), "A display name cannot be empty.");
+        assert!(DisplayName::parse(&"n".repeat(101)).is_err());
+        assert_eq!(DisplayName::parse(" Ada ").expect("ok").as_str(), "Ada");
+        assert!(Question::parse("").is_err());
+        assert!(Question::parse(&"q".repeat(8_001)).is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! `conversations` and the exchanges in them, read as the user (row-level security applies).
+use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::api::{ConversationSummary, Exchange, Page, SavedRef};
+use crate::domain::RunStatus;
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: Uuid,
+    title: Option<String>,
+    updated_at: NaiveDateTime,
+    exchanges: i64,
+}
+
+/// The user's conversations, most recently active first.
+pub async fn recent(conn: &mut PgConnection, limit: u32) -> Result<Vec<ConversationSummary>, sqlx::Error> {
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "SELECT v.id, v.title, v.updated_at, (SELECT count(*) FROM chat_logs l WHERE l.conversation_id = v.id) AS exchanges
+         FROM conversations v ORDER BY v.updated_at DESC LIMIT $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ConversationSummary {
+            id: r.id,
+            title: r.title.unwrap_or_else(|| "Conversation".into()),
+            updated_at: r.updated_at.and_utc(),
+            exchanges: r.exchanges,
+        })
+        .collect())
+}
+
+/// Whether the conversation exists for the user.
+pub async fn is_visible(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1)").bind(id).fetch_one(conn).await
+}
+
+#[derive(sqlx::FromRow)]
+struct ExchangeRow {
+    id: i64,
+    conversation_id: Option<Uuid>,
+    question: String,
+    response: String,
+    tools_used: Option<serde_json::Value>,
+    model: Option<String>,
+    input_tokens: Option<i32>,
+    output_tokens: Option<i32>,
+    cost: Option<Decimal>,
+    status: String,
+    error: Option<String>,
+    created_at: Option<NaiveDateTime>,
+    saved_id: Option<i64>,
+    saved_note: Option<String>,
+}
+
+impl From<ExchangeRow> for Exchange {
+    fn from(r: ExchangeRow) -> Self {
+        Self {
+            chat_log_id: r.id,
+            conversation_id: r.conversation_id,
+            question: r.question,
+            response: r.response,
+            tools_used: r.tools_used.unwrap_or_else(|| serde_json::json!([])),
+            model: r.model,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            cost: r.cost.map(|c| c.normalize().to_string()),
+            status: RunStatus::parse(&r.status).unwrap_or(RunStatus::Error),
+            error: r.error,
+            created_at: r.created_at.unwrap_or_default().and_utc(),
+            saved: r.saved_id.map(|id| SavedRef { id, note: r.saved_note }),
+        }
+    }
+}
+
+const EXCHANGE_COLUMNS: &str = "l.id, l.conversation_id, l.question, l.response, l.tools_used, l.model, \
+     l.input_tokens, l.output_tokens, l.cost, l.status, l.error, l.created_at, s.id AS saved_id, s.note AS saved_note";
+
+/// Every exchange of a conversation, oldest first, with its ⭐ state.
+pub async fn exchanges(conn: &mut PgConnection, conversation_id: Uuid) -> Result<Vec<Exchange>, sqlx::Error> {
+    let rows: Vec<ExchangeRow> = sqlx::query_as(&format!(
+        "SELECT {EXCHANGE_COLUMNS} FROM chat_logs l
+         LEFT JOIN saved_chats s ON s.chat_log_id = l.id AND s.user_id = l.user_id
+         WHERE l.conversation_id = $1 ORDER BY l.id"
+    ))
+    .bind(conversation_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Exchange::from).collect())
+}
+
+/// The user's exchanges across conversations, newest first, optionally full-text matching `search`.
+pub async fn search_exchanges(
+    conn: &mut PgConnection,
+    search: Option<&str>,
+    page: u32,
+    per_page: u32,
+) -> Result<Page<Exchange>, sqlx::Error> {
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let rows: Vec<ExchangeRow> = sqlx::query_as(&format!(
+        "SELECT {EXCHANGE_COLUMNS} FROM chat_logs l
+         LEFT JOIN saved_chats s ON s.chat_log_id = l.id AND s.user_id = l.user_id
+         WHERE $1::text IS NULL
+            OR to_tsvector('english', l.question || ' ' || l.response) @@ websearch_to_tsquery('english', $1)
+            OR l.question ILIKE '%' || $1 || '%'
+         ORDER BY l.created_at DESC, l.id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(search)
+    .bind(i64::from(per_page) + 1)
+    .bind(i64::from(page) * i64::from(per_page))
+    .fetch_all(conn)
+    .await?;
+    let has_more = rows.len() > per_page as usize;
+    Ok(Page { items: rows.into_iter().take(per_page as usize).map(Exchange::from).collect(), page, has_more })
+}
+
+/// The last `n` exchanges of a conversation that have an answer, oldest first: the model's context.
+pub async fn context(
+    conn: &mut PgConnection,
+    conversation_id: Uuid,
+    n: u32,
+) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    let mut rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, question, response FROM chat_logs
+         WHERE conversation_id = $1 AND response <> '' ORDER BY id DESC LIMIT $2",
+    )
+    .bind(conversation_id)
+    .bind(i64::from(n))
+    .fetch_all(conn)
+    .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Renames the user's conversation; false if it is not theirs.
+pub async fn rename(conn: &mut PgConnection, id: Uuid, title: &str) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("UPDATE conversations SET title = $2 WHERE id = $1").bind(id).bind(title).execute(conn).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Deletes the user's conversation (its logs stay, detached); false if it is not theirs.
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("DELETE FROM conversations WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(r.rows_affected() == 1)
+}

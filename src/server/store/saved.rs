@@ -1,0 +1,130 @@
+//! `saved_chats`: the ⭐. Every function runs inside a [`super::scoped::ScopedTx`] as the user, so the row-level
+//! security policies decide which rows exist for them; the user id written is `auth.uid()`, from the verified
+//! claims, never from input.
+use chrono::NaiveDateTime;
+use sqlx::PgConnection;
+
+use crate::api::{Page, SavedChat};
+use crate::domain::Note;
+
+/// Why a favourites operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedError {
+    /// The chat log or saved chat does not exist for this user.
+    #[error("not found")]
+    NotFound,
+    /// Postgres failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    chat_log_id: Option<i64>,
+    conversation_id: Option<uuid::Uuid>,
+    question: Option<String>,
+    response: Option<String>,
+    note: Option<String>,
+    created_at: Option<NaiveDateTime>,
+}
+
+impl From<Row> for SavedChat {
+    fn from(r: Row) -> Self {
+        Self {
+            id: r.id,
+            chat_log_id: r.chat_log_id,
+            conversation_id: r.conversation_id,
+            question: r.question.unwrap_or_default(),
+            response: r.response.unwrap_or_default(),
+            note: r.note,
+            created_at: r.created_at.unwrap_or_default().and_utc(),
+        }
+    }
+}
+
+const COLUMNS: &str = "s.id, s.chat_log_id, c.conversation_id, s.question, s.response, s.note, s.created_at";
+
+/// Saves the user's answer `chat_log_id` with an optional note, copying its question and response. Saving an
+/// answer already saved returns the existing save unchanged.
+pub async fn save(conn: &mut PgConnection, chat_log_id: i64, note: Option<&Note>) -> Result<SavedChat, SavedError> {
+    sqlx::query(
+        "INSERT INTO saved_chats (user_id, chat_log_id, question, response, note)
+         SELECT auth.uid(), c.id, c.question, c.response, $2 FROM chat_logs c WHERE c.id = $1
+         ON CONFLICT (user_id, chat_log_id) DO NOTHING",
+    )
+    .bind(chat_log_id)
+    .bind(note.map(Note::as_str))
+    .execute(&mut *conn)
+    .await?;
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id
+         WHERE s.chat_log_id = $1 AND s.user_id = auth.uid()"
+    ))
+    .bind(chat_log_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(SavedChat::from).ok_or(SavedError::NotFound)
+}
+
+/// Sets (or clears) the note of the user's save `id`.
+pub async fn update_note(conn: &mut PgConnection, id: i64, note: Option<&Note>) -> Result<SavedChat, SavedError> {
+    let updated = sqlx::query("UPDATE saved_chats SET note = $2 WHERE id = $1")
+        .bind(id)
+        .bind(note.map(Note::as_str))
+        .execute(&mut *conn)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(SavedError::NotFound);
+    }
+    let row: Row = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id WHERE s.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.into())
+}
+
+/// Removes the user's save `id`.
+pub async fn remove(conn: &mut PgConnection, id: i64) -> Result<(), SavedError> {
+    let deleted = sqlx::query("DELETE FROM saved_chats WHERE id = $1").bind(id).execute(conn).await?;
+    if deleted.rows_affected() == 0 { Err(SavedError::NotFound) } else { Ok(()) }
+}
+
+/// Removes the user's save of answer `chat_log_id` (unstar from the chat).
+pub async fn remove_by_chat_log(conn: &mut PgConnection, chat_log_id: i64) -> Result<(), SavedError> {
+    let deleted = sqlx::query("DELETE FROM saved_chats WHERE chat_log_id = $1 AND user_id = auth.uid()")
+        .bind(chat_log_id)
+        .execute(conn)
+        .await?;
+    if deleted.rows_affected() == 0 { Err(SavedError::NotFound) } else { Ok(()) }
+}
+
+/// The user's saves, newest first, optionally matching `search` (full text over question, answer and note, plus
+/// a plain substring match on the note), `per_page` at a time.
+pub async fn list(
+    conn: &mut PgConnection,
+    search: Option<&str>,
+    page: u32,
+    per_page: u32,
+) -> Result<Page<SavedChat>, SavedError> {
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id
+         WHERE $1::text IS NULL
+            OR to_tsvector('english', coalesce(s.question, '') || ' ' || coalesce(s.response, '') || ' ' ||
+                                      coalesce(s.note, '')) @@ websearch_to_tsquery('english', $1)
+            OR s.note ILIKE '%' || $1 || '%' OR s.question ILIKE '%' || $1 || '%'
+         ORDER BY s.created_at DESC, s.id DESC
+         LIMIT $2 OFFSET $3"
+    ))
+    .bind(search)
+    .bind(i64::from(per_page) + 1)
+    .bind(i64::from(page) * i64::from(per_page))
+    .fetch_all(conn)
+    .await?;
+    let has_more = rows.len() > per_page as usize;
+    let items = rows.into_iter().take(per_page as usize).map(SavedChat::from).collect();
+    Ok(Page { items, page, has_more })
+}
