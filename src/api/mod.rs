@@ -2,11 +2,21 @@
 //!
 //! Each server function is thin: it finds the caller and the shared state, calls a plain async function in
 //! `crate::server`, and maps that module's error into [`AppError`] once.
+mod auth;
+mod chats;
 mod error;
 mod metrics;
 mod status;
 mod types;
 
+pub use auth::{
+    UserInfo, current_user, send_sign_in_email, set_display_name, sign_in_with_password, sign_out,
+    sign_up_with_password, verify_email_code,
+};
+pub use chats::{
+    PAGE_SIZE, conversation_exchanges, delete_conversation, list_conversations, list_saved, remove_saved, save_answer,
+    search_history, unstar_answer, update_saved_note,
+};
 pub use error::AppError;
 pub use metrics::WriterMetrics;
 pub use status::{ComponentStatus, StatusReport, TableCount, system_status};

@@ -55,6 +55,56 @@ pub struct DuckConfig {
     pub max_concurrent_queries: usize,
 }
 
+/// Where sign-in happens.
+#[derive(Debug, Clone)]
+pub enum AuthMode {
+    /// Supabase Auth (GoTrue) at `SUPABASE_URL`.
+    Supabase {
+        /// `SUPABASE_URL`, e.g. `https://xyz.supabase.co` (no trailing slash).
+        url: String,
+        /// `SUPABASE_ANON_KEY`: the `apikey` header for GoTrue.
+        anon_key: SecretString,
+        /// `SUPABASE_SERVICE_KEY`: server-side admin operations (optional).
+        service_key: Option<SecretString>,
+    },
+    /// The built-in GoTrue-compatible auth under `/auth/v1`, over the same Postgres (`SUPABASE_URL` unset).
+    BuiltIn,
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Supabase or built-in.
+    pub mode: AuthMode,
+    /// `SUPABASE_JWT_SECRET` (or `AUTH_JWT_SECRET`): verifies HS256 tokens; in built-in mode also signs them. When
+    /// unset in built-in mode, a secret is generated into `DATA_DIR` on first run.
+    pub jwt_secret: Option<SecretString>,
+    /// `SITE_URL`: the public URL of the app (links in emails, cookie `Secure`, issuer in built-in mode).
+    pub site_url: String,
+    /// `ADMIN_EMAILS`: comma-separated emails with admin rights.
+    pub admin_emails: Vec<String>,
+    /// `TRUSTED_PROXIES`: comma-separated proxy IPs whose `X-Forwarded-For` is believed (rate-limit keys).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `SMTP_URL`: e.g. `smtps://user:pass@smtp.example.com:465`; without it, emails go to the log and `/dev/outbox`.
+    pub smtp_url: Option<SecretString>,
+    /// `SMTP_FROM`: sender address.
+    pub smtp_from: String,
+    /// `ACCESS_TOKEN_TTL_SECS`: lifetime of built-in access tokens.
+    pub access_token_ttl: Duration,
+}
+
+impl AuthConfig {
+    /// Whether the app is served over https (cookies get `Secure` and the `__Host-` prefix).
+    pub fn secure_cookies(&self) -> bool {
+        self.site_url.starts_with("https://")
+    }
+
+    /// Whether `email` is listed in `ADMIN_EMAILS`.
+    pub fn is_admin_email(&self, email: &str) -> bool {
+        self.admin_emails.iter().any(|a| a.eq_ignore_ascii_case(email))
+    }
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -72,6 +122,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight work may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Sign-in.
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -113,8 +165,59 @@ impl Config {
             data_dir: PathBuf::from(env.string_or("DATA_DIR", "data")),
             log_format: env.parse_or("LOG_FORMAT", LogFormat::Text, |_| true)?,
             shutdown_grace: Duration::from_secs(env.parse_or("SHUTDOWN_GRACE_SECS", 20u64, |_| true)?),
+            auth: auth_config(&env)?,
         })
     }
+}
+
+fn auth_config(env: &Env<'_>) -> Result<AuthConfig, ConfigError> {
+    let mode = match env.get("SUPABASE_URL") {
+        Some(url) => {
+            let url = url.trim_end_matches('/').to_owned();
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError { var: "SUPABASE_URL", problem: format!("{url:?} is not an http(s) URL") });
+            }
+            AuthMode::Supabase {
+                url,
+                anon_key: SecretString::from(env.required(
+                    "SUPABASE_ANON_KEY",
+                    "it is required with SUPABASE_URL (Project settings → API → anon key)",
+                )?),
+                service_key: env.get("SUPABASE_SERVICE_KEY").map(SecretString::from),
+            }
+        }
+        None => AuthMode::BuiltIn,
+    };
+    let site_url = env.string_or("SITE_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned();
+    if !(site_url.starts_with("https://") || site_url.starts_with("http://")) {
+        return Err(ConfigError { var: "SITE_URL", problem: format!("{site_url:?} is not an http(s) URL") });
+    }
+    let trusted_proxies = env
+        .get("TRUSTED_PROXIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| ConfigError { var: "TRUSTED_PROXIES", problem: format!("{s:?} is not an IP") }))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AuthConfig {
+        mode,
+        jwt_secret: env.get("SUPABASE_JWT_SECRET").or_else(|| env.get("AUTH_JWT_SECRET")).map(SecretString::from),
+        site_url,
+        admin_emails: env
+            .get("ADMIN_EMAILS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|e| e.trim().to_ascii_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect(),
+        trusted_proxies,
+        smtp_url: env.get("SMTP_URL").map(SecretString::from),
+        smtp_from: env.string_or("SMTP_FROM", "tradechat <no-reply@localhost>"),
+        access_token_ttl: Duration::from_secs(
+            env.parse_or("ACCESS_TOKEN_TTL_SECS", 3600u64, |s| (60..=86_400).contains(s))?,
+        ),
+    })
 }
 
 /// Typed access to variables, producing [`ConfigError`]s that name the variable.
@@ -211,6 +314,28 @@ mod tests {
             .expect("valid");
         assert_eq!(c.duck.memory_limit, "512MiB");
         assert_eq!(c.duck.threads, 2);
+    }
+
+    #[test]
+    fn auth_is_built_in_without_supabase_and_needs_the_anon_key_with_it() {
+        let c = config(&[("DATABASE_URL", "postgres://x")]).expect("valid");
+        assert!(matches!(c.auth.mode, AuthMode::BuiltIn));
+        assert!(!c.auth.secure_cookies());
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("SUPABASE_URL", "https://p.supabase.co")])
+            .expect_err("anon key required");
+        assert_eq!(err.var, "SUPABASE_ANON_KEY");
+        let c = config(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("SUPABASE_URL", "https://p.supabase.co/"),
+            ("SUPABASE_ANON_KEY", "anon"),
+            ("ADMIN_EMAILS", "Boss@Example.com, ops@example.com"),
+            ("SITE_URL", "https://chat.example.com"),
+        ])
+        .expect("valid");
+        assert!(matches!(&c.auth.mode, AuthMode::Supabase { url, .. } if url == "https://p.supabase.co"));
+        assert!(c.auth.is_admin_email("boss@example.com") && c.auth.secure_cookies());
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("TRUSTED_PROXIES", "10.0.0.1,nope")]).expect_err("ip");
+        assert_eq!(err.var, "TRUSTED_PROXIES");
     }
 
     #[test]

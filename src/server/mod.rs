@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod demo_data;
 pub mod duck;
+pub mod errors;
 pub mod health;
 pub mod router;
 pub mod shutdown;

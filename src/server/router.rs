@@ -10,8 +10,12 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::app::{App, shell};
-use crate::server::health;
+use std::sync::Arc;
+
+use axum::middleware;
+
 use crate::server::state::AppState;
+use crate::server::{auth, health};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -20,10 +24,19 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/auth/confirm", get(auth::routes::confirm))
+        .route("/dev/outbox", get(auth::routes::outbox_page))
+        .route("/dev/outbox.json", get(auth::routes::outbox_json));
+    if let Some(builtin) = &state.auth.builtin {
+        router = router.nest_service("/auth/v1", Arc::clone(builtin).router());
+    }
+    router
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::session::authenticate))
+        .layer(middleware::from_fn(auth::csrf::refuse_cross_site_writes))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -7,6 +7,7 @@ use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::server::auth::AuthService;
 use crate::server::config::Config;
 use crate::server::duck::Duck;
 use crate::server::state::AppState;
@@ -22,7 +23,13 @@ pub struct App {
 }
 
 /// Connects to Postgres (running migrations), prepares DuckDB, starts the chat-log writer and assembles the state.
-pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: CancellationToken) -> anyhow::Result<App> {
+/// `local_addr` is where the server listens: the built-in auth is reached over HTTP there.
+pub async fn build(
+    config: Config,
+    leptos_options: LeptosOptions,
+    local_addr: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
     let db = store::connect_and_migrate(&config).await.context("preparing Postgres")?;
@@ -30,9 +37,20 @@ pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: Canc
     if let Err(e) = duck.probe().await {
         tracing::warn!("DuckDB is not available yet: {e}");
     }
+    let self_url = format!("http://{}", loopback(local_addr));
+    let auth = Arc::new(AuthService::new(&config, &db, &self_url).await.context("preparing auth")?);
     let (log_writer, writer_task) = ChatLogWriter::start(db.clone(), &config.data_dir, WriterConfig::default()).await;
-    let state = AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, shutdown };
+    let state = AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, shutdown };
     Ok(App { state, writer_task })
+}
+
+/// The address to reach a listener bound to `addr` from this host (`0.0.0.0` → `127.0.0.1`).
+fn loopback(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        ip if ip.is_unspecified() => std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
+        _ => addr,
+    }
 }
 
 /// Serves the app on `listener` until SIGTERM/Ctrl-C or until `state.shutdown` is cancelled; then stops

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::AppError;
+use crate::server::auth::AuthService;
 use crate::server::config::Config;
 use crate::server::duck::Duck;
 use crate::server::store::log_writer::ChatLogWriter;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub duck: Duck,
     /// The asynchronous chat-log writer.
     pub log_writer: ChatLogWriter,
+    /// Token verification, GoTrue, the built-in provider.
+    pub auth: Arc<AuthService>,
     /// Cancelled when the server begins shutting down; long-lived streams watch it.
     pub shutdown: CancellationToken,
 }

@@ -18,7 +18,8 @@ async fn healthz_is_ok_when_postgres_and_duckdb_answer() {
 #[tokio::test]
 async fn healthz_is_503_and_names_duckdb_when_its_file_is_missing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let app = spawn_app_with(AppOptions { duckdb_path: dir.path().join("absent.duckdb") }).await;
+    let app =
+        spawn_app_with(AppOptions { duckdb_path: dir.path().join("absent.duckdb"), ..AppOptions::default() }).await;
     let response = app.client.get(app.url("/healthz")).send().await.expect("request");
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.expect("json");

@@ -76,11 +76,13 @@ impl Drop for TestApp {
 pub struct AppOptions {
     /// The DuckDB file the app reads.
     pub duckdb_path: PathBuf,
+    /// Extra environment variables (override the defaults).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
-        Self { duckdb_path: demo_duckdb().to_path_buf() }
+        Self { duckdb_path: demo_duckdb().to_path_buf(), env: Vec::new() }
     }
 }
 
@@ -93,19 +95,22 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let database_url = fresh_database().await;
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let vars = [
-        ("DATABASE_URL", database_url),
-        ("DATABASE_PATH", options.duckdb_path.display().to_string()),
-        ("DATA_DIR", data_dir.path().display().to_string()),
-        ("SHUTDOWN_GRACE_SECS", "1".to_owned()),
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let local_addr = listener.local_addr().expect("local addr");
+    let base_url = format!("http://{local_addr}");
+    let mut vars = vec![
+        ("DATABASE_URL".to_owned(), database_url),
+        ("DATABASE_PATH".to_owned(), options.duckdb_path.display().to_string()),
+        ("DATA_DIR".to_owned(), data_dir.path().display().to_string()),
+        ("SHUTDOWN_GRACE_SECS".to_owned(), "1".to_owned()),
+        ("SITE_URL".to_owned(), base_url.clone()),
     ];
-    let config = Config::from_lookup(|k| vars.iter().find(|(name, _)| *name == k).map(|(_, v)| v.clone()))
+    vars.extend(options.env);
+    let config = Config::from_lookup(|k| vars.iter().rev().find(|(name, _)| name == k).map(|(_, v)| v.clone()))
         .expect("test configuration");
     let leptos_options = LeptosOptions::builder().output_name("tradechat").site_root("target/site").build();
-    let app = startup::build(config, leptos_options, CancellationToken::new()).await.expect("build state");
+    let app = startup::build(config, leptos_options, local_addr, CancellationToken::new()).await.expect("build state");
     let state = app.state.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
     tokio::spawn(startup::serve(listener, app));
     TestApp { base_url, client: reqwest::Client::new(), state, _data_dir: data_dir }
 }

@@ -1,6 +1,55 @@
 //! Authentication: who is making a request.
 //!
-//! - [`identity`] — the verified identity a request carries.
+//! - [`identity`] — the verified identity a request carries;
+//! - [`verify`] and [`jwks`] — access-token verification (HS256 secret, ES256/RS256 JWKS);
+//! - [`gotrue`] — the GoTrue HTTP client (the `supabase-auth` crate, with timeouts);
+//! - [`builtin`] — the GoTrue-compatible provider served under `/auth/v1` when Supabase is not configured;
+//! - [`session`] — cookies and the per-request authentication middleware; [`csrf`] — cross-site write refusal;
+//! - [`service`] — the state object tying them together; [`routes`] — `/auth/confirm` and `/dev/outbox`.
+pub mod builtin;
+pub mod csrf;
+pub mod flows;
+pub mod gotrue;
 pub mod identity;
+pub mod jwks;
+pub mod routes;
+pub mod service;
+pub mod session;
+pub mod verify;
 
 pub use identity::Identity;
+pub use service::AuthService;
+
+use crate::api::AppError;
+use crate::server::state::AppState;
+use crate::server::store::scoped::ScopedTx;
+
+/// The verified identity of the request being served (inside a server function), if signed in.
+pub fn current_identity() -> Option<Identity> {
+    leptos::prelude::use_context::<axum::http::request::Parts>()?.extensions.get::<Identity>().cloned()
+}
+
+/// The signed-in user, or [`AppError::Unauthorized`].
+pub fn require_user() -> Result<Identity, AppError> {
+    current_identity().ok_or(AppError::Unauthorized)
+}
+
+/// Whether the identity is an admin: listed in `ADMIN_EMAILS`, or `app_metadata.role = "admin"` in the token.
+pub fn is_admin(state: &AppState, identity: &Identity) -> bool {
+    identity.email.as_deref().is_some_and(|e| state.config.auth.is_admin_email(e))
+        || identity.app_metadata.get("role").and_then(|r| r.as_str()) == Some("admin")
+}
+
+/// Work after any sign-in: the profile row exists from the first one on.
+pub async fn after_sign_in(state: &AppState, pair: &gotrue::TokenPair) {
+    let Ok(identity) = state.auth.verifier.verify(&pair.access_token).await else { return };
+    let result = async {
+        let mut tx = ScopedTx::as_user(&state.db, &identity).await?;
+        crate::server::store::profiles::ensure(&mut tx).await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not create the profile row");
+    }
+}

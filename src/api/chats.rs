@@ -1,0 +1,165 @@
+//! Server functions over the user's own chat data — favourites, conversations, history — all run as the user
+//! under row-level security.
+use leptos::prelude::*;
+
+use super::{AppError, ConversationSummary, Exchange, Page, SavedChat};
+
+/// Items per page of the saved and history lists.
+pub const PAGE_SIZE: u32 = 20;
+
+/// ⭐ an answer (by its `chat_log_id`) with an optional note (≤ 500 characters). Saving twice keeps one save.
+#[server(endpoint = "saved/save")]
+pub async fn save_answer(chat_log_id: i64, note: Option<String>) -> Result<SavedChat, AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, errors::saved_error, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        let note = crate::domain::Note::parse_optional(note.as_deref().unwrap_or_default())?;
+        // The answer may have finished a moment ago: give the log writer a moment to store it.
+        state.log_writer.wait_settled(chat_log_id, std::time::Duration::from_secs(3)).await;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        let saved = store::saved::save(&mut tx, chat_log_id, note.as_ref()).await.map_err(saved_error)?;
+        tx.commit().await?;
+        Ok(saved)
+    })
+    .await
+}
+
+/// Sets or clears the note of a save.
+#[server(endpoint = "saved/note")]
+pub async fn update_saved_note(saved_id: i64, note: Option<String>) -> Result<SavedChat, AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, errors::saved_error, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        let note = crate::domain::Note::parse_optional(note.as_deref().unwrap_or_default())?;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        let saved = store::saved::update_note(&mut tx, saved_id, note.as_ref()).await.map_err(saved_error)?;
+        tx.commit().await?;
+        Ok(saved)
+    })
+    .await
+}
+
+/// Removes a save by its id.
+#[server(endpoint = "saved/remove")]
+pub async fn remove_saved(saved_id: i64) -> Result<(), AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, errors::saved_error, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        store::saved::remove(&mut tx, saved_id).await.map_err(saved_error)?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Removes the save of an answer (unstar in the chat).
+#[server(endpoint = "saved/unstar")]
+pub async fn unstar_answer(chat_log_id: i64) -> Result<(), AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, errors::saved_error, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        store::saved::remove_by_chat_log(&mut tx, chat_log_id).await.map_err(saved_error)?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The user's saves, newest first, optionally searched.
+#[server(endpoint = "saved/list")]
+pub async fn list_saved(search: Option<String>, page: u32) -> Result<Page<SavedChat>, AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, errors::saved_error, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        let search = bounded_search(search)?;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        let page = store::saved::list(&mut tx, search.as_deref(), page, PAGE_SIZE).await.map_err(saved_error)?;
+        tx.commit().await?;
+        Ok(page)
+    })
+    .await
+}
+
+/// The user's recent conversations.
+#[server(endpoint = "conversations/list")]
+pub async fn list_conversations() -> Result<Vec<ConversationSummary>, AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        let list = store::conversations::recent(&mut tx, 50).await?;
+        tx.commit().await?;
+        Ok(list)
+    })
+    .await
+}
+
+/// Every exchange of one of the user's conversations, oldest first.
+#[server(endpoint = "conversations/get")]
+pub async fn conversation_exchanges(conversation_id: uuid::Uuid) -> Result<Vec<Exchange>, AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        if !store::conversations::is_visible(&mut tx, conversation_id).await? {
+            return Err(AppError::NotFound("That conversation".into()));
+        }
+        let exchanges = store::conversations::exchanges(&mut tx, conversation_id).await?;
+        tx.commit().await?;
+        Ok(exchanges)
+    })
+    .await
+}
+
+/// Deletes one of the user's conversations (its answers stay in history and saves).
+#[server(endpoint = "conversations/delete")]
+pub async fn delete_conversation(conversation_id: uuid::Uuid) -> Result<(), AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        if !store::conversations::delete(&mut tx, conversation_id).await? {
+            return Err(AppError::NotFound("That conversation".into()));
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The user's past questions and answers, newest first, optionally full-text searched.
+#[server(endpoint = "history/search")]
+pub async fn search_history(search: Option<String>, page: u32) -> Result<Page<Exchange>, AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        let search = bounded_search(search)?;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        let page = store::conversations::search_exchanges(&mut tx, search.as_deref(), page, PAGE_SIZE).await?;
+        tx.commit().await?;
+        Ok(page)
+    })
+    .await
+}
+
+/// Search text, trimmed, at most 200 characters.
+#[cfg(feature = "ssr")]
+fn bounded_search(search: Option<String>) -> Result<Option<String>, AppError> {
+    match search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > 200 => {
+            Err(AppError::Invalid("Search text can be at most 200 characters.".into()))
+        }
+        other => Ok(other),
+    }
+}

@@ -1,0 +1,663 @@
+//! The built-in, GoTrue-compatible auth: the same endpoints as Supabase Auth under `/auth/v1`, over the same
+//! Postgres (`auth.users`, plus `tradechat_auth.*`), so the same client code, cookies and verification path run
+//! whether or not Supabase is configured. Responses match GoTrue field for field (sessions, users, and errors
+//! as `{"code", "error_code", "msg"}`).
+//!
+//! - passwords: Argon2id, a dummy hash for unknown users, the 6th wrong password per email in 15 minutes refused;
+//! - magic links (1 hour) and 6-digit codes (10 minutes): random, stored hashed, single use; a new one kills the
+//!   old ones; a code is dead after 5 wrong tries;
+//! - refresh tokens rotate; replaying a spent one revokes the session, except its immediate child being asked
+//!   for again within 10 seconds (concurrent refreshes), which returns that same child;
+//! - the same answers for known and unknown emails.
+pub mod crypto;
+pub mod mail;
+pub mod rate_limit;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use self::crypto::{child_refresh_token, hash, random_code, random_token};
+use self::mail::Mailer;
+use self::rate_limit::{exhausted, hit, limits};
+use super::verify::TokenVerifier;
+
+/// A spent refresh token asked for again within this window returns its child instead of revoking the session.
+const REUSE_INTERVAL_SECS: f64 = 10.0;
+/// Magic links live this long.
+const LINK_TTL: &str = "1 hour";
+/// Email codes live this long.
+const CODE_TTL: &str = "10 minutes";
+/// Wrong tries a code survives.
+const CODE_MAX_ATTEMPTS: i32 = 5;
+
+/// The built-in auth provider.
+pub struct BuiltInAuth {
+    pool: PgPool,
+    secret: Vec<u8>,
+    issuer: String,
+    site_url: String,
+    access_ttl: Duration,
+    mailer: Mailer,
+    trusted_proxies: Vec<IpAddr>,
+    verifier: TokenVerifier,
+}
+
+/// A GoTrue-style error response.
+struct GoTrueError {
+    status: StatusCode,
+    code: &'static str,
+    msg: String,
+}
+
+impl IntoResponse for GoTrueError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "code": self.status.as_u16(), "error_code": self.code, "msg": self.msg })))
+            .into_response()
+    }
+}
+
+fn err(status: StatusCode, code: &'static str, msg: impl Into<String>) -> GoTrueError {
+    GoTrueError { status, code, msg: msg.into() }
+}
+
+impl From<sqlx::Error> for GoTrueError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "built-in auth: database error");
+        err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Database error")
+    }
+}
+
+type Reply = Result<Response, GoTrueError>;
+
+fn invalid_credentials() -> GoTrueError {
+    err(StatusCode::BAD_REQUEST, "invalid_credentials", "Invalid login credentials")
+}
+
+fn rate_limited(code: &'static str) -> GoTrueError {
+    err(StatusCode::TOO_MANY_REQUESTS, code, "Too many attempts. Please wait a few minutes before trying again.")
+}
+
+fn otp_invalid() -> GoTrueError {
+    err(StatusCode::FORBIDDEN, "otp_expired", "Token has expired or is invalid")
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    email: Option<String>,
+    encrypted_password: Option<String>,
+    email_confirmed_at: Option<DateTime<Utc>>,
+    last_sign_in_at: Option<DateTime<Utc>>,
+    raw_app_meta_data: Option<Value>,
+    raw_user_meta_data: Option<Value>,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+const USER_COLUMNS: &str = "id, email, encrypted_password, email_confirmed_at, last_sign_in_at, raw_app_meta_data, \
+                            raw_user_meta_data, created_at, updated_at";
+
+fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(t.to_rfc3339()))
+}
+
+impl UserRow {
+    fn app_metadata(&self) -> Value {
+        let mut meta = json!({ "provider": "email", "providers": ["email"] });
+        if let (Some(Value::Object(extra)), Value::Object(base)) = (&self.raw_app_meta_data, &mut meta) {
+            for (k, v) in extra {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        meta
+    }
+
+    /// The user object exactly as GoTrue returns it.
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "aud": "authenticated",
+            "role": "authenticated",
+            "email": self.email.clone().unwrap_or_default(),
+            "email_confirmed_at": rfc3339(self.email_confirmed_at),
+            "phone": "",
+            "confirmed_at": rfc3339(self.email_confirmed_at),
+            "last_sign_in_at": rfc3339(self.last_sign_in_at),
+            "app_metadata": self.app_metadata(),
+            "user_metadata": self.raw_user_meta_data.clone().unwrap_or_else(|| json!({})),
+            "identities": [],
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+            "is_anonymous": false,
+        })
+    }
+}
+
+fn normalize_email(raw: &str) -> Result<String, GoTrueError> {
+    let email = raw.trim().to_ascii_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(email)
+    } else {
+        Err(err(StatusCode::BAD_REQUEST, "email_address_invalid", "Unable to validate email address: invalid format"))
+    }
+}
+
+impl BuiltInAuth {
+    /// A provider signing with `secret`, issuing `{site_url}/auth/v1` tokens that live `access_ttl`.
+    pub fn new(
+        pool: PgPool,
+        secret: Vec<u8>,
+        site_url: &str,
+        access_ttl: Duration,
+        mailer: Mailer,
+        trusted_proxies: Vec<IpAddr>,
+    ) -> Self {
+        let issuer = format!("{site_url}/auth/v1");
+        let verifier = TokenVerifier::new(Some(&secret), None, Some(issuer.clone()));
+        Self { pool, secret, issuer, site_url: site_url.to_owned(), access_ttl, mailer, trusted_proxies, verifier }
+    }
+
+    /// The issuer (`iss`) of its tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The mailer (for `/dev/outbox`).
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// The GoTrue routes, to be nested under `/auth/v1`.
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/signup", post(signup))
+            .route("/token", post(token))
+            .route("/otp", post(otp))
+            .route("/magiclink", post(otp))
+            .route("/verify", post(verify))
+            .route("/user", get(user))
+            .route("/logout", post(logout))
+            .route("/.well-known/jwks.json", get(|| async { Json(json!({ "keys": [] })) }))
+            .route("/health", get(|| async { Json(json!({ "name": "GoTrue", "version": "tradechat-builtin" })) }))
+            .with_state(self)
+    }
+
+    /// The client's address: the peer, or `X-Forwarded-For` only when the peer is a trusted proxy.
+    fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trusted_proxies.contains(&peer.ip()) {
+            return peer.ip();
+        }
+        headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter_map(|s| s.parse::<IpAddr>().ok())
+                    .rfind(|ip| !self.trusted_proxies.contains(ip))
+            })
+            .unwrap_or(peer.ip())
+    }
+
+    async fn find_user(&self, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM auth.users WHERE lower(email) = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM auth.users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    fn mint(&self, user: &UserRow, session_id: Uuid, method: &str) -> Result<(String, i64), GoTrueError> {
+        let now = Utc::now().timestamp();
+        let exp = now + self.access_ttl.as_secs() as i64;
+        let claims = json!({
+            "aud": "authenticated",
+            "exp": exp,
+            "iat": now,
+            "iss": self.issuer,
+            "sub": user.id,
+            "email": user.email.clone().unwrap_or_default(),
+            "phone": "",
+            "app_metadata": user.app_metadata(),
+            "user_metadata": user.raw_user_meta_data.clone().unwrap_or_else(|| json!({})),
+            "role": "authenticated",
+            "aal": "aal1",
+            "amr": [{ "method": method, "timestamp": now }],
+            "session_id": session_id,
+            "is_anonymous": false,
+        });
+        let token = encode(&Header::default(), &claims, &EncodingKey::from_secret(&self.secret)).map_err(|e| {
+            tracing::error!(error = %e, "signing an access token failed");
+            err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Could not sign the token")
+        })?;
+        Ok((token, exp))
+    }
+
+    fn session_json(&self, user: &UserRow, access: String, exp: i64, refresh: String) -> Response {
+        Json(json!({
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": self.access_ttl.as_secs(),
+            "expires_at": exp,
+            "refresh_token": refresh,
+            "user": user.to_json(),
+        }))
+        .into_response()
+    }
+
+    /// Opens a session for `user`: a session row, a first refresh token, an access token.
+    async fn new_session(&self, user: &UserRow, method: &str) -> Reply {
+        let session_id = Uuid::new_v4();
+        let refresh = random_token();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO tradechat_auth.sessions (id, user_id) VALUES ($1, $2)")
+            .bind(session_id)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO tradechat_auth.refresh_tokens (token_hash, session_id) VALUES ($1, $2)")
+            .bind(hash(&["refresh", &refresh]))
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE auth.users SET last_sign_in_at = now(), updated_at = now() WHERE id = $1")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let user = self.user_by_id(user.id).await?.ok_or_else(invalid_credentials)?;
+        let (access, exp) = self.mint(&user, session_id, method)?;
+        Ok(self.session_json(&user, access, exp, refresh))
+    }
+
+    async fn password_grant(&self, ip: IpAddr, email: &str, password: &str) -> Reply {
+        let email = normalize_email(email)?;
+        if !hit(&self.pool, &format!("signin-ip:{ip}"), limits::SIGN_IN_PER_IP).await? {
+            return Err(rate_limited("over_request_rate_limit"));
+        }
+        let fail_key = format!("signin-fail:{email}");
+        if exhausted(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await? {
+            return Err(rate_limited("over_request_rate_limit"));
+        }
+        let user = self.find_user(&email).await?;
+        let phc = user.as_ref().and_then(|u| u.encrypted_password.clone());
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, phc.as_deref()))
+            .await
+            .unwrap_or(false);
+        match user {
+            Some(user) if ok => self.new_session(&user, "password").await,
+            _ => {
+                hit(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await?;
+                Err(invalid_credentials())
+            }
+        }
+    }
+
+    async fn refresh_grant(&self, refresh: &str) -> Reply {
+        let not_found = || {
+            err(StatusCode::BAD_REQUEST, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found")
+        };
+        let token_hash = hash(&["refresh", refresh]);
+        let mut tx = self.pool.begin().await?;
+        // Locks the token row: concurrent refreshes of one token run one after the other.
+        let row: Option<(Uuid, bool, Option<DateTime<Utc>>, Uuid)> = sqlx::query_as(
+            "SELECT t.session_id, t.revoked, s.revoked_at, s.user_id
+             FROM tradechat_auth.refresh_tokens t JOIN tradechat_auth.sessions s ON s.id = t.session_id
+             WHERE t.token_hash = $1 FOR UPDATE OF t",
+        )
+        .bind(&token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((session_id, revoked, session_revoked, user_id)) = row else { return Err(not_found()) };
+        if session_revoked.is_some() {
+            return Err(not_found());
+        }
+        let child = child_refresh_token(&self.secret, refresh);
+        let child_hash = hash(&["refresh", &child]);
+        if revoked {
+            // Spent already. Its own child, asked for again within the reuse window and still current, is the answer
+            // to a concurrent refresh; anything else is a replay: revoke the whole session.
+            let recent_child: Option<bool> = sqlx::query_scalar(
+                "SELECT NOT revoked AND created_at > now() - make_interval(secs => $2)
+                 FROM tradechat_auth.refresh_tokens WHERE token_hash = $1",
+            )
+            .bind(&child_hash)
+            .bind(REUSE_INTERVAL_SECS)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if recent_child != Some(true) {
+                sqlx::query("UPDATE tradechat_auth.sessions SET revoked_at = now() WHERE id = $1")
+                    .bind(session_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE tradechat_auth.refresh_tokens SET revoked = true WHERE session_id = $1")
+                    .bind(session_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                tracing::warn!(%session_id, "refresh token reuse detected; session revoked");
+                return Err(err(
+                    StatusCode::BAD_REQUEST,
+                    "refresh_token_already_used",
+                    "Invalid Refresh Token: Already Used",
+                ));
+            }
+        } else {
+            sqlx::query("UPDATE tradechat_auth.refresh_tokens SET revoked = true WHERE token_hash = $1")
+                .bind(&token_hash)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO tradechat_auth.refresh_tokens (token_hash, session_id, parent_hash) VALUES ($1, $2, $3)",
+            )
+            .bind(&child_hash)
+            .bind(session_id)
+            .bind(&token_hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        let user = self.user_by_id(user_id).await?.ok_or_else(not_found)?;
+        let (access, exp) = self.mint(&user, session_id, "token_refresh")?;
+        Ok(self.session_json(&user, access, exp, child))
+    }
+
+    async fn send_otp(&self, ip: IpAddr, email: &str, create_user: bool) -> Reply {
+        let email = normalize_email(email)?;
+        if !hit(&self.pool, &format!("otp-ip:{ip}"), limits::EMAILS_PER_IP).await?
+            || !hit(&self.pool, &format!("otp-email:{email}"), limits::EMAILS_PER_ADDRESS).await?
+        {
+            return Err(rate_limited("over_email_send_rate_limit"));
+        }
+        let user = match self.find_user(&email).await? {
+            Some(user) => user,
+            None if create_user => {
+                sqlx::query(
+                    "INSERT INTO auth.users (email, raw_app_meta_data) VALUES ($1, '{\"provider\":\"email\",\"providers\":[\"email\"]}')
+                     ON CONFLICT (lower(email)) WHERE email IS NOT NULL DO NOTHING",
+                )
+                .bind(&email)
+                .execute(&self.pool)
+                .await?;
+                self.find_user(&email).await?.ok_or_else(invalid_credentials)?
+            }
+            // Same answer as for a known address: nothing reveals whether it exists.
+            None => return Ok(Json(json!({})).into_response()),
+        };
+        let (link_token, code) = (random_token(), random_code());
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tradechat_auth.one_time_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO tradechat_auth.one_time_tokens (user_id, kind, token_hash, expires_at) VALUES
+             ($1, 'magiclink', $2, now() + interval '{LINK_TTL}'), ($1, 'email_code', $3, now() + interval '{CODE_TTL}')"
+        ))
+        .bind(user.id)
+        .bind(hash(&["link", &link_token]))
+        .bind(hash(&["code", &user.id.to_string(), &code]))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let link = format!("{}/auth/confirm?token_hash={link_token}&type=email", self.site_url);
+        self.mailer.send_sign_in(&email, &link, &code).await.map_err(|e| {
+            tracing::error!(error = %e, "sending the sign-in email failed");
+            err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Error sending magic link email")
+        })?;
+        Ok(Json(json!({})).into_response())
+    }
+
+    async fn verify_link(&self, token_hash: &str) -> Reply {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(i64, Uuid, bool)> = sqlx::query_as(
+            "SELECT id, user_id, used_at IS NULL AND expires_at > now() FROM tradechat_auth.one_time_tokens
+             WHERE kind = 'magiclink' AND token_hash = $1 FOR UPDATE",
+        )
+        .bind(hash(&["link", token_hash]))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((_, user_id, true)) = row else {
+            return Err(err(StatusCode::FORBIDDEN, "otp_expired", "Email link is invalid or has expired"));
+        };
+        self.consume(&mut tx, user_id).await?;
+        tx.commit().await?;
+        let user = self.user_by_id(user_id).await?.ok_or_else(otp_invalid)?;
+        self.new_session(&user, "otp").await
+    }
+
+    async fn verify_code(&self, email: &str, code: &str) -> Reply {
+        let email = normalize_email(email)?;
+        let fail_key = format!("code-fail:{email}");
+        if exhausted(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await? {
+            return Err(rate_limited("over_request_rate_limit"));
+        }
+        let Some(user) = self.find_user(&email).await? else {
+            hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
+            return Err(otp_invalid());
+        };
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(i64, String, bool, i32)> = sqlx::query_as(
+            "SELECT id, token_hash, used_at IS NULL AND expires_at > now(), attempts FROM tradechat_auth.one_time_tokens
+             WHERE kind = 'email_code' AND user_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE",
+        )
+        .bind(user.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id, stored, live, attempts)) = row else {
+            hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
+            return Err(otp_invalid());
+        };
+        let matches: bool =
+            hash(&["code", &user.id.to_string(), code.trim()]).as_bytes().ct_eq(stored.as_bytes()).into();
+        if !live || attempts >= CODE_MAX_ATTEMPTS || !matches {
+            if live && !matches {
+                sqlx::query("UPDATE tradechat_auth.one_time_tokens SET attempts = attempts + 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
+            return Err(otp_invalid());
+        }
+        self.consume(&mut tx, user.id).await?;
+        tx.commit().await?;
+        self.new_session(&user, "otp").await
+    }
+
+    /// Spends every open link and code of the user (one sign-in per email) and confirms the address.
+    async fn consume(&self, tx: &mut sqlx::PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE tradechat_auth.one_time_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE auth.users SET email_confirmed_at = coalesce(email_confirmed_at, now()) WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn bearer_claims(&self, headers: &HeaderMap) -> Result<Value, GoTrueError> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                err(StatusCode::UNAUTHORIZED, "no_authorization", "This endpoint requires a Bearer token")
+            })?;
+        self.verifier
+            .verify_claims(token)
+            .await
+            .map_err(|e| err(StatusCode::FORBIDDEN, "bad_jwt", format!("invalid JWT: {e}")))
+    }
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn signup(
+    State(auth): State<Arc<BuiltInAuth>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<Credentials>,
+) -> Reply {
+    let email = normalize_email(&body.email)?;
+    let ip = auth.client_ip(peer, &headers);
+    if !hit(&auth.pool, &format!("signup-ip:{ip}"), limits::SIGN_IN_PER_IP).await? {
+        return Err(rate_limited("over_request_rate_limit"));
+    }
+    crypto::check_password(&body.password)
+        .map_err(|e| err(StatusCode::UNPROCESSABLE_ENTITY, "weak_password", e.to_string()))?;
+    if auth.find_user(&email).await?.is_some() {
+        return Err(err(StatusCode::UNPROCESSABLE_ENTITY, "user_already_exists", "User already registered"));
+    }
+    let password = body.password;
+    let phc = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Hashing failed"))?
+        .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Hashing failed"))?;
+    // Addresses are confirmed on sign-up (no confirmation email); a concurrent sign-up of the same address loses.
+    let inserted = sqlx::query(
+        "INSERT INTO auth.users (email, encrypted_password, email_confirmed_at, raw_app_meta_data)
+         VALUES ($1, $2, now(), '{\"provider\":\"email\",\"providers\":[\"email\"]}')
+         ON CONFLICT (lower(email)) WHERE email IS NOT NULL DO NOTHING",
+    )
+    .bind(&email)
+    .bind(&phc)
+    .execute(&auth.pool)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(err(StatusCode::UNPROCESSABLE_ENTITY, "user_already_exists", "User already registered"));
+    }
+    let user = auth.find_user(&email).await?.ok_or_else(invalid_credentials)?;
+    auth.new_session(&user, "password").await
+}
+
+#[derive(Deserialize)]
+struct GrantQuery {
+    grant_type: String,
+}
+
+async fn token(
+    State(auth): State<Arc<BuiltInAuth>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<GrantQuery>,
+    Json(body): Json<Value>,
+) -> Reply {
+    let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+    match query.grant_type.as_str() {
+        "password" => auth.password_grant(auth.client_ip(peer, &headers), &field("email"), &field("password")).await,
+        "refresh_token" => auth.refresh_grant(&field("refresh_token")).await,
+        other => Err(err(StatusCode::BAD_REQUEST, "validation_failed", format!("unsupported_grant_type: {other}"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct OtpBody {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    create_user: Option<bool>,
+}
+
+async fn otp(
+    State(auth): State<Arc<BuiltInAuth>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<OtpBody>,
+) -> Reply {
+    auth.send_otp(auth.client_ip(peer, &headers), &body.email, body.create_user.unwrap_or(true)).await
+}
+
+#[derive(Deserialize)]
+struct VerifyBody {
+    #[serde(rename = "type", default)]
+    kind: String,
+    token_hash: Option<String>,
+    email: Option<String>,
+    token: Option<String>,
+}
+
+async fn verify(
+    State(auth): State<Arc<BuiltInAuth>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<VerifyBody>,
+) -> Reply {
+    if !matches!(body.kind.as_str(), "email" | "magiclink" | "signup") {
+        return Err(err(StatusCode::BAD_REQUEST, "validation_failed", "Verify requires a verification type"));
+    }
+    let ip = auth.client_ip(peer, &headers);
+    if !hit(&auth.pool, &format!("verify-ip:{ip}"), limits::VERIFY_PER_IP).await? {
+        return Err(rate_limited("over_request_rate_limit"));
+    }
+    match (body.token_hash, body.email, body.token) {
+        (Some(token_hash), _, _) => auth.verify_link(&token_hash).await,
+        (None, Some(email), Some(token)) => auth.verify_code(&email, &token).await,
+        _ => Err(err(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "Verify requires either a token_hash or an email and token",
+        )),
+    }
+}
+
+async fn user(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap) -> Reply {
+    let claims = auth.bearer_claims(&headers).await?;
+    let id = claims.get("sub").and_then(Value::as_str).and_then(|s| s.parse().ok());
+    let user = match id {
+        Some(id) => auth.user_by_id(id).await?,
+        None => None,
+    };
+    user.map(|u| Json(u.to_json()).into_response())
+        .ok_or_else(|| err(StatusCode::FORBIDDEN, "user_not_found", "User from sub claim in JWT does not exist"))
+}
+
+async fn logout(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap) -> Reply {
+    let claims = auth.bearer_claims(&headers).await?;
+    if let Some(session_id) = claims.get("session_id").and_then(Value::as_str).and_then(|s| s.parse::<Uuid>().ok()) {
+        let mut tx = auth.pool.begin().await?;
+        sqlx::query("UPDATE tradechat_auth.sessions SET revoked_at = now() WHERE id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE tradechat_auth.refresh_tokens SET revoked = true WHERE session_id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

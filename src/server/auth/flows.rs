@@ -1,0 +1,61 @@
+//! What the sign-in server functions do on the server: start a session (cookies, profile), end one, describe
+//! the user.
+use axum::http::header::SET_COOKIE;
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+
+use super::gotrue::TokenPair;
+use super::session::{clearing_cookies, read_cookies, session_cookies};
+use super::{Identity, after_sign_in, is_admin};
+use crate::api::{AppError, UserInfo};
+use crate::server::state::AppState;
+use crate::server::store::profiles;
+use crate::server::store::scoped::ScopedTx;
+
+/// Sets the session cookies for `pair`, creates the profile on first sign-in, and describes the user.
+pub async fn start_session(state: &AppState, pair: &TokenPair) -> Result<UserInfo, AppError> {
+    let identity = state.auth.verifier.verify(&pair.access_token).await.map_err(|e| {
+        tracing::error!(error = %e, "GoTrue issued a token this server does not accept (check SUPABASE_JWT_SECRET/JWKS)");
+        AppError::Internal
+    })?;
+    after_sign_in(state, pair).await;
+    if let Some(response) = use_context::<ResponseOptions>() {
+        for c in session_cookies(pair, state.config.auth.secure_cookies()) {
+            response.append_header(SET_COOKIE, c);
+        }
+    }
+    user_info(state, &identity).await
+}
+
+/// Revokes the session at GoTrue (best effort) and clears the cookies.
+pub async fn end_session(state: &AppState) {
+    let secure = state.config.auth.secure_cookies();
+    let parts = use_context::<axum::http::request::Parts>();
+    let bearer = parts.as_ref().and_then(|p| {
+        let (access, _) = read_cookies(&p.headers, secure);
+        access
+    });
+    if let Some(token) = bearer
+        && let Err(e) = state.auth.gotrue.logout(&token).await
+    {
+        tracing::info!(error = %e, "sign-out: GoTrue did not revoke the session (it may have expired)");
+    }
+    if let Some(response) = use_context::<ResponseOptions>() {
+        for c in clearing_cookies(secure) {
+            response.append_header(SET_COOKIE, c);
+        }
+    }
+}
+
+/// The user as the UI shows them.
+pub async fn user_info(state: &AppState, identity: &Identity) -> Result<UserInfo, AppError> {
+    let mut tx = ScopedTx::as_user(&state.db, identity).await?;
+    let display_name = profiles::display_name(&mut tx).await?;
+    tx.commit().await?;
+    Ok(UserInfo {
+        id: identity.user_id,
+        email: identity.email.clone(),
+        display_name,
+        is_admin: is_admin(state, identity),
+    })
+}

@@ -1,0 +1,122 @@
+//! Sessions in cookies: `HttpOnly; SameSite=Lax; Path=/`, plus `Secure` and the `__Host-` prefix over https, no
+//! `Domain`. The [`authenticate`] middleware verifies the access token on every request (from the
+//! `Authorization: Bearer` header for API clients, else the cookie), refreshes an expired one with the refresh
+//! cookie, and puts the verified [`Identity`] into the request's extensions.
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use cookie::{Cookie, SameSite};
+
+use super::Identity;
+use super::gotrue::{GoTrueError, TokenPair};
+use crate::server::state::AppState;
+
+/// Cookie lifetime (the refresh token decides how long a session really lasts).
+const COOKIE_DAYS: i64 = 30;
+
+/// The cookie names for this deployment.
+pub fn cookie_names(secure: bool) -> (&'static str, &'static str) {
+    if secure { ("__Host-tc-access", "__Host-tc-refresh") } else { ("tc-access", "tc-refresh") }
+}
+
+fn cookie(name: &'static str, value: String, secure: bool, max_age_days: i64) -> HeaderValue {
+    let c = Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
+        .max_age(cookie::time::Duration::days(max_age_days))
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `Set-Cookie` values that store `pair`.
+pub fn session_cookies(pair: &TokenPair, secure: bool) -> [HeaderValue; 2] {
+    let (access, refresh) = cookie_names(secure);
+    [
+        cookie(access, pair.access_token.clone(), secure, COOKIE_DAYS),
+        cookie(refresh, pair.refresh_token.clone(), secure, COOKIE_DAYS),
+    ]
+}
+
+/// `Set-Cookie` values that delete the session.
+pub fn clearing_cookies(secure: bool) -> [HeaderValue; 2] {
+    let (access, refresh) = cookie_names(secure);
+    [cookie(access, String::new(), secure, 0), cookie(refresh, String::new(), secure, 0)]
+}
+
+/// The access and refresh tokens from the request's cookies.
+pub fn read_cookies(headers: &HeaderMap, secure: bool) -> (Option<String>, Option<String>) {
+    let (access_name, refresh_name) = cookie_names(secure);
+    let (mut access, mut refresh) = (None, None);
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for c in Cookie::split_parse(text).flatten() {
+            if c.value().is_empty() {
+                continue;
+            }
+            if c.name() == access_name {
+                access = Some(c.value().to_owned());
+            } else if c.name() == refresh_name {
+                refresh = Some(c.value().to_owned());
+            }
+        }
+    }
+    (access, refresh)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// Verifies the caller on every request and records the [`Identity`] in the request extensions.
+pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    // The built-in GoTrue endpoints authenticate their own Bearer tokens.
+    if request.uri().path().starts_with("/auth/v1/") {
+        return next.run(request).await;
+    }
+    let auth = &state.auth;
+    let secure = state.config.auth.secure_cookies();
+    let mut new_cookies: Option<[HeaderValue; 2]> = None;
+    let identity: Option<Identity> = if let Some(token) = bearer(request.headers()) {
+        auth.verifier.verify(token).await.ok()
+    } else {
+        let (access, refresh) = read_cookies(request.headers(), secure);
+        let mut identity = match access {
+            Some(token) => auth.verifier.verify(&token).await.ok(),
+            None => None,
+        };
+        if identity.is_none()
+            && let Some(refresh) = refresh
+        {
+            match auth.refresh(&refresh).await {
+                Ok(pair) => {
+                    identity = auth.verifier.verify(&pair.access_token).await.ok();
+                    new_cookies = Some(session_cookies(&pair, secure));
+                }
+                // A refresh token GoTrue refuses is dead: end the session in the browser too.
+                Err(GoTrueError::Rejected { .. }) => new_cookies = Some(clearing_cookies(secure)),
+                Err(e) => tracing::warn!(error = %e, "session refresh failed; continuing signed out"),
+            }
+        }
+        identity
+    };
+    if let Some(identity) = identity {
+        request.extensions_mut().insert(identity);
+    }
+    let mut response = next.run(request).await;
+    // A handler that set the session itself (sign-in, sign-out) wins over a refresh done on the way in.
+    let handler_set_session = response.headers().get_all(header::SET_COOKIE).iter().any(|v| {
+        let (access, _) = cookie_names(secure);
+        v.to_str().is_ok_and(|s| s.starts_with(&format!("{access}=")))
+    });
+    if let Some(cookies) = new_cookies
+        && !handler_set_session
+    {
+        for c in cookies {
+            response.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    response
+}

@@ -1,0 +1,80 @@
+//! Mapping server-module errors to the one error type at the edge ([`AppError`]), in one place. Unexpected
+//! failures are logged here, once, with their detail; users get an opaque message.
+use crate::api::AppError;
+use crate::domain::TextError;
+use crate::server::auth::gotrue::GoTrueError;
+use crate::server::duck::DuckError;
+use crate::server::store::saved::SavedError;
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::Unavailable("The database".into())
+            }
+            other => {
+                tracing::error!(error = ?other, "database error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+impl From<TextError> for AppError {
+    fn from(e: TextError) -> Self {
+        AppError::Invalid(e.to_string())
+    }
+}
+
+impl From<GoTrueError> for AppError {
+    fn from(e: GoTrueError) -> Self {
+        match e {
+            GoTrueError::Rejected { message, .. } => AppError::Invalid(message),
+            GoTrueError::RateLimited(message) => AppError::RateLimited { message, retry_after_secs: 60 },
+            GoTrueError::ConfirmationRequired => AppError::Invalid(e.to_string()),
+            GoTrueError::Unavailable(detail) => {
+                tracing::warn!(detail, "sign-in service unavailable");
+                AppError::Unavailable("The sign-in service".into())
+            }
+        }
+    }
+}
+
+impl From<DuckError> for AppError {
+    fn from(e: DuckError) -> Self {
+        match e {
+            DuckError::Rejected(_) | DuckError::Engine(_) | DuckError::Timeout(_) => AppError::Invalid(e.to_string()),
+            DuckError::Missing(_) | DuckError::Busy => AppError::Unavailable("The trading database".into()),
+            DuckError::Task(detail) => {
+                tracing::error!(detail, "DuckDB task failed");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// `SavedError` → `AppError`, naming what was not found.
+pub fn saved_error(e: SavedError) -> AppError {
+    match e {
+        SavedError::NotFound => AppError::NotFound("That saved answer".into()),
+        SavedError::Database(e) => e.into(),
+    }
+}
+
+/// Runs a server function's body and, on error, sets the HTTP status (and `Retry-After`) that the error stands
+/// for — server functions answer 500 for every error otherwise.
+pub async fn at_edge<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    let result = body.await;
+    if let Err(e) = &result
+        && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+    {
+        let status =
+            axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        response.set_status(status);
+        if let AppError::RateLimited { retry_after_secs, .. } = e {
+            response.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+        }
+    }
+    result
+}

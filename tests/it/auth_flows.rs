@@ -1,0 +1,273 @@
+//! The GoTrue client against the built-in provider over HTTP, brute-force limits, enumeration resistance, and
+//! sessions through the app's own server functions and cookies.
+use serde_json::Value;
+use tradechat::server::auth::gotrue::{GoTrue, GoTrueError};
+
+use crate::helpers::{TestApp, spawn_app};
+
+fn gotrue(app: &TestApp) -> GoTrue {
+    GoTrue::new(&app.base_url, "anon")
+}
+
+fn email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// The newest outbox email to `to`: (link, code).
+async fn outbox(app: &TestApp, to: &str) -> (String, String) {
+    let mails: Vec<Value> =
+        app.client.get(app.url("/dev/outbox.json")).send().await.expect("outbox").json().await.expect("json");
+    let mail = mails.iter().find(|m| m["to"] == to).unwrap_or_else(|| panic!("no email to {to} in {mails:?}"));
+    (mail["link"].as_str().expect("link").to_owned(), mail["code"].as_str().expect("code").to_owned())
+}
+
+fn token_hash(link: &str) -> String {
+    let query = link.split_once('?').expect("query").1;
+    query.split('&').find_map(|kv| kv.strip_prefix("token_hash=")).expect("token_hash").to_owned()
+}
+
+#[tokio::test]
+async fn sign_up_sign_in_refresh_rotation_reuse_detection_and_logout() {
+    let app = spawn_app().await;
+    let client = gotrue(&app);
+    let address = email();
+    let signed_up = client.sign_up(&address, "correct horse battery").await.expect("sign up");
+    assert_eq!(signed_up.email.as_deref(), Some(address.as_str()));
+    let duplicate = client.sign_up(&address, "another password").await.expect_err("duplicate");
+    assert!(matches!(duplicate, GoTrueError::Rejected { status: 422, .. }), "{duplicate:?}");
+    let weak = client.sign_up(&email(), "short").await.expect_err("weak");
+    assert!(matches!(&weak, GoTrueError::Rejected { message, .. } if message.contains("at least 8")), "{weak:?}");
+
+    let session = client.sign_in_password(&address, "correct horse battery").await.expect("sign in");
+    let identity = app.state.auth.verifier.verify(&session.access_token).await.expect("token verifies");
+    assert_eq!(identity.user_id, signed_up.user_id);
+
+    // Rotation: each refresh spends the token and returns a new one.
+    let first = client.refresh(&session.refresh_token).await.expect("refresh");
+    assert_ne!(first.refresh_token, session.refresh_token);
+    // Asking again right away with the spent token (a concurrent refresh) returns the same child, not an error.
+    let again = client.refresh(&session.refresh_token).await.expect("immediate replay within the window");
+    assert_eq!(again.refresh_token, first.refresh_token);
+    let second = client.refresh(&first.refresh_token).await.expect("refresh the child");
+    // Now the original token is two generations old: replaying it is reuse, and revokes the whole session.
+    let reuse = client.refresh(&session.refresh_token).await.expect_err("reuse");
+    assert!(matches!(&reuse, GoTrueError::Rejected { message, .. } if message.contains("Already Used")), "{reuse:?}");
+    let revoked = client.refresh(&second.refresh_token).await.expect_err("session revoked");
+    assert!(matches!(revoked, GoTrueError::Rejected { status: 400, .. }));
+
+    // Logout revokes the session of the token.
+    let fresh = client.sign_in_password(&address, "correct horse battery").await.expect("sign in again");
+    client.logout(&fresh.access_token).await.expect("logout");
+    assert!(client.refresh(&fresh.refresh_token).await.is_err(), "refresh after logout fails");
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_end_in_one_lineage() {
+    let app = spawn_app().await;
+    let client = gotrue(&app);
+    let address = email();
+    client.sign_up(&address, "correct horse battery").await.expect("sign up");
+    let session = client.sign_in_password(&address, "correct horse battery").await.expect("sign in");
+    let refreshes = (0..5).map(|_| client.refresh(&session.refresh_token));
+    let results = futures_join_all(refreshes).await;
+    let tokens: std::collections::HashSet<_> =
+        results.into_iter().map(|r| r.expect("no errors").refresh_token).collect();
+    assert_eq!(tokens.len(), 1, "every concurrent refresh got the same new token");
+}
+
+/// Polls all futures concurrently on this task and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in pinned.iter_mut().zip(results.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    results.into_iter().flatten().collect()
+}
+
+#[tokio::test]
+async fn magic_links_and_codes_work_once_and_a_new_one_kills_the_old() {
+    let app = spawn_app().await;
+    let client = gotrue(&app);
+    let address = email();
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send");
+    let (link, code) = outbox(&app, &address).await;
+    assert!(link.starts_with(&app.url("/auth/confirm?token_hash=")), "{link}");
+    assert_eq!(code.len(), 6);
+
+    // A new email invalidates the first link and code.
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send again");
+    let (link2, code2) = outbox(&app, &address).await;
+    assert_ne!(link, link2);
+    assert!(client.verify_token_hash(&token_hash(&link)).await.is_err(), "the old link is dead");
+    if code != code2 {
+        assert!(client.verify_code(&address, &code).await.is_err(), "the old code is dead");
+    }
+
+    let via_link = client.verify_token_hash(&token_hash(&link2)).await.expect("link signs in");
+    assert_eq!(via_link.email.as_deref(), Some(address.as_str()));
+    assert!(client.verify_token_hash(&token_hash(&link2)).await.is_err(), "a link works once");
+    assert!(client.verify_code(&address, &code2).await.is_err(), "using the link spent the code too");
+
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send a third");
+    let (_, code3) = outbox(&app, &address).await;
+    let via_code = client.verify_code(&address, &code3).await.expect("code signs in");
+    assert_eq!(via_code.user_id, via_link.user_id);
+    assert!(client.verify_code(&address, &code3).await.is_err(), "a code works once");
+}
+
+#[tokio::test]
+async fn the_sixth_wrong_password_or_code_is_refused_and_unknown_emails_look_the_same() {
+    let app = spawn_app().await;
+    let client = gotrue(&app);
+    let known = email();
+    client.sign_up(&known, "correct horse battery").await.expect("sign up");
+    let unknown = email();
+    for address in [&known, &unknown] {
+        for attempt in 1..=5 {
+            let e = client.sign_in_password(address, "wrong password!").await.expect_err("wrong");
+            assert_eq!(
+                e,
+                GoTrueError::Rejected { status: 400, message: "Invalid login credentials".into() },
+                "attempt {attempt} for {address}"
+            );
+        }
+        let sixth = client.sign_in_password(address, "correct horse battery").await.expect_err("6th refused");
+        assert!(matches!(sixth, GoTrueError::RateLimited(_)), "{sixth:?}");
+    }
+
+    // Codes: five wrong tries kill the code, the right one included.
+    let address = email();
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send");
+    let (_, code) = outbox(&app, &address).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let e = client.verify_code(&address, wrong).await.expect_err("wrong code");
+        assert!(matches!(e, GoTrueError::Rejected { status: 403, .. }), "{e:?}");
+    }
+    assert!(client.verify_code(&address, &code).await.is_err(), "the code is dead after 5 wrong tries");
+
+    // The same answer for a link request to an address with no account.
+    let raw = |address: String| {
+        let app_url = app.url("/auth/v1/otp");
+        let http = app.client.clone();
+        async move {
+            let r = http.post(app_url).json(&serde_json::json!({"email": address})).send().await.expect("otp");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+    assert_eq!(raw(known.clone()).await, raw(email()).await);
+}
+
+/// A tiny cookie jar: remembers `Set-Cookie` values and sends them back.
+#[derive(Default)]
+struct Jar(std::collections::BTreeMap<String, String>);
+
+impl Jar {
+    fn absorb(&mut self, response: &reqwest::Response) {
+        for v in response.headers().get_all(reqwest::header::SET_COOKIE) {
+            let text = v.to_str().expect("ascii");
+            let pair = text.split(';').next().expect("pair");
+            let (name, value) = pair.split_once('=').expect("name=value");
+            if value.is_empty() || text.contains("Max-Age=0") {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+}
+
+async fn call(app: &TestApp, jar: &mut Jar, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url(path))
+        .header(reqwest::header::COOKIE, jar.header())
+        .form(form)
+        .send()
+        .await
+        .expect("request");
+    jar.absorb(&response);
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn server_functions_keep_the_session_in_httponly_cookies_and_refuse_signed_out_callers() {
+    let app = spawn_app().await;
+    let mut jar = Jar::default();
+    let address = email();
+
+    let (status, body) = call(&app, &mut jar, "/api/saved/list", &[("page", "0")]).await;
+    assert_eq!(status, 401, "signed out: {body}");
+    assert_eq!(body, serde_json::json!("Unauthorized"));
+
+    let (status, user) =
+        call(&app, &mut jar, "/api/auth/sign_up", &[("email", &address), ("password", "correct horse battery")]).await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["email"], address.as_str());
+    assert!(jar.0.contains_key("tc-access") && jar.0.contains_key("tc-refresh"));
+
+    let (status, me) = call(&app, &mut jar, "/api/auth/me", &[]).await;
+    assert_eq!((status, me["email"].as_str()), (200, Some(address.as_str())));
+    let (status, page) = call(&app, &mut jar, "/api/saved/list", &[("page", "0")]).await;
+    assert_eq!(status, 200, "{page}");
+
+    let (status, named) = call(&app, &mut jar, "/api/profile/display_name", &[("name", "  Ada  ")]).await;
+    assert_eq!((status, named["display_name"].as_str()), (200, Some("Ada")));
+    let too_long = "n".repeat(101);
+    let (status, _) = call(&app, &mut jar, "/api/profile/display_name", &[("name", &too_long)]).await;
+    assert_eq!(status, 400);
+
+    // An expired access cookie is refreshed transparently from the refresh cookie.
+    jar.0.insert("tc-access".into(), "expired.or.garbage".into());
+    let (status, me) = call(&app, &mut jar, "/api/auth/me", &[]).await;
+    assert_eq!((status, me["email"].as_str()), (200, Some(address.as_str())));
+    assert_ne!(jar.0.get("tc-access").map(String::as_str), Some("expired.or.garbage"), "a new access cookie was set");
+
+    // A cross-site form post is refused before it reaches the function.
+    let cross = app
+        .client
+        .post(app.url("/api/auth/sign_out"))
+        .header(reqwest::header::COOKIE, jar.header())
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cross.status(), 403);
+
+    let (status, _) = call(&app, &mut jar, "/api/auth/sign_out", &[]).await;
+    assert_eq!(status, 200);
+    assert!(jar.0.is_empty(), "sign-out clears both cookies");
+    let (status, me) = call(&app, &mut jar, "/api/auth/me", &[]).await;
+    assert_eq!((status, me), (200, Value::Null));
+}
+
+#[tokio::test]
+async fn the_magic_link_route_signs_in_and_redirects_only_to_this_site() {
+    let app = spawn_app().await;
+    let address = email();
+    gotrue(&app).send_otp(&address, &app.url("/auth/confirm")).await.expect("send");
+    let (link, _) = outbox(&app, &address).await;
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let evil = no_redirects.get(format!("{link}&next=https://evil.example/")).send().await.expect("confirm");
+    assert_eq!(evil.status(), 303);
+    assert_eq!(evil.headers()["location"], "/", "no open redirect");
+    assert!(evil.headers().get_all("set-cookie").iter().any(|c| c.to_str().is_ok_and(|c| c.starts_with("tc-access="))));
+    let again = no_redirects.get(&link).send().await.expect("again");
+    assert_eq!(again.headers()["location"], "/?auth_error=link_invalid", "links work once");
+}
