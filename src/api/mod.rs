@@ -7,6 +7,7 @@ mod chats;
 mod error;
 mod metrics;
 mod status;
+mod stream;
 mod types;
 
 pub use auth::{
@@ -20,4 +21,5 @@ pub use chats::{
 pub use error::AppError;
 pub use metrics::WriterMetrics;
 pub use status::{ComponentStatus, StatusReport, TableCount, system_status};
+pub use stream::{ChartKind, ChartSeries, ChartSpec, ChatRequest, RunEnd, RunEvent, RunHandle, TablePreview};
 pub use types::{ConversationSummary, Exchange, Page, Profile, SavedChat, SavedRef};

@@ -105,6 +105,27 @@ impl AuthConfig {
     }
 }
 
+/// The model and the agent loop.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// `ANTHROPIC_API_KEY`; without it the offline demo model answers.
+    pub api_key: Option<SecretString>,
+    /// `ANTHROPIC_BASE_URL` (tests point it at a local fake).
+    pub base_url: String,
+    /// `MODEL_NAME`.
+    pub model: String,
+    /// `MAX_TOKENS`: output tokens per model turn.
+    pub max_tokens: u32,
+    /// `MAX_TOOL_ROUNDS`: model turns that may call tools, per question.
+    pub max_tool_rounds: usize,
+    /// `CONTEXT_EXCHANGES`: earlier exchanges of the conversation sent as context.
+    pub context_exchanges: u32,
+    /// `MODEL_PRICES`: JSON price entries extending the built-in table.
+    pub model_prices: Option<String>,
+    /// `OFFLINE_WORD_DELAY_MS`: pause between words the offline demo model streams.
+    pub offline_word_delay: Duration,
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -124,6 +145,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Sign-in.
     pub auth: AuthConfig,
+    /// The model.
+    pub llm: LlmConfig,
 }
 
 impl Config {
@@ -166,6 +189,21 @@ impl Config {
             log_format: env.parse_or("LOG_FORMAT", LogFormat::Text, |_| true)?,
             shutdown_grace: Duration::from_secs(env.parse_or("SHUTDOWN_GRACE_SECS", 20u64, |_| true)?),
             auth: auth_config(&env)?,
+            llm: LlmConfig {
+                api_key: env.get("ANTHROPIC_API_KEY").map(SecretString::from),
+                base_url: env
+                    .string_or("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
+                    .trim_end_matches('/')
+                    .to_owned(),
+                model: env.string_or("MODEL_NAME", "claude-haiku-4-5-20251001"),
+                max_tokens: env.parse_or("MAX_TOKENS", 2048u32, |n| (256..=64_000).contains(n))?,
+                max_tool_rounds: env.parse_or("MAX_TOOL_ROUNDS", 6usize, |n| (1..=20).contains(n))?,
+                context_exchanges: env.parse_or("CONTEXT_EXCHANGES", 10u32, |n| *n <= 50)?,
+                model_prices: env.get("MODEL_PRICES"),
+                offline_word_delay: Duration::from_millis(
+                    env.parse_or("OFFLINE_WORD_DELAY_MS", 15u64, |n| *n <= 1000)?,
+                ),
+            },
         })
     }
 }
@@ -283,6 +321,9 @@ mod tests {
         assert_eq!(c.duck.query_timeout, Duration::from_secs(10));
         assert_eq!(c.database_max_connections, 10);
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.llm.model, "claude-haiku-4-5-20251001");
+        assert_eq!(c.llm.context_exchanges, 10);
+        assert!(c.llm.api_key.is_none());
     }
 
     #[test]

@@ -78,3 +78,19 @@ pub async fn at_edge<T>(body: impl Future<Output = Result<T, AppError>>) -> Resu
     }
     result
 }
+
+impl axum::response::IntoResponse for AppError {
+    /// JSON `{"error": message}` with the error's status (and `Retry-After` when rate limited): how plain HTTP
+    /// endpoints such as `/chat/stream` report errors.
+    fn into_response(self) -> axum::response::Response {
+        let status =
+            axum::http::StatusCode::from_u16(self.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(serde_json::json!({ "error": self.to_string() }))).into_response();
+        if let AppError::RateLimited { retry_after_secs, .. } = &self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+        }
+        response
+    }
+}

@@ -3,9 +3,10 @@
 //! - [`config`] — settings from the environment; [`auth`] — who is asking;
 //! - [`state`] — the shared [`state::AppState`];
 //! - [`router`] — routes and middleware; [`health`] — `/healthz`;
-//! - [`store`] — Postgres; [`duck`] — DuckDB; [`demo_data`] — the demo DuckDB data set's generator;
+//! - [`agent`] — the TradingAgent, model clients, tools and runs; [`store`] — Postgres; [`duck`] — DuckDB; [`demo_data`] — the demo DuckDB data set's generator;
 //! - [`cli`] — the binary's commands; [`startup`] — state assembly and serving;
 //! - [`telemetry`] and [`shutdown`] — logs and signals.
+pub mod agent;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -1,7 +1,7 @@
 //! The HTTP router, built in one function that `main` and the integration tests both call.
 use axum::Router;
 use axum::http::{HeaderName, Request};
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::middleware;
 
 use crate::server::state::AppState;
-use crate::server::{auth, health};
+use crate::server::{agent, auth, health};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -28,7 +28,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/auth/confirm", get(auth::routes::confirm))
         .route("/dev/outbox", get(auth::routes::outbox_page))
-        .route("/dev/outbox.json", get(auth::routes::outbox_json));
+        .route("/dev/outbox.json", get(auth::routes::outbox_json))
+        .route("/chat/stream", post(agent::http::chat_stream))
+        .route("/chat/runs/active", get(agent::http::active_run))
+        .route("/chat/runs/{id}/events", get(agent::http::run_events))
+        .route("/chat/runs/{id}/stop", post(agent::http::stop_run));
     if let Some(builtin) = &state.auth.builtin {
         router = router.nest_service("/auth/v1", Arc::clone(builtin).router());
     }

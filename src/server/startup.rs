@@ -7,6 +7,7 @@ use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::server::agent::AgentService;
 use crate::server::auth::AuthService;
 use crate::server::config::Config;
 use crate::server::duck::Duck;
@@ -40,7 +41,8 @@ pub async fn build(
     let self_url = format!("http://{}", loopback(local_addr));
     let auth = Arc::new(AuthService::new(&config, &db, &self_url).await.context("preparing auth")?);
     let (log_writer, writer_task) = ChatLogWriter::start(db.clone(), &config.data_dir, WriterConfig::default()).await;
-    let state = AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, shutdown };
+    let agent = Arc::new(AgentService::new(&config, &duck)?);
+    let state = AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, agent, shutdown };
     Ok(App { state, writer_task })
 }
 
@@ -59,6 +61,7 @@ pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
     let App { state, writer_task } = app;
     let token = state.shutdown.clone();
     let grace = state.config.shutdown_grace;
+    let agent = Arc::clone(&state.agent);
     let app = router::router(state);
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown::signal(token.clone()))
@@ -70,6 +73,8 @@ pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
             tracing::warn!("connections still open after {grace:?}; exiting anyway");
         }
     }
+    // In order: runs still going are stopped and log themselves as cancelled, then the writer drains.
+    agent.runs.shutdown(grace).await;
     writer_task.shutdown(grace).await;
     Ok(())
 }

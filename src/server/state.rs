@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::AppError;
+use crate::server::agent::AgentService;
 use crate::server::auth::AuthService;
 use crate::server::config::Config;
 use crate::server::duck::Duck;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub log_writer: ChatLogWriter,
     /// Token verification, GoTrue, the built-in provider.
     pub auth: Arc<AuthService>,
+    /// The model client, prices, limits and in-flight runs.
+    pub agent: Arc<AgentService>,
     /// Cancelled when the server begins shutting down; long-lived streams watch it.
     pub shutdown: CancellationToken,
 }

@@ -173,3 +173,65 @@ pub async fn next_ids(pool: &sqlx::PgPool, n: i64) -> Vec<i64> {
         .await
         .expect("ids")
 }
+
+/// Signs a new user up through the app's server function; returns the `Cookie` header of their session.
+pub async fn sign_up(app: &TestApp, email: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/auth/sign_up"))
+        .form(&[("email", email), ("password", "correct horse battery")])
+        .send()
+        .await
+        .expect("sign up");
+    assert_eq!(response.status(), 200, "sign-up failed");
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sse {
+    /// `event:`.
+    pub event: String,
+    /// `id:`.
+    pub id: Option<usize>,
+    /// `data:` parsed as JSON.
+    pub data: serde_json::Value,
+}
+
+/// Reads SSE events from a streaming response until `stop` says so or the stream ends.
+pub async fn read_sse(mut response: reqwest::Response, stop: impl Fn(&[Sse]) -> bool) -> Vec<Sse> {
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let mut event = Sse { event: String::new(), id: None, data: serde_json::Value::Null };
+            let mut data = String::new();
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event.event = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("id:") {
+                    event.id = v.trim().parse().ok();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if event.event.is_empty() {
+                continue; // keep-alive comment
+            }
+            event.data = serde_json::from_str(&data).unwrap_or(serde_json::Value::Null);
+            events.push(event);
+            if stop(&events) {
+                return events;
+            }
+        }
+    }
+    events
+}

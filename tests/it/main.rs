@@ -1,5 +1,6 @@
 //! Integration tests against a real Postgres (`DATABASE_URL`, started by `./scripts/test`) and real DuckDB.
 //! One test binary, many modules: one link instead of one per file.
+mod agent;
 mod auth_flows;
 mod auth_tokens;
 mod demo_data;

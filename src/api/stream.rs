@@ -1,0 +1,184 @@
+//! The chat stream: what `POST /chat/stream` and `GET /chat/runs/{id}/events` send, as Server-Sent Events.
+//!
+//! Each event is `event: <kind>` + `id: <seq>` + `data: <json of RunEvent>`; `seq` counts from 0 within a run,
+//! so a client that reconnects with `?after=N` (or `Last-Event-ID: N-1`) gets every event from `N` on, once.
+use serde::{Deserialize, Serialize};
+
+/// A chart the UI draws from a query result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartSpec {
+    /// `line`, `bar` or `candlestick`.
+    pub kind: ChartKind,
+    /// Title.
+    pub title: String,
+    /// X-axis label (the x column).
+    pub x_label: String,
+    /// X values (dates as ISO strings, or categories).
+    pub x: Vec<String>,
+    /// Y series (line/bar): name and values; for candlestick, exactly `open`, `high`, `low`, `close`.
+    pub series: Vec<ChartSeries>,
+}
+
+/// Chart kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartKind {
+    /// Lines over x.
+    Line,
+    /// Bars per x.
+    Bar,
+    /// OHLC candles over x.
+    Candlestick,
+}
+
+/// One named series of numbers (`None` for missing values).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartSeries {
+    /// Name (the column).
+    pub name: String,
+    /// Values, aligned with `x`.
+    pub values: Vec<Option<f64>>,
+}
+
+/// A query result as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TablePreview {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// DuckDB types of the columns.
+    pub types: Vec<String>,
+    /// The first rows (JSON values).
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// Rows in the whole result.
+    pub total_rows: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunEnd {
+    /// Finished.
+    Ok,
+    /// Failed (the partial answer is kept).
+    Error,
+    /// Stopped.
+    Cancelled,
+}
+
+/// One event of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// The run began.
+    RunStarted {
+        /// Run id (for re-attaching and stopping).
+        run_id: uuid::Uuid,
+        /// Its conversation.
+        conversation_id: uuid::Uuid,
+        /// Where it will be logged (⭐ works with it as soon as the run ends); `None` if no id could be reserved.
+        chat_log_id: Option<i64>,
+        /// Model name.
+        model: String,
+        /// The question.
+        question: String,
+        /// Earlier exchanges sent as context (their `chat_log_id`s).
+        context_ids: Vec<i64>,
+    },
+    /// More answer text.
+    TextDelta {
+        /// The text to append.
+        text: String,
+    },
+    /// The agent called a tool.
+    ToolCall {
+        /// Tool-use id.
+        id: String,
+        /// Tool name.
+        name: String,
+        /// Its input.
+        input: serde_json::Value,
+    },
+    /// A tool finished.
+    ToolResult {
+        /// Tool-use id.
+        id: String,
+        /// Tool name.
+        name: String,
+        /// Whether it succeeded.
+        ok: bool,
+        /// Wall time.
+        duration_ms: u64,
+        /// Rows returned.
+        rows: Option<u64>,
+        /// The first rows, for a table.
+        preview: Option<TablePreview>,
+        /// A chart to draw.
+        chart: Option<ChartSpec>,
+        /// The error, if it failed.
+        error: Option<String>,
+    },
+    /// Tokens so far.
+    Usage {
+        /// Input tokens.
+        input_tokens: u64,
+        /// Output tokens.
+        output_tokens: u64,
+        /// Prompt-cache writes.
+        cache_creation_tokens: u64,
+        /// Prompt-cache reads.
+        cache_read_tokens: u64,
+    },
+    /// Something went wrong; the run ends (after a `Done`).
+    Error {
+        /// What the user can read and do.
+        message: String,
+    },
+    /// The run ended. Always the last event.
+    Done {
+        /// How.
+        status: RunEnd,
+        /// Where it is logged.
+        chat_log_id: Option<i64>,
+        /// Input tokens over all rounds.
+        input_tokens: u64,
+        /// Output tokens over all rounds.
+        output_tokens: u64,
+        /// USD as exact decimal text; `None` when the model's price is unknown.
+        cost: Option<String>,
+    },
+}
+
+impl RunEvent {
+    /// The SSE `event:` name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RunStarted { .. } => "run_started",
+            Self::TextDelta { .. } => "text_delta",
+            Self::ToolCall { .. } => "tool_call",
+            Self::ToolResult { .. } => "tool_result",
+            Self::Usage { .. } => "usage",
+            Self::Error { .. } => "error",
+            Self::Done { .. } => "done",
+        }
+    }
+}
+
+/// `POST /chat/stream` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    /// The question.
+    pub message: String,
+    /// The conversation to continue; a new one when absent.
+    #[serde(default)]
+    pub conversation_id: Option<uuid::Uuid>,
+}
+
+/// `POST /chat/stream` with `Accept: application/json`: the run was started; follow it at
+/// `GET /chat/runs/{run_id}/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunHandle {
+    /// Run id.
+    pub run_id: uuid::Uuid,
+    /// Its conversation.
+    pub conversation_id: uuid::Uuid,
+}

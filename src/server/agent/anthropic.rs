@@ -1,0 +1,295 @@
+//! The Anthropic Messages API client: streaming with tool use.
+//!
+//! Every SSE event is handled (`message_start`, `content_block_start/delta/stop` with `text_delta` and
+//! `input_json_delta`, `message_delta`, `message_stop`, `ping`, `error`); unknown events are ignored; tool inputs
+//! are assembled from partial JSON split anywhere. 429/529/5xx, connection failures, silence and `error` events are
+//! retried with exponential backoff and jitter (honouring `retry-after`) — but only before the first text has
+//! streamed; after that the partial answer stands and the call ends with an error.
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use super::llm::{Block, LlmClient, LlmError, Message, ModelRequest, ModelTurn, StopReason, TextSink, Usage};
+
+/// API version header value.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct AnthropicConfig {
+    /// `ANTHROPIC_API_KEY`.
+    pub api_key: SecretString,
+    /// `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`).
+    pub base_url: String,
+    /// `MODEL_NAME`.
+    pub model: String,
+    /// Retries before the first token.
+    pub max_retries: u32,
+    /// First backoff; doubles per retry (with ±50 % jitter), capped at 8 s.
+    pub retry_base: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Longest silence between two events of a stream.
+    pub silence_timeout: Duration,
+}
+
+/// Streams turns from the Anthropic Messages API.
+pub struct AnthropicClient {
+    http: reqwest::Client,
+    config: AnthropicConfig,
+}
+
+enum Attempt {
+    /// Worth retrying (nothing streamed yet).
+    Retry { message: String, retry_after: Option<Duration> },
+    /// Final.
+    Fail(LlmError),
+}
+
+struct BlockState {
+    block: Block,
+    json: String,
+}
+
+impl AnthropicClient {
+    /// A client with its own connection pool.
+    pub fn new(config: AnthropicConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder().connect_timeout(config.connect_timeout).build()?;
+        Ok(Self { http, config })
+    }
+
+    fn body(&self, request: &ModelRequest) -> Value {
+        let messages: Vec<Value> = request.messages.iter().map(message_json).collect();
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| json!({ "name": t.name, "description": t.description, "input_schema": t.input_schema }))
+            .collect();
+        json!({
+            "model": self.config.model,
+            "max_tokens": request.max_tokens,
+            "stream": true,
+            // The system prompt (with the schema) is the same every round: cache it.
+            "system": [{ "type": "text", "text": request.system, "cache_control": { "type": "ephemeral" } }],
+            "tools": tools,
+            "messages": messages,
+        })
+    }
+
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(after) = retry_after {
+            return after.min(Duration::from_secs(30));
+        }
+        let base = self.config.retry_base.as_secs_f64() * 2f64.powi(attempt as i32);
+        let jittered = base * rand::rng().random_range(0.5..1.5);
+        Duration::from_secs_f64(jittered.min(8.0))
+    }
+
+    async fn attempt(&self, body: &Value, on_text: TextSink<'_>) -> Result<ModelTurn, Attempt> {
+        let url = format!("{}/v1/messages", self.config.base_url.trim_end_matches('/'));
+        let response = self
+            .http
+            .post(url)
+            .header("x-api-key", self.config.api_key.expose_secret())
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .header("content-type", "application/json")
+            .header("accept", "text/event-stream")
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| Attempt::Retry {
+                message: format!("could not reach the model provider: {e}"),
+                retry_after: None,
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .map(Duration::from_secs_f64);
+            let text = response.text().await.unwrap_or_default();
+            let detail = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+                .unwrap_or(text);
+            return Err(match status.as_u16() {
+                429 | 529 | 500..=599 => Attempt::Retry { message: friendly(status.as_u16(), &detail), retry_after },
+                code => Attempt::Fail(LlmError {
+                    message: friendly(code, &detail),
+                    after_output: false,
+                    usage: Usage::default(),
+                }),
+            });
+        }
+
+        let mut events = response.bytes_stream().eventsource();
+        let mut blocks: Vec<BlockState> = Vec::new();
+        let mut usage = Usage::default();
+        let mut stop_reason = None;
+        let mut streamed = false;
+        let fail = |streamed: bool, usage: Usage, message: String| {
+            if streamed {
+                Attempt::Fail(LlmError { message, after_output: true, usage })
+            } else {
+                Attempt::Retry { message, retry_after: None }
+            }
+        };
+        loop {
+            let next = match tokio::time::timeout(self.config.silence_timeout, events.next()).await {
+                Ok(next) => next,
+                Err(_) => return Err(fail(streamed, usage, "the model stopped responding".into())),
+            };
+            let event = match next {
+                None => return Err(fail(streamed, usage, "the model's stream ended early".into())),
+                Some(Err(e)) => return Err(fail(streamed, usage, format!("the model's stream broke: {e}"))),
+                Some(Ok(event)) => event,
+            };
+            let data: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
+            match event.event.as_str() {
+                "message_start" => {
+                    let u = &data["message"]["usage"];
+                    usage.input_tokens = u["input_tokens"].as_u64().unwrap_or(0);
+                    usage.output_tokens = u["output_tokens"].as_u64().unwrap_or(0);
+                    usage.cache_creation_tokens = u["cache_creation_input_tokens"].as_u64().unwrap_or(0);
+                    usage.cache_read_tokens = u["cache_read_input_tokens"].as_u64().unwrap_or(0);
+                }
+                "content_block_start" => {
+                    let block = &data["content_block"];
+                    let state = match block["type"].as_str() {
+                        Some("tool_use") => BlockState {
+                            block: Block::ToolUse {
+                                id: block["id"].as_str().unwrap_or_default().to_owned(),
+                                name: block["name"].as_str().unwrap_or_default().to_owned(),
+                                input: Value::Null,
+                            },
+                            json: String::new(),
+                        },
+                        _ => {
+                            let text = block["text"].as_str().unwrap_or_default().to_owned();
+                            if !text.is_empty() {
+                                on_text(&text);
+                                streamed = true;
+                            }
+                            BlockState { block: Block::Text { text }, json: String::new() }
+                        }
+                    };
+                    blocks.push(state);
+                }
+                "content_block_delta" => {
+                    let Some(state) = blocks.last_mut() else { continue };
+                    match data["delta"]["type"].as_str() {
+                        Some("text_delta") => {
+                            let piece = data["delta"]["text"].as_str().unwrap_or_default();
+                            if let Block::Text { text } = &mut state.block {
+                                text.push_str(piece);
+                            }
+                            if !piece.is_empty() {
+                                on_text(piece);
+                                streamed = true;
+                            }
+                        }
+                        Some("input_json_delta") => {
+                            state.json.push_str(data["delta"]["partial_json"].as_str().unwrap_or_default())
+                        }
+                        _ => {}
+                    }
+                }
+                "content_block_stop" => {
+                    if let Some(state) = blocks.last_mut()
+                        && let Block::ToolUse { input, .. } = &mut state.block
+                    {
+                        *input = if state.json.trim().is_empty() {
+                            json!({})
+                        } else {
+                            serde_json::from_str(&state.json).map_err(|e| {
+                                fail(streamed, usage, format!("the model sent a malformed tool input: {e}"))
+                            })?
+                        };
+                    }
+                }
+                "message_delta" => {
+                    if let Some(reason) = data["delta"]["stop_reason"].as_str() {
+                        stop_reason = Some(StopReason::parse(reason));
+                    }
+                    if let Some(out) = data["usage"]["output_tokens"].as_u64() {
+                        usage.output_tokens = out;
+                    }
+                }
+                "message_stop" => break,
+                "error" => {
+                    let kind = data["error"]["type"].as_str().unwrap_or("error");
+                    let message = data["error"]["message"].as_str().unwrap_or_default();
+                    let code = if kind == "overloaded_error" { 529 } else { 500 };
+                    return Err(fail(streamed, usage, friendly(code, message)));
+                }
+                // `ping`, and events added to the API after this client was written.
+                _ => {}
+            }
+        }
+        Ok(ModelTurn {
+            content: blocks.into_iter().map(|b| b.block).collect(),
+            stop_reason: stop_reason.unwrap_or(StopReason::EndTurn),
+            usage,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl LlmClient for AnthropicClient {
+    fn model(&self) -> &str {
+        &self.config.model
+    }
+
+    async fn complete(&self, request: &ModelRequest, on_text: TextSink<'_>) -> Result<ModelTurn, LlmError> {
+        let body = self.body(request);
+        let mut attempt = 0;
+        loop {
+            match self.attempt(&body, on_text).await {
+                Ok(turn) => return Ok(turn),
+                Err(Attempt::Fail(e)) => return Err(e),
+                Err(Attempt::Retry { message, retry_after }) => {
+                    if attempt >= self.config.max_retries {
+                        return Err(LlmError { message, after_output: false, usage: Usage::default() });
+                    }
+                    let wait = self.backoff(attempt, retry_after);
+                    tracing::warn!(attempt, ?wait, %message, "model call failed before output; retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+fn message_json(m: &Message) -> Value {
+    let content: Vec<Value> = m
+        .content
+        .iter()
+        .map(|b| match b {
+            Block::Text { text } => json!({ "type": "text", "text": text }),
+            Block::ToolUse { id, name, input } => json!({ "type": "tool_use", "id": id, "name": name, "input": input }),
+            Block::ToolResult { tool_use_id, content, is_error } => {
+                json!({ "type": "tool_result", "tool_use_id": tool_use_id, "content": content, "is_error": is_error })
+            }
+        })
+        .collect();
+    json!({ "role": m.role, "content": content })
+}
+
+/// What the user reads for a provider failure.
+fn friendly(status: u16, detail: &str) -> String {
+    match status {
+        401 | 403 => "The model provider rejected the API key; check ANTHROPIC_API_KEY.".into(),
+        429 => "The model provider is rate limiting requests; try again in a minute.".into(),
+        529 => "The model is overloaded right now; try again in a moment.".into(),
+        400 => format!("The model provider refused the request: {detail}"),
+        500..=599 => "The model provider is unavailable right now; try again in a moment.".into(),
+        _ => format!("The model provider answered {status}: {detail}"),
+    }
+}

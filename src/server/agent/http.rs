@@ -1,0 +1,155 @@
+//! The chat stream over HTTP (documented in `crate::api::stream`):
+//! - `POST /chat/stream {message, conversation_id?}` — starts a run. Answers with the run's events as Server-Sent
+//!   Events, or with `{run_id, conversation_id}` at once when the client sends `Accept: application/json` (the UI
+//!   then follows the run with `EventSource`, which reconnects by itself);
+//! - `GET /chat/runs/{id}/events?after=N` — the run's events from index `N` (or after `Last-Event-ID`);
+//! - `POST /chat/runs/{id}/stop` — cancels the run (its partial answer is kept and logged);
+//! - `GET /chat/runs/active?conversation_id=…` — the unfinished run of a conversation, for a reloaded page.
+//!
+//! The user always comes from the verified session, never from the body. Streams end at server shutdown.
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use futures_util::{Stream, StreamExt, stream};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::runs::Run;
+use crate::api::{AppError, ChatRequest, RunEvent, RunHandle};
+use crate::server::auth::Identity;
+use crate::server::state::AppState;
+
+/// `POST /chat/stream`.
+pub async fn chat_stream(
+    State(state): State<AppState>,
+    identity: Option<Extension<Identity>>,
+    headers: HeaderMap,
+    body: Result<Json<ChatRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Some(Extension(identity)) = identity else { return AppError::Unauthorized.into_response() };
+    let Json(request) = match body {
+        Ok(body) => body,
+        Err(e) => return AppError::Invalid(format!("Invalid request: {}", e.body_text())).into_response(),
+    };
+    let run = match super::start_run(&state, &identity, request).await {
+        Ok(run) => run,
+        Err(e) => return e.into_response(),
+    };
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") && !a.contains("text/event-stream"));
+    if wants_json {
+        (StatusCode::CREATED, Json(RunHandle { run_id: run.id, conversation_id: run.conversation_id })).into_response()
+    } else {
+        events(&state, run, 0).into_response()
+    }
+}
+
+/// `?after=N`.
+#[derive(Debug, Deserialize)]
+pub struct AfterQuery {
+    after: Option<usize>,
+}
+
+/// `GET /chat/runs/{id}/events`.
+pub async fn run_events(
+    State(state): State<AppState>,
+    identity: Option<Extension<Identity>>,
+    Path(id): Path<Uuid>,
+    Query(query): Query<AfterQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(Extension(identity)) = identity else { return AppError::Unauthorized.into_response() };
+    let Some(run) = state.agent.runs.get(id, identity.user_id) else {
+        return AppError::NotFound("That answer's live stream (it has finished; reload the conversation)".into())
+            .into_response();
+    };
+    // EventSource reconnects with the last id it saw; `after` wins when both are given.
+    let from_header = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .map(|last| last + 1);
+    let after = query.after.or(from_header).unwrap_or(0);
+    events(&state, run, after).into_response()
+}
+
+/// `POST /chat/runs/{id}/stop`.
+pub async fn stop_run(
+    State(state): State<AppState>,
+    identity: Option<Extension<Identity>>,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let Some(Extension(identity)) = identity else { return AppError::Unauthorized.into_response() };
+    match state.agent.runs.get(id, identity.user_id) {
+        Some(run) => {
+            run.cancel.cancel();
+            StatusCode::ACCEPTED.into_response()
+        }
+        None => AppError::NotFound("That run".into()).into_response(),
+    }
+}
+
+/// `?conversation_id=…`.
+#[derive(Debug, Deserialize)]
+pub struct ActiveQuery {
+    conversation_id: Uuid,
+}
+
+/// `GET /chat/runs/active`.
+pub async fn active_run(
+    State(state): State<AppState>,
+    identity: Option<Extension<Identity>>,
+    Query(query): Query<ActiveQuery>,
+) -> Response {
+    let Some(Extension(identity)) = identity else { return AppError::Unauthorized.into_response() };
+    let handle = state
+        .agent
+        .runs
+        .active(identity.user_id, query.conversation_id)
+        .map(|run| RunHandle { run_id: run.id, conversation_id: run.conversation_id });
+    Json(handle).into_response()
+}
+
+/// The run's events from `after` on, then the live ones, until `Done` or server shutdown.
+fn events(state: &AppState, run: Arc<Run>, after: usize) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+    let shutdown = state.shutdown.clone();
+    let batches = stream::unfold((run, after, false), move |(run, next, done)| {
+        let shutdown = shutdown.clone();
+        async move {
+            if done {
+                return None;
+            }
+            loop {
+                let (fresh, _) = run.since(next);
+                if !fresh.is_empty() {
+                    let finished = fresh.iter().any(|e| matches!(e, RunEvent::Done { .. }));
+                    let count = fresh.len();
+                    let events: Vec<Event> = fresh
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, e)| {
+                            Event::default()
+                                .event(e.kind())
+                                .id((next + i).to_string())
+                                .json_data(&e)
+                                .unwrap_or_else(|_| Event::default().event("error").data("{}"))
+                        })
+                        .collect();
+                    return Some((events, (run, next + count, finished)));
+                }
+                tokio::select! {
+                    () = run.changed(next) => {}
+                    () = shutdown.cancelled() => return None,
+                }
+            }
+        }
+    });
+    Sse::new(batches.flat_map(|batch| stream::iter(batch.into_iter().map(Ok)))).keep_alive(KeepAlive::default())
+}

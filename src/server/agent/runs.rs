@@ -1,0 +1,155 @@
+//! In-flight runs, decoupled from HTTP connections: a run lives in its own task and records its events; any
+//! number of clients follow it and re-attach after a disconnect or a page refresh with `after = N`, receiving each
+//! event exactly once, in order. Finished runs are kept briefly (and at most `MAX_FINISHED`) so a reconnecting
+//! client can still read the end; then they are dropped — nothing else stays in memory.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use crate::api::RunEvent;
+
+/// How long a finished run stays readable.
+pub const FINISHED_TTL: Duration = Duration::from_secs(120);
+/// Finished runs kept at most.
+pub const MAX_FINISHED: usize = 256;
+
+/// One run.
+pub struct Run {
+    /// Id.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Its conversation.
+    pub conversation_id: Uuid,
+    events: Mutex<Vec<RunEvent>>,
+    /// Number of events so far; bumped on every push (subscribers wait on it).
+    count: watch::Sender<usize>,
+    finished: Mutex<Option<Instant>>,
+    /// Cancelled by a stop request or by shutdown.
+    pub cancel: CancellationToken,
+}
+
+impl Run {
+    /// Appends an event.
+    pub fn push(&self, event: RunEvent) {
+        let done = matches!(event, RunEvent::Done { .. });
+        let n = {
+            let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+            events.push(event);
+            events.len()
+        };
+        if done {
+            *self.finished.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
+        self.count.send_replace(n);
+    }
+
+    /// Events from index `after` on, and whether the run has finished.
+    pub fn since(&self, after: usize) -> (Vec<RunEvent>, bool) {
+        let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let finished = self.finished.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        (events.iter().skip(after).cloned().collect(), finished)
+    }
+
+    /// Waits until there are more than `seen` events (or the run is gone).
+    pub async fn changed(&self, seen: usize) {
+        let mut rx = self.count.subscribe();
+        let _ = rx.wait_for(|n| *n > seen).await;
+    }
+
+    /// Whether it has ended.
+    pub fn is_finished(&self) -> bool {
+        self.finished.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    fn finished_at(&self) -> Option<Instant> {
+        *self.finished.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// All runs of this server instance.
+#[derive(Default)]
+pub struct RunRegistry {
+    runs: Mutex<HashMap<Uuid, Arc<Run>>>,
+    tasks: TaskTracker,
+}
+
+impl RunRegistry {
+    /// Registers a new run (and forgets finished runs that are old or too many).
+    pub fn create(&self, user_id: Uuid, conversation_id: Uuid) -> Arc<Run> {
+        let run = Arc::new(Run {
+            id: Uuid::new_v4(),
+            user_id,
+            conversation_id,
+            events: Mutex::new(Vec::new()),
+            count: watch::channel(0).0,
+            finished: Mutex::new(None),
+            cancel: CancellationToken::new(),
+        });
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        Self::evict(&mut runs);
+        runs.insert(run.id, Arc::clone(&run));
+        run
+    }
+
+    fn evict(runs: &mut HashMap<Uuid, Arc<Run>>) {
+        runs.retain(|_, r| r.finished_at().is_none_or(|at| at.elapsed() < FINISHED_TTL));
+        let mut finished: Vec<(Instant, Uuid)> =
+            runs.values().filter_map(|r| r.finished_at().map(|at| (at, r.id))).collect();
+        if finished.len() > MAX_FINISHED {
+            finished.sort();
+            for (_, id) in &finished[..finished.len() - MAX_FINISHED] {
+                runs.remove(id);
+            }
+        }
+    }
+
+    /// The run `id` if it belongs to `user_id`.
+    pub fn get(&self, id: Uuid, user_id: Uuid) -> Option<Arc<Run>> {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner()).get(&id).filter(|r| r.user_id == user_id).cloned()
+    }
+
+    /// The user's unfinished run in `conversation_id`, if any.
+    pub fn active(&self, user_id: Uuid, conversation_id: Uuid) -> Option<Arc<Run>> {
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .find(|r| r.user_id == user_id && r.conversation_id == conversation_id && !r.is_finished())
+            .cloned()
+    }
+
+    /// Runs registered now (finished ones included until evicted).
+    pub fn len(&self) -> usize {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether none are registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Spawns a run's task, tracked so shutdown can wait for it.
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task);
+    }
+
+    /// Cancels every unfinished run and waits (up to `deadline`) for their tasks, which log them as cancelled.
+    pub async fn shutdown(&self, deadline: Duration) {
+        self.tasks.close();
+        for run in self.runs.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            run.cancel.cancel();
+        }
+        if tokio::time::timeout(deadline, self.tasks.wait()).await.is_err() {
+            tracing::warn!("runs still going after the shutdown deadline");
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! The agent against a fake Anthropic server speaking the real wire protocol, and the offline demo model, through
+//! the real HTTP endpoints: streaming, tool rounds, retries, partial answers, logging, re-attachment.
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tradechat::api::RunEvent;
+use tradechat::domain::RunStatus;
+use tradechat::server::agent::anthropic::{AnthropicClient, AnthropicConfig};
+use tradechat::server::agent::fake_anthropic::{FakeAnthropic, Reply, sse, stream};
+use tradechat::server::agent::{AgentLimits, TradingAgent};
+use tradechat::server::config::DuckConfig;
+use tradechat::server::duck::Duck;
+
+use crate::helpers::{AppOptions, demo_duckdb, read_sse, sign_up, spawn_app_with};
+
+fn duck() -> Duck {
+    Duck::new(DuckConfig {
+        path: demo_duckdb().to_path_buf(),
+        memory_limit: "512MB".into(),
+        threads: 2,
+        max_temp_directory_size: "64MB".into(),
+        query_timeout: Duration::from_secs(10),
+        max_concurrent_queries: 4,
+    })
+}
+
+fn client(fake: &FakeAnthropic) -> Arc<AnthropicClient> {
+    Arc::new(
+        AnthropicClient::new(AnthropicConfig {
+            api_key: "test-key".to_owned().into(),
+            base_url: fake.base_url.clone(),
+            model: "claude-haiku-4-5-20251001".into(),
+            max_retries: 3,
+            retry_base: Duration::from_millis(20),
+            connect_timeout: Duration::from_secs(2),
+            silence_timeout: Duration::from_secs(5),
+        })
+        .expect("client"),
+    )
+}
+
+const LIMITS: AgentLimits = AgentLimits { max_tool_rounds: 4, max_tool_calls_per_round: 8, max_tokens: 1024 };
+
+async fn run_agent(
+    fake: &FakeAnthropic,
+    question: &str,
+    history: &[(String, String)],
+) -> (Vec<RunEvent>, tradechat::server::agent::RunOutput) {
+    let duck = duck();
+    let schema = duck.schema().await.expect("schema");
+    let agent = TradingAgent::new(
+        client(fake),
+        duck,
+        schema,
+        LIMITS,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date"),
+    );
+    let events = std::sync::Mutex::new(Vec::new());
+    let emit = |e: RunEvent| events.lock().expect("lock").push(e);
+    let output = agent.run(question, history, &emit, &CancellationToken::new()).await;
+    (events.into_inner().expect("events"), output)
+}
+
+fn text_of(events: &[RunEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| if let RunEvent::TextDelta { text } = e { Some(text.as_str()) } else { None })
+        .collect()
+}
+
+#[tokio::test]
+async fn two_tool_rounds_with_split_json_pings_and_summed_usage() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    // Round 1: text, then run_sql whose JSON input is split mid-token, with pings in between.
+    let mut r1 = vec![sse::message_start(1200, 800, 0), sse::ping()];
+    r1.extend(sse::text_block(0, &["Let me ", "check."]));
+    r1.push(sse::ping());
+    r1.extend(sse::tool_block(
+        1,
+        "toolu_1",
+        "run_sql",
+        &["{\"sq", "l\": \"SELECT count(*) AS n FROM ins", "truments\"}"],
+    ));
+    r1.extend(sse::message_end("tool_use", 40));
+    // Round 2: a second tool (describe_schema with an empty input), then round 3 answers.
+    let mut r2 = vec![sse::message_start(1500, 0, 800)];
+    r2.extend(sse::tool_block(0, "toolu_2", "describe_schema", &[]));
+    r2.extend(sse::message_end("tool_use", 10));
+    let r3 = sse::text_answer("There are 11 instruments.", 1700, 12);
+    fake.script([stream(r1), stream(r2), stream(r3)]);
+
+    let (events, output) = run_agent(&fake, "How many instruments are there?", &[]).await;
+    assert_eq!(output.status, RunStatus::Ok, "{output:?}");
+    assert_eq!(output.response, "Let me check.\n\nThere are 11 instruments.");
+    assert_eq!(text_of(&events), output.response, "streamed text is the logged response");
+    assert_eq!(output.usage.input_tokens, 1200 + 1500 + 1700);
+    assert_eq!(output.usage.output_tokens, 40 + 10 + 12);
+    assert_eq!(output.usage.cache_creation_tokens, 800);
+    assert_eq!(output.usage.cache_read_tokens, 800);
+    assert_eq!(output.tools_used.len(), 2);
+    assert_eq!(output.tools_used[0]["name"], "run_sql");
+    assert_eq!(output.tools_used[0]["input"]["sql"], "SELECT count(*) AS n FROM instruments");
+    assert_eq!(output.tools_used[0]["ok"], true);
+    assert_eq!(output.tools_used[0]["rows"], 1);
+    assert!(output.tools_used[0]["duration_ms"].is_u64());
+
+    // The tool's result went back to the model as a tool_result, and the system prompt carries the schema.
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3);
+    let tool_result = &requests[1]["messages"].as_array().expect("messages").last().expect("last")["content"][0];
+    assert_eq!(tool_result["type"], "tool_result");
+    assert_eq!(tool_result["tool_use_id"], "toolu_1");
+    assert!(tool_result["content"].as_str().expect("content").contains("[11]"), "{tool_result}");
+    let system = requests[0]["system"][0]["text"].as_str().expect("system");
+    assert!(
+        system.contains("TABLE daily_bars")
+            && system.contains("Today is 2026-11-27")
+            && system.contains("Never invent")
+    );
+    assert_eq!(requests[0]["system"][0]["cache_control"]["type"], "ephemeral");
+    let headers = fake.headers(0).expect("headers");
+    assert_eq!(headers["anthropic-version"], "2023-06-01");
+    assert_eq!(headers["x-api-key"], "test-key");
+
+    // Events arrive in order: text, call, result, …
+    let kinds: Vec<&str> = events.iter().map(RunEvent::kind).filter(|k| *k != "usage").collect();
+    let call = kinds.iter().position(|k| *k == "tool_call").expect("call");
+    assert_eq!(kinds[call + 1], "tool_result");
+    assert!(kinds[..call].contains(&"text_delta"));
+}
+
+#[tokio::test]
+async fn tool_errors_go_back_to_the_model_as_is_error() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    let mut r1 = vec![sse::message_start(100, 0, 0)];
+    r1.extend(sse::tool_block(0, "toolu_1", "run_sql", &["{\"sql\": \"DROP TABLE trades\"}"]));
+    r1.extend(sse::message_end("tool_use", 5));
+    fake.script([stream(r1), stream(sse::text_answer("I can only read data.", 100, 5))]);
+    let (events, output) = run_agent(&fake, "drop the trades table", &[]).await;
+    assert_eq!(output.status, RunStatus::Ok);
+    assert_eq!(output.tools_used[0]["ok"], false);
+    let requests = fake.requests();
+    let result = &requests[1]["messages"].as_array().expect("messages").last().expect("last")["content"][0];
+    assert_eq!(result["is_error"], true);
+    assert!(result["content"].as_str().expect("content").contains("read-only"), "{result}");
+    assert!(events.iter().any(|e| matches!(e, RunEvent::ToolResult { ok: false, error: Some(_), .. })));
+}
+
+#[tokio::test]
+async fn overload_before_the_first_token_is_retried() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    fake.script([
+        Reply::Error { status: 529, kind: "overloaded_error".into(), retry_after: None },
+        stream(vec![sse::message_start(10, 0, 0), sse::ping(), sse::error("overloaded_error")]),
+        stream(sse::text_answer("Recovered.", 10, 3)),
+    ]);
+    let (_, output) = run_agent(&fake, "hello", &[]).await;
+    assert_eq!((output.status, output.response.as_str()), (RunStatus::Ok, "Recovered."));
+    assert_eq!(fake.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn overload_after_text_keeps_the_partial_answer_and_ends_with_an_error() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    let mut frames = vec![sse::message_start(10, 0, 0)];
+    frames.extend(sse::text_block(0, &["The answer is ", "forty"]).into_iter().take(3));
+    frames.push(sse::error("overloaded_error"));
+    fake.script([stream(frames)]);
+    let (_, output) = run_agent(&fake, "hello", &[]).await;
+    assert_eq!(output.status, RunStatus::Error);
+    assert_eq!(output.response, "The answer is forty");
+    assert!(output.error.as_deref().unwrap_or_default().contains("overloaded"), "{output:?}");
+    assert_eq!(fake.requests().len(), 1, "no retry after text streamed");
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_its_retry_after() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    fake.script([
+        Reply::Error { status: 429, kind: "rate_limit_error".into(), retry_after: Some(1) },
+        stream(sse::text_answer("Done.", 10, 2)),
+    ]);
+    let started = Instant::now();
+    let (_, output) = run_agent(&fake, "hello", &[]).await;
+    assert_eq!(output.status, RunStatus::Ok);
+    assert!(started.elapsed() >= Duration::from_millis(950), "waited for retry-after: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn context_is_sent_as_earlier_turns() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    fake.script([stream(sse::text_answer("Yes.", 10, 1))]);
+    let history = vec![("What is NOVA?".to_owned(), "A technology stock.".to_owned())];
+    run_agent(&fake, "Is it volatile?", &history).await;
+    let messages = fake.requests()[0]["messages"].clone();
+    assert_eq!(messages[0]["content"][0]["text"], "What is NOVA?");
+    assert_eq!(messages[1]["role"], "assistant");
+    assert_eq!(messages[2]["content"][0]["text"], "Is it volatile?");
+}
+
+#[tokio::test]
+async fn over_http_a_run_streams_logs_costs_and_can_be_starred() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    let mut r1 = vec![sse::message_start(1000, 0, 0)];
+    r1.extend(sse::tool_block(0, "toolu_1", "run_sql", &["{\"sql\": \"SELECT 1 AS one\"}"]));
+    r1.extend(sse::message_end("tool_use", 20));
+    fake.script([stream(r1), stream(sse::text_answer("One is one.", 1100, 30))]);
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("ANTHROPIC_API_KEY".into(), "test-key".into()),
+            ("ANTHROPIC_BASE_URL".into(), fake.base_url.clone()),
+        ],
+        ..AppOptions::default()
+    })
+    .await;
+
+    let anonymous =
+        app.client.post(app.url("/chat/stream")).json(&json!({"message": "hi"})).send().await.expect("post");
+    assert_eq!(anonymous.status(), 401);
+
+    let cookie = sign_up(&app, "streamer@example.com").await;
+    // A user_id in the body is ignored: the user comes from the session.
+    let response = app
+        .client
+        .post(app.url("/chat/stream"))
+        .header("cookie", &cookie)
+        .json(&json!({"message": "What is one?", "user_id": uuid::Uuid::new_v4()}))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let events = read_sse(response, |_| false).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"run_started"));
+    assert_eq!(kinds.last(), Some(&"done"));
+    assert!(kinds.contains(&"tool_call") && kinds.contains(&"tool_result") && kinds.contains(&"text_delta"));
+    assert_eq!(events.iter().map(|e| e.id).collect::<Vec<_>>(), (0..events.len()).map(Some).collect::<Vec<_>>());
+    let done = &events.last().expect("done").data;
+    assert_eq!(done["status"], "ok");
+    // Haiku 4.5: (2100 × 1 + 50 × 5) / 1e6 = 0.00235 USD.
+    assert_eq!(done["cost"], "0.00235");
+    let chat_log_id = done["chat_log_id"].as_i64().expect("chat_log_id");
+    let started = &events[0].data;
+    assert_eq!(started["chat_log_id"].as_i64(), Some(chat_log_id), "the id is known from the start");
+
+    // The ⭐ works right away (the save waits for the writer if needed).
+    let saved = app
+        .client
+        .post(app.url("/api/saved/save"))
+        .header("cookie", &cookie)
+        .form(&[("chat_log_id", chat_log_id.to_string().as_str()), ("note", "nice")])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(saved.status(), 200);
+
+    let row: (String, String, Value, Option<i32>, Option<i32>, String, String) = sqlx::query_as(
+        "SELECT question, response, tools_used, input_tokens, output_tokens, model, status FROM chat_logs WHERE id = $1",
+    )
+    .bind(chat_log_id)
+    .fetch_one(&app.state.db)
+    .await
+    .expect("logged");
+    assert_eq!(row.0, "What is one?");
+    assert_eq!(row.1, "One is one.");
+    assert_eq!(row.2[0]["name"], "run_sql");
+    assert_eq!((row.3, row.4), (Some(2100), Some(50)));
+    assert_eq!((row.5.as_str(), row.6.as_str()), ("claude-haiku-4-5-20251001", "ok"));
+}
+
+#[tokio::test]
+async fn reattaching_after_a_disconnect_delivers_every_event_exactly_once_in_order() {
+    let app = spawn_app_with(AppOptions {
+        env: vec![("OFFLINE_WORD_DELAY_MS".into(), "20".into())],
+        ..AppOptions::default()
+    })
+    .await;
+    let cookie = sign_up(&app, "reattach@example.com").await;
+    let handle: Value = app
+        .client
+        .post(app.url("/chat/stream"))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .json(&json!({"message": "30-day return of NOVA and LITH"}))
+        .send()
+        .await
+        .expect("start")
+        .json()
+        .await
+        .expect("handle");
+    let run_id = handle["run_id"].as_str().expect("run id").to_owned();
+    let events_url = |after: usize| app.url(&format!("/chat/runs/{run_id}/events?after={after}"));
+
+    // Read three events, then drop the connection (a page refresh).
+    let first = app.client.get(events_url(0)).header("cookie", &cookie).send().await.expect("events");
+    let head = read_sse(first, |events| events.len() == 3).await;
+    assert_eq!(head.len(), 3);
+    // Re-attach where we left off.
+    let rest = app.client.get(events_url(3)).header("cookie", &cookie).send().await.expect("reattach");
+    let tail = read_sse(rest, |_| false).await;
+    assert_eq!(tail.first().and_then(|e| e.id), Some(3));
+    assert_eq!(tail.last().map(|e| e.event.as_str()), Some("done"));
+
+    let all =
+        read_sse(app.client.get(events_url(0)).header("cookie", &cookie).send().await.expect("all"), |_| false).await;
+    let joined: Vec<_> = head.into_iter().chain(tail).collect();
+    assert_eq!(joined, all, "head + tail is every event once, in order");
+    let answer: String =
+        all.iter().filter(|e| e.event == "text_delta").map(|e| e.data["text"].as_str().unwrap_or_default()).collect();
+    assert!(answer.contains("NOVA") && answer.contains("LITH"), "{answer}");
+
+    // Another user cannot follow (or stop) this run.
+    let other = sign_up(&app, "intruder@example.com").await;
+    let peek = app.client.get(events_url(0)).header("cookie", &other).send().await.expect("peek");
+    assert_eq!(peek.status(), 404);
+    let stop = app
+        .client
+        .post(app.url(&format!("/chat/runs/{run_id}/stop")))
+        .header("cookie", &other)
+        .send()
+        .await
+        .expect("stop");
+    assert_eq!(stop.status(), 404);
+}
+
+#[tokio::test]
+async fn a_stopped_run_keeps_its_partial_answer_and_is_logged_as_cancelled() {
+    let app = spawn_app_with(AppOptions {
+        env: vec![("OFFLINE_WORD_DELAY_MS".into(), "50".into())],
+        ..AppOptions::default()
+    })
+    .await;
+    let cookie = sign_up(&app, "stopper@example.com").await;
+    let response = app
+        .client
+        .post(app.url("/chat/stream"))
+        .header("cookie", &cookie)
+        .json(&json!({"message": "how is my portfolio doing?"}))
+        .send()
+        .await
+        .expect("stream");
+    let events = read_sse(response, |events| events.iter().filter(|e| e.event == "text_delta").count() >= 2).await;
+    let run_id = events[0].data["run_id"].as_str().expect("run id").to_owned();
+    let chat_log_id = events[0].data["chat_log_id"].as_i64().expect("id");
+    let stop = app
+        .client
+        .post(app.url(&format!("/chat/runs/{run_id}/stop")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("stop");
+    assert_eq!(stop.status(), 202);
+    let rest = read_sse(
+        app.client
+            .get(app.url(&format!("/chat/runs/{run_id}/events?after={}", events.len())))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("rest"),
+        |_| false,
+    )
+    .await;
+    assert_eq!(rest.last().map(|e| e.data["status"].clone()), Some(json!("cancelled")));
+    app.state.log_writer.wait_settled(chat_log_id, Duration::from_secs(5)).await;
+    let (status, response): (String, String) = sqlx::query_as("SELECT status, response FROM chat_logs WHERE id = $1")
+        .bind(chat_log_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("row");
+    assert_eq!(status, "cancelled");
+    assert!(!response.is_empty(), "the partial answer is kept");
+}
+
+#[tokio::test]
+async fn the_offline_model_answers_known_shapes_with_tools_and_says_what_it_cannot_do() {
+    let app =
+        spawn_app_with(AppOptions { env: vec![("OFFLINE_WORD_DELAY_MS".into(), "0".into())], ..AppOptions::default() })
+            .await;
+    let cookie = sign_up(&app, "offline@example.com").await;
+    let ask = |message: &'static str| {
+        let (app, cookie) = (&app, cookie.clone());
+        async move {
+            let r = app
+                .client
+                .post(app.url("/chat/stream"))
+                .header("cookie", cookie)
+                .json(&json!({"message": message}))
+                .send()
+                .await
+                .expect("post");
+            read_sse(r, |_| false).await
+        }
+    };
+    let price = ask("What is the latest price of NOVA?").await;
+    assert_eq!(price[0].data["model"], "offline-demo");
+    assert!(price.iter().any(|e| e.event == "tool_call" && e.data["name"] == "run_sql"));
+    let text: String =
+        price.iter().filter(|e| e.event == "text_delta").map(|e| e.data["text"].as_str().unwrap_or_default()).collect();
+    assert!(text.contains("closed at"), "{text}");
+    assert_eq!(price.last().expect("done").data["cost"], "0");
+
+    let chart = ask("chart NOVA").await;
+    let result =
+        chart.iter().find(|e| e.event == "tool_result" && e.data["name"] == "make_chart").expect("chart result");
+    assert_eq!(result.data["chart"]["kind"], "line");
+    assert!(result.data["chart"]["x"].as_array().is_some_and(|x| !x.is_empty()));
+
+    let unknown = ask("What will the weather be tomorrow?").await;
+    let text: String = unknown
+        .iter()
+        .filter(|e| e.event == "text_delta")
+        .map(|e| e.data["text"].as_str().unwrap_or_default())
+        .collect();
+    assert!(text.contains("offline demo model") && text.contains("can't answer"), "{text}");
+    assert!(!unknown.iter().any(|e| e.event == "tool_call"));
+}
