@@ -3,9 +3,12 @@ import { expect, test } from "@playwright/test";
 test("the page renders on the server, before any script runs", async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  const response = await page.goto("/");
+  const response = await page.goto("/status");
   expect(response?.status()).toBe(200);
-  await expect(page.getByRole("heading", { name: "Your trading copilot" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Status", exact: true })).toBeVisible();
+  // Signed out, the chat page renders the sign-in dialog on the server too.
+  await page.goto("/");
+  await expect(page.getByRole("dialog", { name: "Sign in to tradechat" })).toBeVisible();
   await context.close();
 });
 
@@ -16,7 +19,7 @@ test("hydration makes the page interactive and a server function brings data fro
   page.on("console", (msg) => {
     if (msg.type() === "error") consoleErrors.push(msg.text());
   });
-  await page.goto("/");
+  await page.goto("/status");
 
   // The status panel's data was fetched on the server during SSR.
   await expect(page.getByTestId("status-postgres")).toContainText("PostgreSQL");

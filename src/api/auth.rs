@@ -16,6 +16,8 @@ pub struct UserInfo {
     pub display_name: Option<String>,
     /// Whether the admin pages are available.
     pub is_admin: bool,
+    /// How many earlier exchanges of a conversation go to the model as context.
+    pub context_exchanges: u32,
 }
 
 impl UserInfo {

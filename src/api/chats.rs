@@ -163,3 +163,46 @@ fn bounded_search(search: Option<String>) -> Result<Option<String>, AppError> {
         other => Ok(other),
     }
 }
+
+/// A tool's output, computed again for the UI (a stored answer's table or chart, or more rows of a live one).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ToolRerun {
+    /// Rows (up to the requested number, at most 10 000).
+    pub preview: Option<super::TablePreview>,
+    /// The chart, for `make_chart`.
+    pub chart: Option<super::ChartSpec>,
+}
+
+/// Runs a `run_sql` or `make_chart` step again (through the same read-only guard), returning up to `rows` rows.
+#[server(endpoint = "tools/rerun")]
+pub async fn rerun_tool(name: String, input: String, rows: u32) -> Result<ToolRerun, AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        crate::server::auth::require_user()?;
+        let input: serde_json::Value =
+            serde_json::from_str(&input).map_err(|e| AppError::Invalid(format!("Invalid tool input: {e}")))?;
+        let sql = input
+            .get("sql")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| AppError::Invalid("The step has no SQL to run.".into()))?;
+        match name.as_str() {
+            "run_sql" => {
+                let result = state.duck.query(sql, rows as usize).await?;
+                Ok(ToolRerun {
+                    preview: Some(crate::server::agent::tools::preview(&result, rows as usize)),
+                    chart: None,
+                })
+            }
+            "make_chart" => {
+                let schema = state.duck.schema().await?;
+                let outcome = crate::server::agent::tools::execute(&state.duck, &schema, "make_chart", &input).await;
+                if outcome.is_error {
+                    return Err(AppError::Invalid(outcome.model_text));
+                }
+                Ok(ToolRerun { preview: outcome.preview, chart: outcome.chart })
+            }
+            other => Err(AppError::Invalid(format!("The step {other:?} cannot be run again."))),
+        }
+    })
+    .await
+}

@@ -15,8 +15,8 @@ pub use auth::{
     sign_up_with_password, verify_email_code,
 };
 pub use chats::{
-    PAGE_SIZE, conversation_exchanges, delete_conversation, list_conversations, list_saved, remove_saved, save_answer,
-    search_history, unstar_answer, update_saved_note,
+    PAGE_SIZE, ToolRerun, conversation_exchanges, delete_conversation, list_conversations, list_saved, remove_saved,
+    rerun_tool, save_answer, search_history, unstar_answer, update_saved_note,
 };
 pub use error::AppError;
 pub use metrics::WriterMetrics;

@@ -1,6 +1,8 @@
 //! The chat stream: what `POST /chat/stream` and `GET /chat/runs/{id}/events` send, as Server-Sent Events.
 //!
-//! Each event is `event: <kind>` + `id: <seq>` + `data: <json of RunEvent>`; `seq` counts from 0 within a run,
+//! Each event is `event: <kind>` + `id: <seq>` + `data: <json of RunEvent>` (kinds: `run_started`, `text_delta`,
+//! `tool_call`, `tool_result`, `usage`, `run_error`, `done`; `run_error` rather than `error`, which `EventSource`
+//! reserves for connection failures); `seq` counts from 0 within a run,
 //! so a client that reconnects with `?after=N` (or `Last-Event-ID: N-1`) gets every event from `N` on, once.
 use serde::{Deserialize, Serialize};
 
@@ -157,7 +159,7 @@ impl RunEvent {
             Self::ToolCall { .. } => "tool_call",
             Self::ToolResult { .. } => "tool_result",
             Self::Usage { .. } => "usage",
-            Self::Error { .. } => "error",
+            Self::Error { .. } => "run_error",
             Self::Done { .. } => "done",
         }
     }

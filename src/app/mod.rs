@@ -1,16 +1,25 @@
-//! The Leptos UI: the HTML shell, the router, and (in submodules) pages and components.
+//! The Leptos UI: the HTML shell, the router, the header, and (in submodules) pages and components.
 //!
-//! UI code only: data comes from server functions in `crate::api`, which re-check everything.
+//! UI code only: data comes from server functions in `crate::api` (which re-check everything) and from the chat
+//! stream (`browser`).
+mod auth;
+mod browser;
+mod chat;
 mod components;
+pub mod markdown;
 mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
 
-use pages::home::HomePage;
+use auth::{Auth, UserMenu};
+use chat::ChatPage;
+use pages::history::HistoryPage;
 use pages::not_found::NotFound;
+use pages::saved::SavedPage;
+use pages::status::StatusPage;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -33,22 +42,40 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The root component: metadata, stylesheet and routes.
+/// The root component: metadata, stylesheet, the signed-in user, header and routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let auth = Auth::provide();
     view! {
         <Stylesheet id="leptos" href="/pkg/tradechat.css" />
         <Title text="tradechat" />
         <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="topbar">
-                <a class="brand" href="/">
-                    "tradechat"
-                </a>
+                <A href="/" attr:class="brand">"tradechat"</A>
+                <nav class="nav" aria-label="Main">
+                    <A href="/">"Chat"</A>
+                    <A href="/history">"History"</A>
+                    <A href="/saved">"Saved"</A>
+                </nav>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match auth.user.await {
+                            Ok(Some(user)) => view! { <UserMenu user /> }.into_any(),
+                            _ => ().into_any(),
+                        }
+                    })}
+                </Transition>
             </header>
-            <main class="content">
+            <main id="main" class="content">
+                // Async: the server sends each page complete (user, history, answers), readable before any script.
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("") view=ChatPage ssr=SsrMode::Async />
+                    <Route path=path!("c/:id") view=ChatPage ssr=SsrMode::Async />
+                    <Route path=path!("history") view=HistoryPage ssr=SsrMode::Async />
+                    <Route path=path!("saved") view=SavedPage ssr=SsrMode::Async />
+                    <Route path=path!("status") view=StatusPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -60,8 +60,13 @@ async fn pages_render_on_the_server_and_unknown_paths_are_404() {
     let home = app.client.get(app.url("/")).send().await.expect("request");
     assert_eq!(home.status(), 200);
     let html = home.text().await.expect("html");
-    assert!(html.contains("Your trading copilot"));
+    assert!(html.contains("Sign in to tradechat"), "signed out, the page renders the sign-in dialog");
     assert!(html.contains("/pkg/tradechat.js"), "hydration script is referenced");
+    let status = app.client.get(app.url("/status")).send().await.expect("request");
+    assert!(
+        status.text().await.expect("html").contains("PostgreSQL"),
+        "the status page renders its data on the server"
+    );
 
     let missing = app.client.get(app.url("/no/such/page")).send().await.expect("request");
     assert_eq!(missing.status(), 404);

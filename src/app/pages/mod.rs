@@ -1,3 +1,5 @@
-//! One module per page.
-pub mod home;
+//! One module per page (the chat page lives in `crate::app::chat`).
+pub mod history;
 pub mod not_found;
+pub mod saved;
+pub mod status;

@@ -57,5 +57,6 @@ pub async fn user_info(state: &AppState, identity: &Identity) -> Result<UserInfo
         email: identity.email.clone(),
         display_name,
         is_admin: is_admin(state, identity),
+        context_exchanges: state.config.llm.context_exchanges,
     })
 }

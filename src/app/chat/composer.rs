@@ -1,0 +1,80 @@
+//! The message box: Enter sends, Shift+Enter adds a line; disabled while an answer streams, with a Stop button.
+use leptos::prelude::*;
+
+use crate::domain::Question;
+
+/// The composer.
+#[component]
+pub fn Composer(
+    #[prop(into)] streaming: Signal<bool>,
+    on_send: impl Fn(String) + Clone + Send + Sync + 'static,
+    on_stop: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let send = {
+        let on_send = on_send.clone();
+        move || {
+            if streaming.get_untracked() {
+                return;
+            }
+            match Question::parse(&text.get_untracked()) {
+                Ok(q) => {
+                    error.set(None);
+                    text.set(String::new());
+                    on_send(q.as_str().to_owned());
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        }
+    };
+    let keydown = {
+        let send = send.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                ev.prevent_default();
+                send();
+            }
+        }
+    };
+    view! {
+        <form
+            class="composer"
+            on:submit={
+                let send = send.clone();
+                move |ev| {
+                    ev.prevent_default();
+                    send();
+                }
+            }
+        >
+            <label for="composer-input" class="sr-only">
+                "Ask about markets or your portfolio"
+            </label>
+            <textarea
+                id="composer-input"
+                rows="2"
+                maxlength="8000"
+                placeholder="Ask about prices, returns, movers or your portfolio… (Enter to send, Shift+Enter for a new line)"
+                disabled=move || streaming.get()
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))
+                on:keydown=keydown
+            ></textarea>
+            <div class="composer-actions">
+                {move || error.get().map(|e| view! { <span class="error small" role="alert">{e}</span> })}
+                <Show
+                    when=move || streaming.get()
+                    fallback=|| view! { <button type="submit" class="btn primary">"Send"</button> }
+                >
+                    <button type="button" class="btn danger" on:click={
+                        let on_stop = on_stop.clone();
+                        move |_| on_stop()
+                    }>
+                        "Stop"
+                    </button>
+                </Show>
+            </div>
+        </form>
+    }
+}

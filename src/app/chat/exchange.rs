@@ -1,0 +1,79 @@
+//! One question and its answer: the Markdown answer (sanitised), tool steps with tables and charts, and the footer
+//! with model, tokens, cost and the ⭐.
+use leptos::prelude::*;
+
+use super::state::{ExchangeView, Phase};
+use crate::api::RunEnd;
+use crate::app::components::star::Star;
+use crate::app::components::tool_step::ToolStepView;
+use crate::app::markdown;
+
+/// A stored or live exchange. `in_context` marks exchanges the model sees with the next question.
+#[component]
+pub fn ExchangeCard(
+    #[prop(into)] exchange: Signal<ExchangeView>,
+    #[prop(into)] in_context: Signal<bool>,
+) -> impl IntoView {
+    let html = Memo::new(move |_| exchange.with(|e| markdown::render(&e.text)));
+    let streaming = move || exchange.with(ExchangeView::is_streaming);
+    let steps = move || exchange.with(|e| e.steps.clone());
+    let footer = move || {
+        exchange.with(|e| {
+            let status = match e.phase {
+                Phase::Streaming => "writing…".to_owned(),
+                Phase::Ended(RunEnd::Ok) => String::new(),
+                Phase::Ended(RunEnd::Error) => "failed".to_owned(),
+                Phase::Ended(RunEnd::Cancelled) => "stopped".to_owned(),
+            };
+            let cost = match &e.cost {
+                Some(c) => format!("${c}"),
+                None if e.phase == Phase::Streaming => String::new(),
+                None => "cost unknown".to_owned(),
+            };
+            let parts: Vec<String> = [
+                e.model.clone().unwrap_or_default(),
+                if e.input_tokens + e.output_tokens > 0 {
+                    format!("{} in / {} out tokens", e.input_tokens, e.output_tokens)
+                } else {
+                    String::new()
+                },
+                cost,
+                status,
+            ]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect();
+            parts.join(" · ")
+        })
+    };
+    view! {
+        <article class="exchange" class:in-context=move || in_context.get() data-testid="exchange">
+            <div class="question">
+                <span class="who">"You"</span>
+                <p>{move || exchange.with(|e| e.question.clone())}</p>
+                <Show when=move || in_context.get()>
+                    <span class="context-badge" title="Sent to the model as context with your next question">
+                        "in context"
+                    </span>
+                </Show>
+            </div>
+            <div class="answer" aria-live=move || if streaming() { "polite" } else { "off" } aria-busy=move || streaming().to_string()>
+                <For each=steps key=|s| (s.id.clone(), s.result.is_some()) let:step>
+                    <ToolStepView step />
+                </For>
+                <div class="markdown" data-testid="answer" inner_html=move || html.get()></div>
+                <Show when=streaming>
+                    <span class="cursor" aria-hidden="true"></span>
+                </Show>
+                {move || exchange.with(|e| e.error.clone()).map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            </div>
+            <footer class="exchange-foot">
+                <span class="muted small" data-testid="answer-meta">{footer}</span>
+                {move || {
+                    let e = exchange.get();
+                    (!e.is_streaming()).then(|| view! { <Star chat_log_id=e.chat_log_id saved=e.saved.clone() /> })
+                }}
+            </footer>
+        </article>
+    }
+}

@@ -1,0 +1,236 @@
+//! The chat page: the conversation's stored exchanges (server-rendered), live answers streamed from the agent,
+//! re-attachment to a run still going after a reload, the composer and the conversations sidebar.
+mod composer;
+mod exchange;
+mod sidebar;
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use uuid::Uuid;
+
+use self::composer::Composer;
+use self::exchange::ExchangeCard;
+use self::sidebar::Sidebar;
+use self::state::{ExchangeView, Phase};
+use crate::api::{ChatRequest, RunEnd, RunEvent, conversation_exchanges, list_conversations};
+use crate::app::auth::{Auth, RequireUser};
+use crate::app::browser::{self, Follower};
+
+/// `/` (a new conversation) and `/c/:id`.
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    view! {
+        <RequireUser>
+            <ChatView />
+        </RequireUser>
+    }
+}
+
+/// Replaces the address bar's URL without navigating (a new conversation got its id mid-stream).
+fn replace_url(url: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}
+
+fn scroll_to_end() {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let height = window.document().and_then(|d| d.body()).map_or(0, |b| b.scroll_height());
+        window.scroll_to_with_x_and_y(0.0, f64::from(height));
+    }
+}
+
+#[component]
+fn ChatView() -> impl IntoView {
+    let params = use_params_map();
+    let navigate = use_navigate();
+    let auth = Auth::get();
+    let route_id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<Uuid>().ok()));
+    // The conversation on screen: the route's, or the one a new run just created.
+    let current = RwSignal::new(route_id.get_untracked());
+    let stored = Resource::new(
+        move || route_id.get(),
+        |id| async move {
+            match id {
+                Some(id) => conversation_exchanges(id).await,
+                None => Ok(Vec::new()),
+            }
+        },
+    );
+    let conversations = Resource::new(|| (), |_| list_conversations());
+    let live = RwSignal::new(Vec::<ExchangeView>::new());
+    // The browser's connection to a run is not `Send`; on the server there is never one (and values created during
+    // SSR may be dropped on another thread), so only the browser build stores it thread-locally.
+    #[cfg(feature = "hydrate")]
+    let follower = StoredValue::new_local(None::<Follower>);
+    #[cfg(not(feature = "hydrate"))]
+    let follower = StoredValue::new(None::<Follower>);
+    let run_id = RwSignal::new(None::<Uuid>);
+    let reconnecting = RwSignal::new(false);
+    let streaming = Signal::derive(move || live.with(|l| l.last().is_some_and(ExchangeView::is_streaming)));
+    let context_size = move || auth.current().map_or(10, |u| u.context_exchanges as usize);
+
+    let on_event = move |event: RunEvent| {
+        let done = matches!(event, RunEvent::Done { .. });
+        live.update(|l| {
+            if let Some(last) = l.last_mut() {
+                last.apply(event);
+            }
+        });
+        if done {
+            run_id.set(None);
+            reconnecting.set(false);
+            conversations.refetch();
+        }
+    };
+    let attach = move |run: Uuid| match browser::follow(run, 0, on_event, move |up| reconnecting.set(!up)) {
+        Ok(f) => follower.set_value(Some(f)),
+        Err(message) => live.update(|l| {
+            if let Some(last) = l.last_mut() {
+                last.error = Some(message);
+                last.phase = Phase::Ended(RunEnd::Error);
+            }
+        }),
+    };
+
+    // A different conversation was opened: show it (keeping a run of it that is still streaming), and re-attach
+    // to its unfinished run if there is one (a reload in the middle of an answer).
+    Effect::new(move |previous: Option<Option<Uuid>>| {
+        let id = route_id.get();
+        if previous.is_some_and(|p| p == id) {
+            return id;
+        }
+        let keeps_live = id.is_some() && current.get_untracked() == id && streaming.get_untracked();
+        if !keeps_live {
+            follower.set_value(None);
+            live.set(Vec::new());
+            run_id.set(None);
+        }
+        current.set(id);
+        if let (Some(id), false) = (id, keeps_live) {
+            leptos::task::spawn_local(async move {
+                if let Ok(Some(handle)) = browser::active_run(id).await
+                    && current.get_untracked() == Some(id)
+                {
+                    live.set(vec![ExchangeView::pending(String::new())]);
+                    run_id.set(Some(handle.run_id));
+                    attach(handle.run_id);
+                }
+            });
+        }
+        id
+    });
+    Effect::new(move |_| {
+        if live.with(Vec::len) > 0 {
+            scroll_to_end();
+        }
+    });
+
+    let send = move |question: String| {
+        let conversation_id = current.get_untracked();
+        live.update(|l| l.push(ExchangeView::pending(question.clone())));
+        scroll_to_end();
+        leptos::task::spawn_local(async move {
+            match browser::start_run(&ChatRequest { message: question, conversation_id }).await {
+                Ok(handle) => {
+                    if conversation_id.is_none() {
+                        current.set(Some(handle.conversation_id));
+                        replace_url(&format!("/c/{}", handle.conversation_id));
+                    }
+                    run_id.set(Some(handle.run_id));
+                    attach(handle.run_id);
+                }
+                Err(message) => live.update(|l| {
+                    if let Some(last) = l.last_mut() {
+                        last.error = Some(message);
+                        last.phase = Phase::Ended(RunEnd::Error);
+                    }
+                }),
+            }
+        });
+    };
+    let stop = move || {
+        if let Some(id) = run_id.get_untracked() {
+            leptos::task::spawn_local(async move {
+                let _ = browser::stop_run(id).await;
+            });
+        }
+    };
+    let new_conversation = move || {
+        follower.set_value(None);
+        live.set(Vec::new());
+        run_id.set(None);
+        current.set(None);
+        replace_url("/");
+        navigate("/", Default::default());
+    };
+
+    // Which exchanges the model will see with the next question: the last N with an answer.
+    let in_context = move |position_from_end: usize| position_from_end < context_size();
+
+    view! {
+        <div class="chat-layout">
+            <Sidebar conversations current=Signal::derive(move || current.get()) on_new=new_conversation />
+            <section class="chat" aria-label="Conversation">
+                <Transition fallback=|| view! { <p class="muted">"Loading the conversation…"</p> }>
+                    {move || Suspend::new(async move {
+                        match stored.await {
+                            Ok(exchanges) => {
+                                let total = exchanges.len();
+                                let empty = exchanges.is_empty();
+                                view! {
+                                    <Show when=move || empty && live.with(Vec::is_empty)>
+                                        <div class="welcome">
+                                            <h1>"Ask your trading copilot"</h1>
+                                            <p class="muted">
+                                                "Questions about prices, returns, movers, VWAP or your portfolio are answered with SQL over your DuckDB data — every step is shown."
+                                            </p>
+                                        </div>
+                                    </Show>
+                                    {exchanges
+                                        .into_iter()
+                                        .enumerate()
+                                        .map(|(i, e)| {
+                                            let view_model = ExchangeView::from_stored(&e);
+                                            let has_answer = !view_model.text.is_empty();
+                                            let marked = Signal::derive(move || {
+                                                let after = total - 1 - i + live.with(|l| l.iter().filter(|x| !x.text.is_empty() && !x.is_streaming()).count());
+                                                has_answer && in_context(after)
+                                            });
+                                            view! { <ExchangeCard exchange=view_model in_context=marked /> }
+                                        })
+                                        .collect_view()}
+                                }
+                                .into_any()
+                            }
+                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+                <For each=move || 0..live.with(Vec::len) key=|i| *i let:i>
+                    {
+                        let exchange = Signal::derive(move || {
+                            live.with(|l| l.get(i).cloned().unwrap_or_else(|| ExchangeView::pending(String::new())))
+                        });
+                        let marked = Signal::derive(move || {
+                            live.with(|l| {
+                                let later = l.iter().skip(i + 1).filter(|x| !x.text.is_empty() && !x.is_streaming()).count();
+                                l.get(i).is_some_and(|x| !x.is_streaming() && !x.text.is_empty()) && in_context(later)
+                            })
+                        });
+                        view! { <ExchangeCard exchange in_context=marked /> }
+                    }
+                </For>
+                <Show when=move || reconnecting.get() && streaming.get()>
+                    <p class="notice" role="status">"Connection lost — reconnecting to the answer…"</p>
+                </Show>
+                <Composer streaming on_send=send on_stop=stop />
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,207 @@
+//! The view model of one exchange (question + answer), built from stored history or from a live run's events.
+use serde_json::Value;
+
+use crate::api::{ChartSpec, Exchange, RunEnd, RunEvent, SavedRef, TablePreview};
+use crate::domain::RunStatus;
+
+/// A tool step as shown inline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolStep {
+    /// Tool-use id.
+    pub id: String,
+    /// Tool name.
+    pub name: String,
+    /// Its input (the SQL, for queries).
+    pub input: Value,
+    /// Filled in when it finished.
+    pub result: Option<StepResult>,
+}
+
+/// A finished tool step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepResult {
+    /// Whether it worked.
+    pub ok: bool,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// Rows returned.
+    pub rows: Option<u64>,
+    /// Rows to show (live runs; loaded on demand for history).
+    pub preview: Option<TablePreview>,
+    /// Chart to draw.
+    pub chart: Option<ChartSpec>,
+    /// The error.
+    pub error: Option<String>,
+}
+
+/// Where an exchange stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The answer is being written.
+    Streaming,
+    /// Finished (ok, error or cancelled).
+    Ended(RunEnd),
+}
+
+/// One question and its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeView {
+    /// Where it is logged (for the ⭐).
+    pub chat_log_id: Option<i64>,
+    /// The question.
+    pub question: String,
+    /// The answer's Markdown.
+    pub text: String,
+    /// Tool steps in order.
+    pub steps: Vec<ToolStep>,
+    /// Model name.
+    pub model: Option<String>,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// USD as text; `None` when unknown.
+    pub cost: Option<String>,
+    /// Streaming or ended.
+    pub phase: Phase,
+    /// The error message, if it failed.
+    pub error: Option<String>,
+    /// ⭐ state.
+    pub saved: Option<SavedRef>,
+}
+
+impl ExchangeView {
+    /// A live exchange for `question`, before any event.
+    pub fn pending(question: String) -> Self {
+        Self {
+            chat_log_id: None,
+            question,
+            text: String::new(),
+            steps: Vec::new(),
+            model: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost: None,
+            phase: Phase::Streaming,
+            error: None,
+            saved: None,
+        }
+    }
+
+    /// A stored exchange.
+    pub fn from_stored(e: &Exchange) -> Self {
+        let steps = e
+            .tools_used
+            .as_array()
+            .map(|tools| {
+                tools
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| ToolStep {
+                        id: format!("stored-{i}"),
+                        name: t["name"].as_str().unwrap_or("tool").to_owned(),
+                        input: t["input"].clone(),
+                        result: Some(StepResult {
+                            ok: t["ok"].as_bool().unwrap_or(true),
+                            duration_ms: t["duration_ms"].as_u64().unwrap_or(0),
+                            rows: t["rows"].as_u64(),
+                            preview: None,
+                            chart: None,
+                            error: None,
+                        }),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            chat_log_id: Some(e.chat_log_id),
+            question: e.question.clone(),
+            text: e.response.clone(),
+            steps,
+            model: e.model.clone(),
+            input_tokens: e.input_tokens.map_or(0, |n| n.max(0) as u64),
+            output_tokens: e.output_tokens.map_or(0, |n| n.max(0) as u64),
+            cost: e.cost.clone(),
+            phase: Phase::Ended(match e.status {
+                RunStatus::Ok => RunEnd::Ok,
+                RunStatus::Error => RunEnd::Error,
+                RunStatus::Cancelled => RunEnd::Cancelled,
+            }),
+            error: e.error.clone(),
+            saved: e.saved.clone(),
+        }
+    }
+
+    /// Applies one event of a live run.
+    pub fn apply(&mut self, event: RunEvent) {
+        match event {
+            RunEvent::RunStarted { chat_log_id, model, question, .. } => {
+                self.chat_log_id = chat_log_id;
+                self.model = Some(model);
+                self.question = question;
+            }
+            RunEvent::TextDelta { text } => self.text.push_str(&text),
+            RunEvent::ToolCall { id, name, input } => self.steps.push(ToolStep { id, name, input, result: None }),
+            RunEvent::ToolResult { id, ok, duration_ms, rows, preview, chart, error, .. } => {
+                if let Some(step) = self.steps.iter_mut().find(|s| s.id == id) {
+                    step.result = Some(StepResult { ok, duration_ms, rows, preview, chart, error });
+                }
+            }
+            RunEvent::Usage { input_tokens, output_tokens, .. } => {
+                self.input_tokens = input_tokens;
+                self.output_tokens = output_tokens;
+            }
+            RunEvent::Error { message } => self.error = Some(message),
+            RunEvent::Done { status, chat_log_id, input_tokens, output_tokens, cost } => {
+                self.phase = Phase::Ended(status);
+                self.chat_log_id = chat_log_id.or(self.chat_log_id);
+                self.input_tokens = input_tokens;
+                self.output_tokens = output_tokens;
+                self.cost = cost;
+            }
+        }
+    }
+
+    /// Whether the answer is still being written.
+    pub fn is_streaming(&self) -> bool {
+        self.phase == Phase::Streaming
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_build_the_exchange() {
+        let mut view = ExchangeView::pending("q".into());
+        view.apply(RunEvent::TextDelta { text: "Hel".into() });
+        view.apply(RunEvent::ToolCall {
+            id: "t1".into(),
+            name: "run_sql".into(),
+            input: serde_json::json!({"sql": "SELECT 1"}),
+        });
+        view.apply(RunEvent::ToolResult {
+            id: "t1".into(),
+            name: "run_sql".into(),
+            ok: true,
+            duration_ms: 4,
+            rows: Some(1),
+            preview: None,
+            chart: None,
+            error: None,
+        });
+        view.apply(RunEvent::TextDelta { text: "lo".into() });
+        assert!(view.is_streaming());
+        view.apply(RunEvent::Done {
+            status: RunEnd::Ok,
+            chat_log_id: Some(7),
+            input_tokens: 10,
+            output_tokens: 2,
+            cost: Some("0.1".into()),
+        });
+        assert_eq!(view.text, "Hello");
+        assert_eq!(view.steps[0].result.as_ref().map(|r| r.rows), Some(Some(1)));
+        assert_eq!((view.chat_log_id, view.phase), (Some(7), Phase::Ended(RunEnd::Ok)));
+    }
+}
