@@ -138,3 +138,20 @@ test("a signed-out visitor cannot call server functions or the chat stream that 
   const stream = await request.post("/chat/stream", { data: { message: "hi" } });
   expect(stream.status()).toBe(401);
 });
+
+test("my usage shows spend against the budget, and the admin link is only for admins", async ({ page }) => {
+  const email = `usage-${Date.now()}@example.com`;
+  await page.goto("/usage");
+  await page.getByRole("tab", { name: "Password" }).click();
+  await page.getByRole("button", { name: "New here? Create an account" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { name: "My usage" })).toBeVisible();
+  await expect(page.getByTestId("spend-today")).toContainText("$0");
+  await expect(page.getByRole("meter", { name: "Today" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Admin" })).toHaveCount(0);
+  await page.screenshot({ path: "test-results/screenshots/usage.png", fullPage: true });
+  const admin = await page.request.post("/api/admin/dashboard");
+  expect(admin.status()).toBe(403);
+});

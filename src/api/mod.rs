@@ -9,6 +9,7 @@ mod metrics;
 mod status;
 mod stream;
 mod types;
+mod usage;
 
 pub use auth::{
     UserInfo, current_user, send_sign_in_email, set_display_name, sign_in_with_password, sign_out,
@@ -23,3 +24,7 @@ pub use metrics::WriterMetrics;
 pub use status::{ComponentStatus, StatusReport, TableCount, system_status};
 pub use stream::{ChartKind, ChartSeries, ChartSpec, ChatRequest, RunEnd, RunEvent, RunHandle, TablePreview};
 pub use types::{ConversationSummary, Exchange, Page, Profile, SavedChat, SavedRef};
+pub use usage::{
+    AdminDashboard, AlertView, DailyUsage, ExpensiveQuestion, LimitsView, Meter, MyUsage, ToolUsage, UserActivity,
+    admin_exchange, dismiss_alert, fetch_admin_dashboard, fetch_my_usage, set_user_limits,
+};

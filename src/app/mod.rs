@@ -16,10 +16,12 @@ use leptos_router::{SsrMode, path};
 
 use auth::{Auth, UserMenu};
 use chat::ChatPage;
+use pages::admin::AdminPage;
 use pages::history::HistoryPage;
 use pages::not_found::NotFound;
 use pages::saved::SavedPage;
 use pages::status::StatusPage;
+use pages::usage::UsagePage;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -58,6 +60,10 @@ pub fn App() -> impl IntoView {
                     <A href="/">"Chat"</A>
                     <A href="/history">"History"</A>
                     <A href="/saved">"Saved"</A>
+                    <A href="/usage">"Usage"</A>
+                    {move || {
+                        auth.current().filter(|u| u.is_admin).map(|_| view! { <A href="/admin">"Admin"</A> })
+                    }}
                 </nav>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
@@ -76,6 +82,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("history") view=HistoryPage ssr=SsrMode::Async />
                     <Route path=path!("saved") view=SavedPage ssr=SsrMode::Async />
                     <Route path=path!("status") view=StatusPage ssr=SsrMode::Async />
+                    <Route path=path!("usage") view=UsagePage ssr=SsrMode::Async />
+                    <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

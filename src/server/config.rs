@@ -126,6 +126,25 @@ pub struct LlmConfig {
     pub offline_word_delay: Duration,
 }
 
+/// Default per-user limits (an admin can override them per user) and cost alerts.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// `RATE_LIMIT_PER_MINUTE`: questions a user may ask per minute.
+    pub requests_per_minute: u32,
+    /// `MAX_CONCURRENT_RUNS`: answers being written at once per user.
+    pub max_concurrent_runs: u32,
+    /// `DAILY_BUDGET_USD`: model spend per user per UTC day (0 disables).
+    pub daily_budget_usd: rust_decimal::Decimal,
+    /// `MONTHLY_BUDGET_USD`: model spend per user per calendar month (0 disables).
+    pub monthly_budget_usd: rust_decimal::Decimal,
+    /// `COST_ALERT_USD`: alert when one user's daily spend exceeds this.
+    pub cost_alert_usd: Option<rust_decimal::Decimal>,
+    /// `COST_ALERT_TOTAL_USD`: alert when everyone's daily spend exceeds this.
+    pub cost_alert_total_usd: Option<rust_decimal::Decimal>,
+    /// `ALERT_WEBHOOK_URL`: Slack-compatible webhook for alerts.
+    pub alert_webhook_url: Option<String>,
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -147,6 +166,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The model.
     pub llm: LlmConfig,
+    /// Limits, budgets and alerts.
+    pub limits: LimitsConfig,
 }
 
 impl Config {
@@ -204,8 +225,25 @@ impl Config {
                     env.parse_or("OFFLINE_WORD_DELAY_MS", 15u64, |n| *n <= 1000)?,
                 ),
             },
+            limits: limits_config(&env)?,
         })
     }
+}
+
+fn limits_config(env: &Env<'_>) -> Result<LimitsConfig, ConfigError> {
+    use rust_decimal::Decimal;
+    let non_negative = |d: &Decimal| !d.is_sign_negative();
+    Ok(LimitsConfig {
+        requests_per_minute: env.parse_or("RATE_LIMIT_PER_MINUTE", 10u32, |n| *n > 0)?,
+        max_concurrent_runs: env.parse_or("MAX_CONCURRENT_RUNS", 2u32, |n| *n > 0)?,
+        daily_budget_usd: env.parse_or("DAILY_BUDGET_USD", Decimal::new(2, 0), non_negative)?,
+        monthly_budget_usd: env.parse_or("MONTHLY_BUDGET_USD", Decimal::new(20, 0), non_negative)?,
+        cost_alert_usd: Some(env.parse_or("COST_ALERT_USD", Decimal::new(1, 0), non_negative)?)
+            .filter(|d| !d.is_zero()),
+        cost_alert_total_usd: Some(env.parse_or("COST_ALERT_TOTAL_USD", Decimal::new(20, 0), non_negative)?)
+            .filter(|d| !d.is_zero()),
+        alert_webhook_url: env.get("ALERT_WEBHOOK_URL"),
+    })
 }
 
 fn auth_config(env: &Env<'_>) -> Result<AuthConfig, ConfigError> {

@@ -2,7 +2,7 @@
 //!
 //! - [`config`] — settings from the environment; [`auth`] — who is asking;
 //! - [`state`] — the shared [`state::AppState`];
-//! - [`router`] — routes and middleware; [`health`] — `/healthz`;
+//! - [`router`] — routes and middleware; [`health`] — `/healthz`; [`limits`] — rate limits, budgets, alerts, usage;
 //! - [`agent`] — the TradingAgent, model clients, tools and runs; [`store`] — Postgres; [`duck`] — DuckDB; [`demo_data`] — the demo DuckDB data set's generator;
 //! - [`cli`] — the binary's commands; [`startup`] — state assembly and serving;
 //! - [`telemetry`] and [`shutdown`] — logs and signals.
@@ -14,6 +14,7 @@ pub mod demo_data;
 pub mod duck;
 pub mod errors;
 pub mod health;
+pub mod limits;
 pub mod router;
 pub mod shutdown;
 pub mod startup;

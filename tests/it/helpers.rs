@@ -56,6 +56,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's state (pool, DuckDB handle, ...).
     pub state: AppState,
+    /// Its database.
+    pub database_url: String,
     _data_dir: tempfile::TempDir,
 }
 
@@ -78,11 +80,13 @@ pub struct AppOptions {
     pub duckdb_path: PathBuf,
     /// Extra environment variables (override the defaults).
     pub env: Vec<(String, String)>,
+    /// An existing database to share (two instances on one Postgres); a fresh one when `None`.
+    pub database_url: Option<String>,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
-        Self { duckdb_path: demo_duckdb().to_path_buf(), env: Vec::new() }
+        Self { duckdb_path: demo_duckdb().to_path_buf(), env: Vec::new(), database_url: None }
     }
 }
 
@@ -93,13 +97,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// The real app with the given options.
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
-    let database_url = fresh_database().await;
+    let database_url = match options.database_url {
+        Some(url) => url,
+        None => fresh_database().await,
+    };
     let data_dir = tempfile::tempdir().expect("temp dir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let local_addr = listener.local_addr().expect("local addr");
     let base_url = format!("http://{local_addr}");
     let mut vars = vec![
-        ("DATABASE_URL".to_owned(), database_url),
+        ("DATABASE_URL".to_owned(), database_url.clone()),
         ("DATABASE_PATH".to_owned(), options.duckdb_path.display().to_string()),
         ("DATA_DIR".to_owned(), data_dir.path().display().to_string()),
         ("SHUTDOWN_GRACE_SECS".to_owned(), "1".to_owned()),
@@ -112,7 +119,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let app = startup::build(config, leptos_options, local_addr, CancellationToken::new()).await.expect("build state");
     let state = app.state.clone();
     tokio::spawn(startup::serve(listener, app));
-    TestApp { base_url, client: reqwest::Client::new(), state, _data_dir: data_dir }
+    TestApp { base_url, client: reqwest::Client::new(), state, database_url, _data_dir: data_dir }
 }
 
 /// A pool on a fresh, migrated database (no server).

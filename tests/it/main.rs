@@ -7,5 +7,6 @@ mod demo_data;
 mod duck;
 mod health;
 mod helpers;
+mod limits;
 mod log_writer;
 mod store;

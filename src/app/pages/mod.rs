@@ -1,5 +1,7 @@
 //! One module per page (the chat page lives in `crate::app::chat`).
+pub mod admin;
 pub mod history;
 pub mod not_found;
 pub mod saved;
 pub mod status;
+pub mod usage;

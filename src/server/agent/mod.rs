@@ -34,6 +34,8 @@ use crate::domain::{Question, RunStatus};
 use crate::server::auth::Identity;
 use crate::server::config::Config;
 use crate::server::duck::Duck;
+use crate::server::limits::admission::{self, AdmissionError};
+use crate::server::limits::alerts;
 use crate::server::state::AppState;
 use crate::server::store::chat_logs::ChatLogRecord;
 use crate::server::store::conversations;
@@ -51,6 +53,8 @@ pub struct AgentService {
     pub context_exchanges: u32,
     /// In-flight runs.
     pub runs: RunRegistry,
+    /// For alert webhooks.
+    pub http: reqwest::Client,
 }
 
 impl AgentService {
@@ -86,7 +90,25 @@ impl AgentService {
             },
             context_exchanges: llm_config.context_exchanges,
             runs: RunRegistry::default(),
+            http: reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?,
         })
+    }
+
+    /// The most one run can cost on `date`: every round producing `max_tokens` on a large input. Reserved against
+    /// the user's budget before the run starts. Zero when the model's price is unknown (nothing to reserve with).
+    pub fn worst_case_cost(&self, date: chrono::NaiveDate) -> rust_decimal::Decimal {
+        use rust_decimal::Decimal;
+        /// A generous input per round: schema, context and tool results.
+        const INPUT_TOKENS_PER_ROUND: u32 = 30_000;
+        match self.prices.price(self.llm.model(), date) {
+            Some(p) => {
+                let rounds = Decimal::from(self.limits.max_tool_rounds as u64 + 1);
+                let per_round = Decimal::from(self.limits.max_tokens) * p.output_per_mtok
+                    + Decimal::from(INPUT_TOKENS_PER_ROUND) * p.input_per_mtok;
+                (rounds * per_round / Decimal::from(1_000_000u32)).round_dp(6)
+            }
+            None => Decimal::ZERO,
+        }
     }
 }
 
@@ -126,8 +148,18 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         ));
     }
     let schema = state.duck.schema().await?;
+    let today = Utc::now().date_naive();
+    let run_id = Uuid::new_v4();
+    admission::admit(&state.db, identity.user_id, run_id, service.worst_case_cost(today), &state.config.limits)
+        .await
+        .map_err(|e| match e {
+        AdmissionError::Refused(r) => {
+            AppError::RateLimited { message: r.message, retry_after_secs: r.retry_after_secs }
+        }
+        AdmissionError::Database(e) => AppError::from(e),
+    })?;
     let chat_log_id = state.log_writer.reserve_id();
-    let run = service.runs.create(identity.user_id, conversation_id);
+    let run = service.runs.create(run_id, identity.user_id, conversation_id);
     run.push(RunEvent::RunStarted {
         run_id: run.id,
         conversation_id,
@@ -137,7 +169,6 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         context_ids: history.iter().map(|(id, _, _)| *id).collect(),
     });
 
-    let today = Utc::now().date_naive();
     let agent = TradingAgent::new(Arc::clone(&service.llm), state.duck.clone(), schema, service.limits, today);
     let (state, user_id, task_run) = (state.clone(), identity.user_id, Arc::clone(&run));
     service.runs.spawn(async move {
@@ -186,8 +217,32 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
             output_tokens: output.usage.output_tokens,
             cost: cost.map(|c| c.normalize().to_string()),
         });
+        settle_and_alert(&state, run.id, user_id, cost).await;
     });
     Ok(run)
+}
+
+/// After a run: its reservation settles to the real cost (retried briefly: an unsettled reservation keeps
+/// counting at its worst case), then the cost alerts are checked. Neither delays the stream, which has ended.
+async fn settle_and_alert(state: &AppState, run_id: Uuid, user_id: Uuid, cost: Option<rust_decimal::Decimal>) {
+    let mut delay = std::time::Duration::from_millis(200);
+    for attempt in 1..=5 {
+        match admission::settle(&state.db, run_id, cost).await {
+            Ok(()) => break,
+            Err(e) if attempt < 5 => {
+                tracing::warn!(error = %e, attempt, "settling the run's reservation failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, %run_id, "the run's reservation stays at its worst case until it expires");
+                return;
+            }
+        }
+    }
+    if let Err(e) = alerts::check(&state.db, &state.agent.http, &state.config.limits, user_id).await {
+        tracing::warn!(error = %e, "checking cost alerts failed");
+    }
 }
 
 #[cfg(test)]

@@ -80,10 +80,10 @@ pub struct RunRegistry {
 }
 
 impl RunRegistry {
-    /// Registers a new run (and forgets finished runs that are old or too many).
-    pub fn create(&self, user_id: Uuid, conversation_id: Uuid) -> Arc<Run> {
+    /// Registers a new run `id` (and forgets finished runs that are old or too many).
+    pub fn create(&self, id: Uuid, user_id: Uuid, conversation_id: Uuid) -> Arc<Run> {
         let run = Arc::new(Run {
-            id: Uuid::new_v4(),
+            id,
             user_id,
             conversation_id,
             events: Mutex::new(Vec::new()),

@@ -34,6 +34,12 @@ pub fn require_user() -> Result<Identity, AppError> {
     current_identity().ok_or(AppError::Unauthorized)
 }
 
+/// The signed-in admin, [`AppError::Unauthorized`] when signed out, [`AppError::Forbidden`] for other users.
+pub fn require_admin(state: &AppState) -> Result<Identity, AppError> {
+    let identity = require_user()?;
+    if is_admin(state, &identity) { Ok(identity) } else { Err(AppError::Forbidden) }
+}
+
 /// Whether the identity is an admin: listed in `ADMIN_EMAILS`, or `app_metadata.role = "admin"` in the token.
 pub fn is_admin(state: &AppState, identity: &Identity) -> bool {
     identity.email.as_deref().is_some_and(|e| state.config.auth.is_admin_email(e))

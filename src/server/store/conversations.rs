@@ -94,6 +94,18 @@ pub async fn exchanges(conn: &mut PgConnection, conversation_id: Uuid) -> Result
     Ok(rows.into_iter().map(Exchange::from).collect())
 }
 
+/// One exchange by id (whatever the caller may see).
+pub async fn exchange_by_id(conn: &mut PgConnection, id: i64) -> Result<Option<Exchange>, sqlx::Error> {
+    let row: Option<ExchangeRow> = sqlx::query_as(&format!(
+        "SELECT {EXCHANGE_COLUMNS} FROM chat_logs l
+         LEFT JOIN saved_chats s ON s.chat_log_id = l.id AND s.user_id = l.user_id WHERE l.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Exchange::from))
+}
+
 /// The user's exchanges across conversations, newest first, optionally full-text matching `search`.
 pub async fn search_exchanges(
     conn: &mut PgConnection,

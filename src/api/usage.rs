@@ -1,0 +1,254 @@
+//! Usage, limits and alerts: what the "My usage" page and the admin dashboard show.
+use chrono::{DateTime, NaiveDate, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{AppError, Exchange, WriterMetrics};
+
+/// Spend against a budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meter {
+    /// USD spent (exact decimal text).
+    pub spent_usd: String,
+    /// USD allowed; `None` when unlimited.
+    pub budget_usd: Option<String>,
+    /// spent / budget, 0 when unlimited.
+    pub fraction: f64,
+}
+
+/// A costly question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpensiveQuestion {
+    /// The exchange.
+    pub chat_log_id: i64,
+    /// Its conversation.
+    pub conversation_id: Option<uuid::Uuid>,
+    /// The question.
+    pub question: String,
+    /// USD.
+    pub cost: String,
+    /// Input + output tokens.
+    pub tokens: Option<i64>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Who (admin view only).
+    pub user: Option<String>,
+}
+
+/// A cost alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertView {
+    /// Id.
+    pub id: i64,
+    /// `budget_80`, `budget_100`, `user_daily_spend`, `total_daily_spend`.
+    pub kind: String,
+    /// `daily` or `monthly`.
+    pub scope: String,
+    /// What happened.
+    pub message: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Whether the webhook took it.
+    pub delivered: bool,
+    /// Whom it concerns (admin view; `None` for everyone's total).
+    pub user: Option<String>,
+}
+
+/// The user's limits as they apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimitsView {
+    /// Questions per minute.
+    pub requests_per_minute: i64,
+    /// Answers at once.
+    pub max_concurrent_runs: i64,
+    /// USD per day (0 = unlimited).
+    pub daily_budget_usd: String,
+    /// USD per month (0 = unlimited).
+    pub monthly_budget_usd: String,
+}
+
+/// The "My usage" page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MyUsage {
+    /// Today (UTC).
+    pub today: Meter,
+    /// This month.
+    pub month: Meter,
+    /// Questions today.
+    pub requests_today: i64,
+    /// Questions this month.
+    pub requests_month: i64,
+    /// Input tokens this month.
+    pub input_tokens_month: i64,
+    /// Output tokens this month.
+    pub output_tokens_month: i64,
+    /// Costliest questions this month.
+    pub most_expensive: Vec<ExpensiveQuestion>,
+    /// The user's alerts not yet dismissed.
+    pub alerts: Vec<AlertView>,
+    /// The limits that apply.
+    pub limits: LimitsView,
+}
+
+/// One user's activity (the seed's "activity by user").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserActivity {
+    /// User id.
+    pub user_id: uuid::Uuid,
+    /// Display name, else email.
+    pub name: String,
+    /// Questions.
+    pub questions: i64,
+    /// USD.
+    pub total_cost: String,
+    /// Average input + output tokens per question.
+    pub avg_tokens: Option<f64>,
+}
+
+/// One tool's use (the seed's "popular tools").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolUsage {
+    /// Tool name.
+    pub tool: String,
+    /// Calls.
+    pub count: i64,
+    /// Average duration.
+    pub avg_duration_ms: Option<f64>,
+}
+
+/// One day (the seed's "daily costs", plus errors and durations).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyUsage {
+    /// Day.
+    pub day: NaiveDate,
+    /// Questions.
+    pub requests: i64,
+    /// USD.
+    pub cost: String,
+    /// Runs that failed.
+    pub errors: i64,
+    /// errors / requests.
+    pub error_rate: f64,
+    /// Median run duration.
+    pub p50_ms: Option<f64>,
+    /// 95th percentile run duration.
+    pub p95_ms: Option<f64>,
+}
+
+/// The admin dashboard over a date range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminDashboard {
+    /// First day (inclusive).
+    pub from: NaiveDate,
+    /// Last day (inclusive).
+    pub to: NaiveDate,
+    /// Activity by user.
+    pub activity: Vec<UserActivity>,
+    /// Popular tools.
+    pub tools: Vec<ToolUsage>,
+    /// Per day, newest first.
+    pub daily: Vec<DailyUsage>,
+    /// Most expensive questions.
+    pub most_expensive: Vec<ExpensiveQuestion>,
+    /// Recent alerts.
+    pub alerts: Vec<AlertView>,
+    /// The chat-log writer.
+    pub writer: WriterMetrics,
+}
+
+/// The signed-in user's usage, budget and alerts.
+#[server(endpoint = "usage/mine")]
+pub async fn fetch_my_usage() -> Result<MyUsage, AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = crate::server::auth::require_user()?;
+        crate::server::limits::dashboards::my_usage(&state, &identity).await
+    })
+    .await
+}
+
+/// Dismisses one of the user's alerts.
+#[server(endpoint = "usage/dismiss_alert")]
+pub async fn dismiss_alert(id: i64) -> Result<(), AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = crate::server::auth::require_user()?;
+        crate::server::limits::dashboards::dismiss_alert(&state, &identity, id).await
+    })
+    .await
+}
+
+/// The admin dashboard for `from`–`to` (YYYY-MM-DD; default the last 30 days). Admins only.
+#[server(endpoint = "admin/dashboard")]
+pub async fn fetch_admin_dashboard(from: Option<String>, to: Option<String>) -> Result<AdminDashboard, AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = crate::server::auth::require_admin(&state)?;
+        let parse = |s: Option<String>, what: &str| -> Result<Option<NaiveDate>, AppError> {
+            s.filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse().map_err(|_| AppError::Invalid(format!("The {what} date must look like 2026-11-27.")))
+                })
+                .transpose()
+        };
+        let to = parse(to, "end")?.unwrap_or_else(|| Utc::now().date_naive());
+        let from = parse(from, "start")?.unwrap_or(to - chrono::Duration::days(29));
+        if from > to {
+            return Err(AppError::Invalid("The start date is after the end date.".into()));
+        }
+        let _ = identity;
+        crate::server::limits::dashboards::admin_dashboard(&state, from, to).await
+    })
+    .await
+}
+
+/// One exchange of any user (admins only): where the dashboard's "most expensive" links go.
+#[server(endpoint = "admin/exchange")]
+pub async fn admin_exchange(chat_log_id: i64) -> Result<Exchange, AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        crate::server::auth::require_admin(&state)?;
+        crate::server::limits::dashboards::admin_exchange(&state, chat_log_id).await
+    })
+    .await
+}
+
+/// Sets a user's limit overrides (empty = default). Admins only.
+#[server(endpoint = "admin/limits")]
+pub async fn set_user_limits(
+    user_id: uuid::Uuid,
+    requests_per_minute: Option<i32>,
+    max_concurrent_runs: Option<i32>,
+    daily_budget_usd: Option<String>,
+    monthly_budget_usd: Option<String>,
+) -> Result<(), AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        let admin = crate::server::auth::require_admin(&state)?;
+        let money = |s: Option<String>, what: &str| -> Result<Option<rust_decimal::Decimal>, AppError> {
+            s.filter(|s| !s.trim().is_empty())
+                .map(|s| {
+                    s.trim()
+                        .trim_start_matches('$')
+                        .parse::<rust_decimal::Decimal>()
+                        .ok()
+                        .filter(|d| !d.is_sign_negative())
+                        .ok_or_else(|| {
+                            AppError::Invalid(format!("The {what} budget must be an amount in USD, e.g. 2.50."))
+                        })
+                })
+                .transpose()
+        };
+        if requests_per_minute.is_some_and(|n| n <= 0) || max_concurrent_runs.is_some_and(|n| n <= 0) {
+            return Err(AppError::Invalid("Limits must be positive numbers.".into()));
+        }
+        let overrides = crate::server::limits::dashboards::Overrides {
+            requests_per_minute,
+            max_concurrent_runs,
+            daily_budget_usd: money(daily_budget_usd, "daily")?,
+            monthly_budget_usd: money(monthly_budget_usd, "monthly")?,
+        };
+        crate::server::limits::dashboards::set_user_limits(&state, admin.user_id, user_id, overrides).await
+    })
+    .await
+}

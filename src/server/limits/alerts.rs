@@ -1,0 +1,182 @@
+//! Cost alerts: a user at 80 % and 100 % of a budget, a user's daily spend above `COST_ALERT_USD`, everyone's above
+//! `COST_ALERT_TOTAL_USD`. Each fires once per window (a unique index decides, so instances agree), is stored,
+//! shown to the user it concerns, and posted to `ALERT_WEBHOOK_URL` (Slack-compatible) with retries in the
+//! background — a failing webhook never affects chat.
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::admission::effective_limits;
+use crate::server::config::LimitsConfig;
+
+/// Attempts to deliver one alert to the webhook.
+const DELIVERY_ATTEMPTS: u32 = 4;
+
+struct Candidate {
+    kind: &'static str,
+    scope: &'static str,
+    user_id: Option<Uuid>,
+    window_start: NaiveDate,
+    amount: Decimal,
+    threshold: Decimal,
+    message: String,
+}
+
+fn usd(d: Decimal) -> String {
+    format!("${:.2}", d.round_dp(2))
+}
+
+/// Checks the thresholds after `user_id`'s run settled; fires what is newly crossed. Returns the ids of new alerts.
+pub async fn check(
+    pool: &PgPool,
+    http: &reqwest::Client,
+    defaults: &LimitsConfig,
+    user_id: Uuid,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let today = Utc::now().date_naive();
+    let month_start = today.with_day(1).unwrap_or(today);
+    let mut conn = pool.acquire().await?;
+    let limits = effective_limits(&mut conn, user_id, defaults).await?;
+    let (day, month, total_day): (Decimal, Decimal, Decimal) = sqlx::query_as(
+        "SELECT
+             coalesce(sum(actual_usd) FILTER (WHERE user_id = $1 AND started_at >= $2::date), 0),
+             coalesce(sum(actual_usd) FILTER (WHERE user_id = $1), 0),
+             coalesce(sum(actual_usd) FILTER (WHERE started_at >= $2::date), 0)
+         FROM run_reservations WHERE settled_at IS NOT NULL AND started_at >= $3::date",
+    )
+    .bind(user_id)
+    .bind(today)
+    .bind(month_start)
+    .fetch_one(&mut *conn)
+    .await?;
+
+    let mut candidates = Vec::new();
+    for (scope, spend, budget, window) in
+        [("daily", day, limits.daily_budget_usd, today), ("monthly", month, limits.monthly_budget_usd, month_start)]
+    {
+        if budget <= Decimal::ZERO {
+            continue;
+        }
+        let eighty = budget * Decimal::new(8, 1);
+        if spend >= eighty {
+            candidates.push(Candidate {
+                kind: "budget_80",
+                scope,
+                user_id: Some(user_id),
+                window_start: window,
+                amount: spend,
+                threshold: eighty,
+                message: format!("You have used {} of your {} {scope} budget (80 %).", usd(spend), usd(budget)),
+            });
+        }
+        if spend >= budget {
+            candidates.push(Candidate {
+                kind: "budget_100",
+                scope,
+                user_id: Some(user_id),
+                window_start: window,
+                amount: spend,
+                threshold: budget,
+                message: format!("You have used your whole {scope} budget of {}.", usd(budget)),
+            });
+        }
+    }
+    if let Some(limit) = defaults.cost_alert_usd
+        && day > limit
+    {
+        candidates.push(Candidate {
+            kind: "user_daily_spend",
+            scope: "daily",
+            user_id: Some(user_id),
+            window_start: today,
+            amount: day,
+            threshold: limit,
+            message: format!("Daily spend of {} is above the alert level of {}.", usd(day), usd(limit)),
+        });
+    }
+    if let Some(limit) = defaults.cost_alert_total_usd
+        && total_day > limit
+    {
+        candidates.push(Candidate {
+            kind: "total_daily_spend",
+            scope: "daily",
+            user_id: None,
+            window_start: today,
+            amount: total_day,
+            threshold: limit,
+            message: format!("Total spend today of {} is above the alert level of {}.", usd(total_day), usd(limit)),
+        });
+    }
+
+    let mut fired = Vec::new();
+    for c in candidates {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO alerts (kind, scope, user_id, window_start, amount_usd, threshold_usd, message)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (kind, scope, coalesce(user_id, '00000000-0000-0000-0000-000000000000'::uuid), window_start)
+             DO NOTHING RETURNING id",
+        )
+        .bind(c.kind)
+        .bind(c.scope)
+        .bind(c.user_id)
+        .bind(c.window_start)
+        .bind(c.amount)
+        .bind(c.threshold)
+        .bind(&c.message)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(id) = id {
+            tracing::info!(alert = id, kind = c.kind, user = ?c.user_id, "cost alert fired");
+            fired.push(id);
+            if let Some(url) = &defaults.alert_webhook_url {
+                tokio::spawn(deliver(pool.clone(), http.clone(), url.clone(), id, c));
+            }
+        }
+    }
+    Ok(fired)
+}
+
+/// Posts an alert to the webhook, retrying with backoff; records the outcome.
+async fn deliver(pool: PgPool, http: reqwest::Client, url: String, id: i64, alert: Candidate) {
+    let payload = serde_json::json!({
+        "text": format!("tradechat alert: {}", alert.message),
+        "alert": {
+            "id": id, "kind": alert.kind, "scope": alert.scope, "user_id": alert.user_id,
+            "window_start": alert.window_start, "amount_usd": alert.amount.to_string(),
+            "threshold_usd": alert.threshold.to_string(),
+        },
+    });
+    let mut delay = Duration::from_millis(500);
+    for attempt in 1..=DELIVERY_ATTEMPTS {
+        let result = http.post(&url).timeout(Duration::from_secs(10)).json(&payload).send().await;
+        let error = match result {
+            Ok(r) if r.status().is_success() => None,
+            Ok(r) => Some(format!("webhook answered {}", r.status())),
+            Err(e) => Some(e.to_string()),
+        };
+        let recorded = sqlx::query(
+            "UPDATE alerts SET delivery_attempts = $2, last_error = $3,
+                               delivered_at = CASE WHEN $3 IS NULL THEN now() ELSE delivered_at END
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(attempt as i32)
+        .bind(&error)
+        .execute(&pool)
+        .await;
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, alert = id, "could not record the webhook delivery");
+        }
+        match error {
+            None => return,
+            Some(e) => {
+                tracing::warn!(alert = id, attempt, error = %e, "alert webhook failed");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+        }
+    }
+}
