@@ -25,6 +25,8 @@ use pages::usage::UsagePage;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::security::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

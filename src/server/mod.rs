@@ -16,6 +16,7 @@ pub mod errors;
 pub mod health;
 pub mod limits;
 pub mod router;
+pub mod security;
 pub mod shutdown;
 pub mod startup;
 pub mod state;

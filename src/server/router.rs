@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::middleware;
 
 use crate::server::state::AppState;
-use crate::server::{agent, auth, health};
+use crate::server::{agent, auth, health, security};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session::authenticate))
         .layer(middleware::from_fn(auth::csrf::refuse_cross_site_writes))
+        .layer(middleware::from_fn(security::common_headers))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -59,8 +59,14 @@ async fn pages_render_on_the_server_and_unknown_paths_are_404() {
     let app = spawn_app().await;
     let home = app.client.get(app.url("/")).send().await.expect("request");
     assert_eq!(home.status(), 200);
+    let csp = home.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
+    assert_eq!(home.headers()["x-content-type-options"], "nosniff");
     let html = home.text().await.expect("html");
     assert!(html.contains("Sign in to tradechat"), "signed out, the page renders the sign-in dialog");
+    // The hydration script carries the nonce the policy allows.
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the policy");
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "scripts carry the policy's nonce");
+    assert!(csp.contains("img-src 'self' data:"), "{csp}");
     assert!(html.contains("/pkg/tradechat.js"), "hydration script is referenced");
     let status = app.client.get(app.url("/status")).send().await.expect("request");
     assert!(
