@@ -1,0 +1,58 @@
+//! Shared set-up for the benchmarks: a migrated database on `DATABASE_URL`'s cluster, and the real app on a
+//! loopback port. Included by each bench with `#[path]`.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use leptos::prelude::LeptosOptions;
+use tokio_util::sync::CancellationToken;
+use tradechat::server::config::Config;
+use tradechat::server::state::AppState;
+use tradechat::server::startup;
+
+/// A fresh database in the cluster of `DATABASE_URL`.
+pub async fn fresh_database(label: &str) -> String {
+    use sqlx::Connection;
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL: run `source scripts/env.sh && scripts/pg start bench`");
+    let name = format!("bench_{label}_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+    let (prefix, _) = base.rsplit_once('/').expect("database URL");
+    format!("{prefix}/{name}")
+}
+
+/// Resident set size of this process in MiB.
+pub fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The p-th percentile of sorted durations, in ms.
+pub fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+/// The real app with `vars` (plus a fresh database unless given), served on a loopback port.
+pub async fn spawn(vars: &[(&str, String)]) -> (String, AppState) {
+    let mut vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    if !vars.iter().any(|(k, _)| k == "DATABASE_URL") {
+        vars.push(("DATABASE_URL".into(), fresh_database("app").await));
+    }
+    let data = tempfile::tempdir().expect("temp dir").keep();
+    vars.push(("DATA_DIR".into(), data.display().to_string()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    vars.push(("SITE_URL".into(), format!("http://{addr}")));
+    let config = Config::from_lookup(|k| vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).expect("config");
+    let options = LeptosOptions::builder().output_name("tradechat").site_root("target/site").build();
+    let app = startup::build(config, options, addr, CancellationToken::new()).await.expect("build");
+    let state = app.state.clone();
+    tokio::spawn(startup::serve(listener, app));
+    (format!("http://{addr}"), state)
+}
