@@ -107,7 +107,11 @@ fn main() {
             }
             let rate = all.len() as f64 / started.elapsed().as_secs_f64();
             all.sort();
-            println!("{concurrency:>11} {rate:>10.0} {:>10.2} {:>10.2}", support::pct(&all, 0.5), support::pct(&all, 0.99));
+            println!(
+                "{concurrency:>11} {rate:>10.0} {:>10.2} {:>10.2}",
+                support::pct(&all, 0.5),
+                support::pct(&all, 0.99)
+            );
         }
 
         // Memory: 10 000 sequential runs, printing RSS as they go; then up to 100 000 in all.
@@ -118,7 +122,11 @@ fn main() {
             one_run(&client, &url, &tokens[i % tokens.len()]).await;
             if i % 2_500 == 0 {
                 fake.clear_requests();
-                println!("  after {i:>6} sequential runs: RSS {:.1} MiB, runs kept {}", support::rss_mib(), state.agent.runs.len());
+                println!(
+                    "  after {i:>6} sequential runs: RSS {:.1} MiB, runs kept {}",
+                    support::rss_mib(),
+                    state.agent.runs.len()
+                );
             }
         }
         let mut done = 10_000;
@@ -139,11 +147,16 @@ fn main() {
             done += 1_000;
             if done % 20_000 == 0 {
                 fake.clear_requests();
-                println!("  after {done:>6} runs: RSS {:.1} MiB, runs kept {}", support::rss_mib(), state.agent.runs.len());
+                println!(
+                    "  after {done:>6} runs: RSS {:.1} MiB, runs kept {}",
+                    support::rss_mib(),
+                    state.agent.runs.len()
+                );
             }
         }
         println!("RSS after {total} runs: {:.1} MiB (before {before:.1} MiB)", support::rss_mib());
-        let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_logs").fetch_one(&state.db).await.expect("count");
+        let logged: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM chat_logs").fetch_one(&state.db).await.expect("count");
         println!("chat_logs rows: {logged}; writer: {:?}", state.log_writer.metrics());
     });
 }

@@ -7,13 +7,14 @@ use std::time::Duration;
 use leptos::prelude::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 use tradechat::server::config::Config;
-use tradechat::server::state::AppState;
 use tradechat::server::startup;
+use tradechat::server::state::AppState;
 
 /// A fresh database in the cluster of `DATABASE_URL`.
 pub async fn fresh_database(label: &str) -> String {
     use sqlx::Connection;
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL: run `source scripts/env.sh && scripts/pg start bench`");
+    let base =
+        std::env::var("DATABASE_URL").expect("DATABASE_URL: run `source scripts/env.sh && scripts/pg start bench`");
     let name = format!("bench_{label}_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
@@ -25,7 +26,9 @@ pub async fn fresh_database(label: &str) -> String {
 pub fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -49,7 +52,8 @@ pub async fn spawn(vars: &[(&str, String)]) -> (String, AppState) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     vars.push(("SITE_URL".into(), format!("http://{addr}")));
-    let config = Config::from_lookup(|k| vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).expect("config");
+    let config =
+        Config::from_lookup(|k| vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).expect("config");
     let options = LeptosOptions::builder().output_name("tradechat").site_root("target/site").build();
     let app = startup::build(config, options, addr, CancellationToken::new()).await.expect("build");
     let state = app.state.clone();

@@ -416,3 +416,47 @@ async fn the_offline_model_answers_known_shapes_with_tools_and_says_what_it_cann
     assert!(text.contains("offline demo model") && text.contains("can't answer"), "{text}");
     assert!(!unknown.iter().any(|e| e.event == "tool_call"));
 }
+
+#[tokio::test]
+async fn a_follow_up_sent_right_after_an_answer_has_that_answer_in_its_context() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    fake.script([
+        stream(sse::text_answer("NOVA is a technology stock.", 10, 5)),
+        stream(sse::text_answer("Yes.", 10, 1)),
+    ]);
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("ANTHROPIC_API_KEY".into(), "test-key".into()),
+            ("ANTHROPIC_BASE_URL".into(), fake.base_url.clone()),
+        ],
+        ..AppOptions::default()
+    })
+    .await;
+    let cookie = sign_up(&app, "followup@example.com").await;
+    let first = app
+        .client
+        .post(app.url("/chat/stream"))
+        .header("cookie", &cookie)
+        .json(&json!({"message": "What is NOVA?"}))
+        .send()
+        .await
+        .expect("first");
+    let events = read_sse(first, |_| false).await;
+    let conversation = events[0].data["conversation_id"].as_str().expect("conversation").to_owned();
+    // Immediately, before the log writer's next flush.
+    let second = app
+        .client
+        .post(app.url("/chat/stream"))
+        .header("cookie", &cookie)
+        .json(&json!({"message": "Is it volatile?", "conversation_id": conversation}))
+        .send()
+        .await
+        .expect("second");
+    assert_eq!(second.status(), 200);
+    let events = read_sse(second, |_| false).await;
+    assert_eq!(events.last().map(|e| e.data["status"].clone()), Some(json!("ok")));
+    let messages = fake.requests()[1]["messages"].clone();
+    assert_eq!(messages[0]["content"][0]["text"], "What is NOVA?");
+    assert_eq!(messages[1]["content"][0]["text"], "NOVA is a technology stock.");
+    assert_eq!(messages[2]["content"][0]["text"], "Is it volatile?");
+}

@@ -2,11 +2,32 @@
 //! with model, tokens, cost and the ⭐.
 use leptos::prelude::*;
 
-use super::state::{ExchangeView, Phase};
+use super::state::{ExchangeView, Part, Phase};
 use crate::api::RunEnd;
 use crate::app::components::star::Star;
 use crate::app::components::tool_step::ToolStepView;
 use crate::app::markdown;
+
+/// Part `i` of the answer: its Markdown (re-rendered as it grows) or its tool step.
+#[component]
+fn AnswerPart(exchange: Signal<ExchangeView>, i: usize) -> impl IntoView {
+    let step = exchange.with_untracked(|e| match e.parts.get(i) {
+        Some(Part::Step(s)) => e.steps.get(*s).cloned(),
+        _ => None,
+    });
+    match step {
+        Some(step) => view! { <ToolStepView step /> }.into_any(),
+        None => {
+            let html = Memo::new(move |_| {
+                exchange.with(|e| match e.parts.get(i) {
+                    Some(Part::Text(text)) => markdown::render(text),
+                    _ => String::new(),
+                })
+            });
+            view! { <div class="markdown" inner_html=move || html.get()></div> }.into_any()
+        }
+    }
+}
 
 /// A stored or live exchange. `in_context` marks exchanges the model sees with the next question.
 #[component]
@@ -14,9 +35,8 @@ pub fn ExchangeCard(
     #[prop(into)] exchange: Signal<ExchangeView>,
     #[prop(into)] in_context: Signal<bool>,
 ) -> impl IntoView {
-    let html = Memo::new(move |_| exchange.with(|e| markdown::render(&e.text)));
     let streaming = move || exchange.with(ExchangeView::is_streaming);
-    let steps = move || exchange.with(|e| e.steps.clone());
+    let parts = move || exchange.with(|e| (0..e.parts.len()).map(|i| (i, e.part_key(i))).collect::<Vec<_>>());
     let footer = move || {
         exchange.with(|e| {
             let status = match e.phase {
@@ -57,11 +77,17 @@ pub fn ExchangeCard(
                     </span>
                 </Show>
             </div>
-            <div class="answer" aria-live=move || if streaming() { "polite" } else { "off" } aria-busy=move || streaming().to_string()>
-                <For each=steps key=|s| (s.id.clone(), s.result.is_some()) let:step>
-                    <ToolStepView step />
-                </For>
-                <div class="markdown" data-testid="answer" inner_html=move || html.get()></div>
+            <div
+                class="answer"
+                data-testid="answer"
+                aria-live=move || if streaming() { "polite" } else { "off" }
+                aria-busy=move || streaming().to_string()
+            >
+                <For
+                    each=parts
+                    key=|(_, key)| key.clone()
+                    children=move |(i, _)| view! { <AnswerPart exchange i /> }
+                />
                 <Show when=streaming>
                     <span class="cursor" aria-hidden="true"></span>
                 </Show>

@@ -34,6 +34,15 @@ pub struct StepResult {
     pub error: Option<String>,
 }
 
+/// A piece of an answer, in the order it happened: text the model wrote, or a tool step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// Markdown text.
+    Text(String),
+    /// The step at this index of `steps`.
+    Step(usize),
+}
+
 /// Where an exchange stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -54,6 +63,8 @@ pub struct ExchangeView {
     pub text: String,
     /// Tool steps in order.
     pub steps: Vec<ToolStep>,
+    /// Text and steps interleaved as they happened (stored answers: the steps, then the text).
+    pub parts: Vec<Part>,
     /// Model name.
     pub model: Option<String>,
     /// Input tokens.
@@ -78,6 +89,7 @@ impl ExchangeView {
             question,
             text: String::new(),
             steps: Vec::new(),
+            parts: Vec::new(),
             model: None,
             input_tokens: 0,
             output_tokens: 0,
@@ -90,7 +102,7 @@ impl ExchangeView {
 
     /// A stored exchange.
     pub fn from_stored(e: &Exchange) -> Self {
-        let steps = e
+        let steps: Vec<ToolStep> = e
             .tools_used
             .as_array()
             .map(|tools| {
@@ -113,11 +125,16 @@ impl ExchangeView {
                     .collect()
             })
             .unwrap_or_default();
+        let mut parts: Vec<Part> = (0..steps.len()).map(Part::Step).collect();
+        if !e.response.is_empty() {
+            parts.push(Part::Text(e.response.clone()));
+        }
         Self {
             chat_log_id: Some(e.chat_log_id),
             question: e.question.clone(),
             text: e.response.clone(),
             steps,
+            parts,
             model: e.model.clone(),
             input_tokens: e.input_tokens.map_or(0, |n| n.max(0) as u64),
             output_tokens: e.output_tokens.map_or(0, |n| n.max(0) as u64),
@@ -140,8 +157,17 @@ impl ExchangeView {
                 self.model = Some(model);
                 self.question = question;
             }
-            RunEvent::TextDelta { text } => self.text.push_str(&text),
-            RunEvent::ToolCall { id, name, input } => self.steps.push(ToolStep { id, name, input, result: None }),
+            RunEvent::TextDelta { text } => {
+                self.text.push_str(&text);
+                match self.parts.last_mut() {
+                    Some(Part::Text(current)) => current.push_str(&text),
+                    _ => self.parts.push(Part::Text(text)),
+                }
+            }
+            RunEvent::ToolCall { id, name, input } => {
+                self.steps.push(ToolStep { id, name, input, result: None });
+                self.parts.push(Part::Step(self.steps.len() - 1));
+            }
             RunEvent::ToolResult { id, ok, duration_ms, rows, preview, chart, error, .. } => {
                 if let Some(step) = self.steps.iter_mut().find(|s| s.id == id) {
                     step.result = Some(StepResult { ok, duration_ms, rows, preview, chart, error });
@@ -159,6 +185,14 @@ impl ExchangeView {
                 self.output_tokens = output_tokens;
                 self.cost = cost;
             }
+        }
+    }
+
+    /// A key for part `i` that changes when the part must be drawn anew (a step that finished).
+    pub fn part_key(&self, i: usize) -> String {
+        match self.parts.get(i) {
+            Some(Part::Step(s)) => format!("s{i}-{}", self.steps.get(*s).is_some_and(|s| s.result.is_some())),
+            _ => format!("t{i}"),
         }
     }
 
@@ -201,6 +235,7 @@ mod tests {
             cost: Some("0.1".into()),
         });
         assert_eq!(view.text, "Hello");
+        assert_eq!(view.parts, vec![Part::Text("Hel".into()), Part::Step(0), Part::Text("lo".into())]);
         assert_eq!(view.steps[0].result.as_ref().map(|r| r.rows), Some(Some(1)));
         assert_eq!((view.chat_log_id, view.phase), (Some(7), Phase::Ended(RunEnd::Ok)));
     }

@@ -130,9 +130,13 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
     let service = &state.agent;
     let (conversation_id, history, is_new) = match request.conversation_id {
         Some(id) => {
+            // A follow-up right after an answer: let the writer store that answer first, so it is in the context.
+            let previous = service.runs.latest(identity.user_id, id);
+            if let Some(log_id) = previous.as_ref().filter(|r| r.is_finished()).and_then(|r| r.chat_log_id()) {
+                state.log_writer.wait_settled(log_id, std::time::Duration::from_secs(2)).await;
+            }
             let mut tx = ScopedTx::as_user(&state.db, identity).await?;
-            let visible =
-                conversations::is_visible(&mut tx, id).await? || service.runs.active(identity.user_id, id).is_some();
+            let visible = conversations::is_visible(&mut tx, id).await? || previous.is_some();
             if !visible {
                 return Err(AppError::NotFound("That conversation".into()));
             }

@@ -62,6 +62,14 @@ impl Run {
         let _ = rx.wait_for(|n| *n > seen).await;
     }
 
+    /// The `chat_log_id` it was given when it started.
+    pub fn chat_log_id(&self) -> Option<i64> {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).iter().find_map(|e| match e {
+            RunEvent::RunStarted { chat_log_id, .. } => *chat_log_id,
+            _ => None,
+        })
+    }
+
     /// Whether it has ended.
     pub fn is_finished(&self) -> bool {
         self.finished.lock().unwrap_or_else(|p| p.into_inner()).is_some()
@@ -121,6 +129,17 @@ impl RunRegistry {
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .find(|r| r.user_id == user_id && r.conversation_id == conversation_id && !r.is_finished())
+            .cloned()
+    }
+
+    /// The user's most recent run in `conversation_id` (finished or not), while it is kept.
+    pub fn latest(&self, user_id: Uuid, conversation_id: Uuid) -> Option<Arc<Run>> {
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|r| r.user_id == user_id && r.conversation_id == conversation_id)
+            .max_by_key(|r| r.finished_at().unwrap_or_else(Instant::now))
             .cloned()
     }
 

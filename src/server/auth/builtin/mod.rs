@@ -350,14 +350,7 @@ impl BuiltInAuth {
             .fetch_optional(&mut *tx)
             .await?;
             if recent_child != Some(true) {
-                sqlx::query("UPDATE tradechat_auth.sessions SET revoked_at = now() WHERE id = $1")
-                    .bind(session_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE tradechat_auth.refresh_tokens SET revoked = true WHERE session_id = $1")
-                    .bind(session_id)
-                    .execute(&mut *tx)
-                    .await?;
+                revoke_session(&mut tx, session_id).await?;
                 tx.commit().await?;
                 tracing::warn!(%session_id, "refresh token reuse detected; session revoked");
                 return Err(err(
@@ -518,6 +511,19 @@ impl BuiltInAuth {
     }
 }
 
+/// Ends a session: the session row and every refresh token of its lineage.
+async fn revoke_session(tx: &mut sqlx::PgConnection, session_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tradechat_auth.sessions SET revoked_at = now() WHERE id = $1")
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE tradechat_auth.refresh_tokens SET revoked = true WHERE session_id = $1")
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct Credentials {
     #[serde(default)]
@@ -649,14 +655,7 @@ async fn logout(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap) -> Rep
     let claims = auth.bearer_claims(&headers).await?;
     if let Some(session_id) = claims.get("session_id").and_then(Value::as_str).and_then(|s| s.parse::<Uuid>().ok()) {
         let mut tx = auth.pool.begin().await?;
-        sqlx::query("UPDATE tradechat_auth.sessions SET revoked_at = now() WHERE id = $1")
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE tradechat_auth.refresh_tokens SET revoked = true WHERE session_id = $1")
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
+        revoke_session(&mut tx, session_id).await?;
         tx.commit().await?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
