@@ -55,19 +55,20 @@ fn main() {
         let today = Utc::now().date_naive();
         for (label, days) in [("last 30 days", 29), ("last 365 days", 364)] {
             let from = today - chrono::Duration::days(days);
-            let mut samples = Vec::new();
+            let mut per_query: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
             for _ in 0..12 {
-                let t = Instant::now();
                 let d = tradechat::server::limits::dashboards::admin_dashboard(&state, from, today).await.expect("dashboard");
-                samples.push(t.elapsed());
                 assert!(!d.daily.is_empty());
+                for (name, ms) in d.timings_ms {
+                    per_query.entry(name).or_default().push(ms);
+                }
             }
-            samples.sort();
-            println!(
-                "admin dashboard, {label:<14} (6 queries): p50 {:>7.1} ms  p95 {:>7.1} ms",
-                support::pct(&samples[2..], 0.5),
-                support::pct(&samples[2..], 0.95)
-            );
+            println!("admin dashboard, {label}:");
+            for (name, mut samples) in per_query {
+                samples.sort_by(f64::total_cmp);
+                let p = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+                println!("  {name:<18} p50 {:>7.1} ms  p95 {:>7.1} ms", p(0.5), p(0.95));
+            }
         }
         let heavy: uuid::Uuid = sqlx::query_scalar("SELECT user_id FROM usage_daily GROUP BY user_id ORDER BY sum(requests) DESC LIMIT 1")
             .fetch_one(&state.db)

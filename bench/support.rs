@@ -49,6 +49,17 @@ pub async fn spawn(vars: &[(&str, String)]) -> (String, AppState) {
     }
     let data = tempfile::tempdir().expect("temp dir").keep();
     vars.push(("DATA_DIR".into(), data.display().to_string()));
+    if !vars.iter().any(|(k, _)| k == "DATABASE_PATH") {
+        let path = data.join("trading.duckdb");
+        let end = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("date");
+        let options = tradechat::server::demo_data::Options {
+            scale: 0.2,
+            minute_days: 5,
+            ..tradechat::server::demo_data::Options::ending(end)
+        };
+        tradechat::server::demo_data::generate(&path, &options).expect("demo data");
+        vars.push(("DATABASE_PATH".into(), path.display().to_string()));
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     vars.push(("SITE_URL".into(), format!("http://{addr}")));

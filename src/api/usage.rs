@@ -154,6 +154,8 @@ pub struct AdminDashboard {
     pub alerts: Vec<AlertView>,
     /// The chat-log writer.
     pub writer: WriterMetrics,
+    /// How long each dashboard query took (and the total), ms.
+    pub timings_ms: Vec<(String, f64)>,
 }
 
 /// The signed-in user's usage, budget and alerts.

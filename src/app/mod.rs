@@ -63,9 +63,12 @@ pub fn App() -> impl IntoView {
                     <A href="/history">"History"</A>
                     <A href="/saved">"Saved"</A>
                     <A href="/usage">"Usage"</A>
-                    {move || {
-                        auth.current().filter(|u| u.is_admin).map(|_| view! { <A href="/admin">"Admin"</A> })
-                    }}
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let admin = matches!(auth.user.await, Ok(Some(user)) if user.is_admin);
+                            admin.then(|| view! { <A href="/admin">"Admin"</A> })
+                        })}
+                    </Transition>
                 </nav>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {

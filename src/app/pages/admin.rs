@@ -81,8 +81,10 @@ fn Dashboard(d: AdminDashboard) -> impl IntoView {
         ],
     };
     let w = d.writer.clone();
+    let timings = d.timings_ms.iter().map(|(name, ms)| format!("{name} {ms:.1} ms")).collect::<Vec<_>>().join(" · ");
     view! {
         <p class="muted">{format!("{} to {}", d.from, d.to)}</p>
+        <p class="muted small" data-testid="timings">{timings}</p>
         <div class="grid2">
             {(!days.is_empty()).then(|| view! { <Chart spec=cost_chart /> })}
             {(!days.is_empty()).then(|| view! { <Chart spec=duration_chart /> })}

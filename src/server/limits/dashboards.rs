@@ -158,7 +158,10 @@ async fn names(state: &AppState, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, 
 /// The admin dashboard for `[from, to]`.
 pub async fn admin_dashboard(state: &AppState, from: NaiveDate, to: NaiveDate) -> Result<AdminDashboard, AppError> {
     let (start, end) = (from.and_hms_opt(0, 0, 0), to.succ_opt().unwrap_or(to).and_hms_opt(0, 0, 0));
+    let started = std::time::Instant::now();
     let mut tx = ScopedTx::as_service_role(&state.db).await?;
+    let mut timings = Vec::new();
+    let lap = std::time::Instant::now();
     let activity: Vec<(Uuid, i64, Decimal, Option<f64>)> = sqlx::query_as(
         "SELECT user_id, sum(requests)::bigint, sum(cost), sum(token_sum)::float8 / nullif(sum(token_rows), 0)
          FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY user_id ORDER BY 2 DESC, 3 DESC LIMIT 200",
@@ -167,6 +170,8 @@ pub async fn admin_dashboard(state: &AppState, from: NaiveDate, to: NaiveDate) -
     .bind(to)
     .fetch_all(&mut *tx)
     .await?;
+    timings.push(("activity by user", lap.elapsed()));
+    let lap = std::time::Instant::now();
     let tools: Vec<(String, i64, Option<f64>)> = sqlx::query_as(
         "SELECT tool, sum(calls)::bigint, sum(duration_ms_total) / nullif(sum(duration_ms_count), 0)
          FROM tool_daily WHERE day BETWEEN $1 AND $2 GROUP BY tool ORDER BY 2 DESC",
@@ -175,6 +180,8 @@ pub async fn admin_dashboard(state: &AppState, from: NaiveDate, to: NaiveDate) -
     .bind(to)
     .fetch_all(&mut *tx)
     .await?;
+    timings.push(("popular tools", lap.elapsed()));
+    let lap = std::time::Instant::now();
     let daily: Vec<(NaiveDate, i64, Decimal, i64)> = sqlx::query_as(
         "SELECT day, sum(requests)::bigint, sum(cost), sum(errors)::bigint
          FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY day ORDER BY day DESC",
@@ -183,30 +190,42 @@ pub async fn admin_dashboard(state: &AppState, from: NaiveDate, to: NaiveDate) -
     .bind(to)
     .fetch_all(&mut *tx)
     .await?;
+    timings.push(("daily costs", lap.elapsed()));
+    let lap = std::time::Instant::now();
+    // p50/p95 from the duration histogram: the geometric middle of the bucket where the cumulative count crosses.
     let durations: Vec<(NaiveDate, Option<f64>, Option<f64>)> = sqlx::query_as(
-        "SELECT created_at::date,
-                percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms),
-                percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)
-         FROM chat_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY 1",
+        "WITH b AS (
+             SELECT day, bucket, sum(count) OVER (PARTITION BY day ORDER BY bucket) AS cum,
+                    sum(count) OVER (PARTITION BY day) AS total
+             FROM duration_daily WHERE day BETWEEN $1 AND $2)
+         SELECT day,
+                exp((min(bucket) FILTER (WHERE cum >= 0.5 * total) + 0.5) * ln(1.05))::float8,
+                exp((min(bucket) FILTER (WHERE cum >= 0.95 * total) + 0.5) * ln(1.05))::float8
+         FROM b GROUP BY day",
     )
-    .bind(start)
-    .bind(end)
+    .bind(from)
+    .bind(to)
     .fetch_all(&mut *tx)
     .await?;
+    timings.push(("durations", lap.elapsed()));
+    let lap = std::time::Instant::now();
     let expensive: Vec<ExpensiveRow> = sqlx::query_as(
         "SELECT id, conversation_id, question, cost, (input_tokens + output_tokens)::bigint AS tokens, created_at, user_id
          FROM chat_logs WHERE created_at >= $1 AND created_at < $2 AND cost IS NOT NULL
-         ORDER BY cost DESC LIMIT 20",
+         ORDER BY cost DESC NULLS LAST LIMIT 20",
     )
     .bind(start)
     .bind(end)
     .fetch_all(&mut *tx)
     .await?;
+    timings.push(("most expensive", lap.elapsed()));
+    let lap = std::time::Instant::now();
     let alerts: Vec<AlertRow> = sqlx::query_as(
         "SELECT id, kind, scope, message, created_at, delivered_at, user_id FROM alerts ORDER BY created_at DESC LIMIT 50",
     )
     .fetch_all(&mut *tx)
     .await?;
+    timings.push(("alerts", lap.elapsed()));
     tx.commit().await?;
 
     let mut ids: Vec<Uuid> = activity.iter().map(|a| a.0).collect();
@@ -249,6 +268,11 @@ pub async fn admin_dashboard(state: &AppState, from: NaiveDate, to: NaiveDate) -
         most_expensive: expensive.into_iter().map(|r| r.into_view(Some(&names))).collect(),
         alerts: alerts.into_iter().map(|a| a.into_view(Some(&names))).collect(),
         writer: state.log_writer.metrics(),
+        timings_ms: timings
+            .into_iter()
+            .map(|(name, took)| (name.to_owned(), took.as_secs_f64() * 1000.0))
+            .chain(std::iter::once(("total".to_owned(), started.elapsed().as_secs_f64() * 1000.0)))
+            .collect(),
     })
 }
 
