@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{EncodingKey, Header, encode};
-use tradechat::server::agent::fake_anthropic::{FakeAnthropic, sse, stream};
+use tradechat::server::agent::fake_anthropic::{FakeAnthropic, Reply, sse};
 
 #[path = "support.rs"]
 mod support;
@@ -61,7 +61,12 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let fake = FakeAnthropic::start().await.expect("fake");
-        fake.set_default(stream(sse::text_answer("NOVA closed at 182.40 on 2026-11-20.", 1_200, 30)));
+        // Instantly: the whole SSE body in one write.
+        fake.set_default(Reply::Stream {
+            frames: sse::text_answer("NOVA closed at 182.40 on 2026-11-20.", 1_200, 30),
+            chunk: usize::MAX,
+            delay: Duration::ZERO,
+        });
         let (base, state) = support::spawn(&[
             ("ANTHROPIC_API_KEY", "bench".into()),
             ("ANTHROPIC_BASE_URL", fake.base_url.clone()),

@@ -105,9 +105,27 @@ impl AuthConfig {
     }
 }
 
+/// Which model provider answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// An OpenAI-compatible Chat Completions endpoint (local models).
+    OpenAi,
+    /// The offline demo model.
+    Offline,
+}
+
 /// The model and the agent loop.
 #[derive(Debug, Clone)]
 pub struct LlmConfig {
+    /// `LLM_PROVIDER` (`anthropic`, `openai`, `offline`); by default Anthropic with a key, else OpenAI-compatible
+    /// with `OPENAI_BASE_URL`, else the offline demo model.
+    pub provider: Provider,
+    /// `OPENAI_BASE_URL`, e.g. `http://127.0.0.1:11434/v1`.
+    pub openai_base_url: Option<String>,
+    /// `OPENAI_API_KEY`.
+    pub openai_api_key: Option<SecretString>,
     /// `ANTHROPIC_API_KEY`; without it the offline demo model answers.
     pub api_key: Option<SecretString>,
     /// `ANTHROPIC_BASE_URL` (tests point it at a local fake).
@@ -211,6 +229,9 @@ impl Config {
             shutdown_grace: Duration::from_secs(env.parse_or("SHUTDOWN_GRACE_SECS", 20u64, |_| true)?),
             auth: auth_config(&env)?,
             llm: LlmConfig {
+                provider: provider(&env)?,
+                openai_base_url: env.get("OPENAI_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
+                openai_api_key: env.get("OPENAI_API_KEY").map(SecretString::from),
                 api_key: env.get("ANTHROPIC_API_KEY").map(SecretString::from),
                 base_url: env
                     .string_or("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
@@ -227,6 +248,27 @@ impl Config {
             },
             limits: limits_config(&env)?,
         })
+    }
+}
+
+fn provider(env: &Env<'_>) -> Result<Provider, ConfigError> {
+    let anthropic = env.get("ANTHROPIC_API_KEY").is_some();
+    let openai = env.get("OPENAI_BASE_URL").is_some();
+    match env.get("LLM_PROVIDER").map(|p| p.to_ascii_lowercase()).as_deref() {
+        None if anthropic => Ok(Provider::Anthropic),
+        None if openai => Ok(Provider::OpenAi),
+        None | Some("offline") => Ok(Provider::Offline),
+        Some("anthropic") if anthropic => Ok(Provider::Anthropic),
+        Some("anthropic") => {
+            Err(ConfigError { var: "ANTHROPIC_API_KEY", problem: "not set; LLM_PROVIDER=anthropic needs it".into() })
+        }
+        Some("openai") if openai => Ok(Provider::OpenAi),
+        Some("openai") => {
+            Err(ConfigError { var: "OPENAI_BASE_URL", problem: "not set; LLM_PROVIDER=openai needs it".into() })
+        }
+        Some(other) => {
+            Err(ConfigError { var: "LLM_PROVIDER", problem: format!("{other:?} is not anthropic, openai or offline") })
+        }
     }
 }
 
@@ -362,6 +404,15 @@ mod tests {
         assert_eq!(c.llm.model, "claude-haiku-4-5-20251001");
         assert_eq!(c.llm.context_exchanges, 10);
         assert!(c.llm.api_key.is_none());
+        assert_eq!(c.llm.provider, Provider::Offline);
+        let c =
+            config(&[("DATABASE_URL", "postgres://x"), ("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1/")]).expect("ok");
+        assert_eq!(
+            (c.llm.provider, c.llm.openai_base_url.as_deref()),
+            (Provider::OpenAi, Some("http://127.0.0.1:11434/v1"))
+        );
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("LLM_PROVIDER", "anthropic")]).expect_err("no key");
+        assert_eq!(err.var, "ANTHROPIC_API_KEY");
     }
 
     #[test]

@@ -460,3 +460,87 @@ async fn a_follow_up_sent_right_after_an_answer_has_that_answer_in_its_context()
     assert_eq!(messages[1]["content"][0]["text"], "NOVA is a technology stock.");
     assert_eq!(messages[2]["content"][0]["text"], "Is it volatile?");
 }
+
+/// A scripted OpenAI-compatible Chat Completions endpoint: one reply (a list of `data:` chunks) per request.
+async fn fake_openai(replies: Vec<Vec<Value>>) -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let replies = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(replies)));
+    let state = (Arc::clone(&requests), replies);
+    let app = axum::Router::new()
+        .route(
+            "/v1/chat/completions",
+            axum::routing::post(
+                |axum::extract::State((requests, replies)): axum::extract::State<(
+                    Arc<std::sync::Mutex<Vec<Value>>>,
+                    Arc<std::sync::Mutex<std::collections::VecDeque<Vec<Value>>>>,
+                )>,
+                 axum::Json(body): axum::Json<Value>| async move {
+                    requests.lock().expect("lock").push(body);
+                    let chunks = replies.lock().expect("lock").pop_front().unwrap_or_default();
+                    let mut sse: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+                    sse.push_str("data: [DONE]\n\n");
+                    ([("content-type", "text/event-stream")], sse)
+                },
+            ),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/v1", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, requests)
+}
+
+#[tokio::test]
+async fn an_openai_compatible_local_model_runs_the_same_tool_loop() {
+    let chunk =
+        |delta: Value, finish: Value| json!({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+    let (url, requests) = fake_openai(vec![
+        vec![
+            chunk(json!({"role": "assistant", "content": "Checking. "}), Value::Null),
+            chunk(json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "run_sql", "arguments": "{\"sql\": \"SELECT cou"}}]}), Value::Null),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "nt(*) AS n FROM accounts\"}"}}]}), Value::Null),
+            chunk(json!({}), json!("tool_calls")),
+            json!({"choices": [], "usage": {"prompt_tokens": 900, "completion_tokens": 20}}),
+        ],
+        vec![
+            chunk(json!({"content": "There are 3 accounts."}), Value::Null),
+            chunk(json!({}), json!("stop")),
+            json!({"choices": [], "usage": {"prompt_tokens": 1000, "completion_tokens": 8, "prompt_tokens_details": {"cached_tokens": 600}}}),
+        ],
+    ])
+    .await;
+    let app = spawn_app_with(AppOptions {
+        env: vec![("OPENAI_BASE_URL".into(), url), ("MODEL_NAME".into(), "llama-3.1-8b-instruct".into())],
+        ..AppOptions::default()
+    })
+    .await;
+    let cookie = sign_up(&app, "local-model@example.com").await;
+    let response = app
+        .client
+        .post(app.url("/chat/stream"))
+        .header("cookie", &cookie)
+        .json(&json!({"message": "How many accounts?"}))
+        .send()
+        .await
+        .expect("post");
+    let events = read_sse(response, |_| false).await;
+    assert_eq!(events[0].data["model"], "llama-3.1-8b-instruct");
+    let text: String = events
+        .iter()
+        .filter(|e| e.event == "text_delta")
+        .map(|e| e.data["text"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(text, "Checking. \n\nThere are 3 accounts.");
+    let result = events.iter().find(|e| e.event == "tool_result").expect("tool result");
+    assert_eq!((result.data["ok"].clone(), result.data["rows"].clone()), (json!(true), json!(1)));
+    let done = &events.last().expect("done").data;
+    assert_eq!((done["input_tokens"].clone(), done["output_tokens"].clone()), (json!(900 + 400), json!(28)));
+    assert_eq!(done["cost"], Value::Null, "an unpriced model has no cost, not zero");
+    let sent = requests.lock().expect("lock").clone();
+    assert_eq!(sent[0]["messages"][0]["role"], "system");
+    assert_eq!(sent[0]["tools"][1]["function"]["name"], "run_sql");
+    let tool_message =
+        sent[1]["messages"].as_array().expect("messages").iter().find(|m| m["role"] == "tool").expect("tool message");
+    assert_eq!(tool_message["tool_call_id"], "call_1");
+    assert!(tool_message["content"].as_str().unwrap_or_default().contains("[3]"), "{tool_message}");
+}

@@ -1,7 +1,8 @@
 //! The agent: a fresh [`TradingAgent`] per question, a model behind [`llm::LlmClient`] (Anthropic, or the offline
 //! demo model), tools over DuckDB, runs decoupled from connections, and the cost of every run.
 //!
-//! - [`llm`] — the model interface; [`anthropic`] — the Messages API client; [`offline`] — the demo model;
+//! - [`llm`] — the model interface; [`anthropic`] — the Messages API client; [`openai`] — an OpenAI-compatible
+//!   client for local models; [`offline`] — the demo model;
 //! - [`tools`] — `describe_schema`, `run_sql`, `make_chart`; [`prices`] — the price table and cost;
 //! - [`trading_agent`] — the tool loop; [`runs`] — in-flight runs and re-attachment;
 //! - [`http`] — `POST /chat/stream`, `GET /chat/runs/{id}/events`, stop and active-run lookup;
@@ -11,6 +12,7 @@ pub mod fake_anthropic;
 pub mod http;
 pub mod llm;
 pub mod offline;
+pub mod openai;
 pub mod prices;
 pub mod runs;
 pub mod tools;
@@ -27,12 +29,13 @@ pub use trading_agent::{AgentLimits, RunOutput, TradingAgent};
 
 use self::anthropic::{AnthropicClient, AnthropicConfig};
 use self::llm::LlmClient;
+use self::openai::{OpenAiClient, OpenAiConfig};
 use self::prices::PriceTable;
 use self::runs::{Run, RunRegistry};
 use crate::api::{AppError, ChatRequest, RunEnd, RunEvent};
 use crate::domain::{Question, RunStatus};
 use crate::server::auth::Identity;
-use crate::server::config::Config;
+use crate::server::config::{Config, Provider};
 use crate::server::duck::Duck;
 use crate::server::limits::admission::{self, AdmissionError};
 use crate::server::limits::alerts;
@@ -58,11 +61,11 @@ pub struct AgentService {
 }
 
 impl AgentService {
-    /// The Anthropic client when `ANTHROPIC_API_KEY` is set, else the offline demo model.
+    /// The configured provider's client: Anthropic, OpenAI-compatible, or the offline demo model.
     pub fn new(config: &Config, duck: &Duck) -> anyhow::Result<Self> {
         let llm_config = &config.llm;
-        let llm: Arc<dyn LlmClient> = match &llm_config.api_key {
-            Some(key) => Arc::new(
+        let llm: Arc<dyn LlmClient> = match (llm_config.provider, &llm_config.api_key, &llm_config.openai_base_url) {
+            (Provider::Anthropic, Some(key), _) => Arc::new(
                 AnthropicClient::new(AnthropicConfig {
                     api_key: key.clone(),
                     base_url: llm_config.base_url.clone(),
@@ -74,8 +77,21 @@ impl AgentService {
                 })
                 .context("building the Anthropic client")?,
             ),
-            None => {
-                tracing::info!("ANTHROPIC_API_KEY is not set: answering with the offline demo model");
+            (Provider::OpenAi, _, Some(base_url)) => Arc::new(
+                OpenAiClient::new(OpenAiConfig {
+                    base_url: base_url.clone(),
+                    api_key: llm_config.openai_api_key.clone(),
+                    model: llm_config.model.clone(),
+                    max_retries: 4,
+                    retry_base: std::time::Duration::from_millis(500),
+                    silence_timeout: std::time::Duration::from_secs(120),
+                })
+                .context("building the OpenAI-compatible client")?,
+            ),
+            _ => {
+                tracing::info!(
+                    "no model provider configured (ANTHROPIC_API_KEY or OPENAI_BASE_URL): answering with the offline demo model"
+                );
                 offline::shared(duck.clone(), llm_config.offline_word_delay)
             }
         };
