@@ -461,6 +461,10 @@ async fn a_follow_up_sent_right_after_an_answer_has_that_answer_in_its_context()
     assert_eq!(messages[2]["content"][0]["text"], "Is it volatile?");
 }
 
+/// Requests received, and the replies still to serve.
+type FakeOpenAiState =
+    (Arc<std::sync::Mutex<Vec<Value>>>, Arc<std::sync::Mutex<std::collections::VecDeque<Vec<Value>>>>);
+
 /// A scripted OpenAI-compatible Chat Completions endpoint: one reply (a list of `data:` chunks) per request.
 async fn fake_openai(replies: Vec<Vec<Value>>) -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
     let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -470,10 +474,7 @@ async fn fake_openai(replies: Vec<Vec<Value>>) -> (String, Arc<std::sync::Mutex<
         .route(
             "/v1/chat/completions",
             axum::routing::post(
-                |axum::extract::State((requests, replies)): axum::extract::State<(
-                    Arc<std::sync::Mutex<Vec<Value>>>,
-                    Arc<std::sync::Mutex<std::collections::VecDeque<Vec<Value>>>>,
-                )>,
+                |axum::extract::State((requests, replies)): axum::extract::State<FakeOpenAiState>,
                  axum::Json(body): axum::Json<Value>| async move {
                     requests.lock().expect("lock").push(body);
                     let chunks = replies.lock().expect("lock").pop_front().unwrap_or_default();
