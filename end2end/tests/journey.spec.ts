@@ -27,6 +27,10 @@ test("the whole journey: magic link, streamed answer with a tool step and a char
   page,
 }) => {
   const email = `journey-${Date.now()}@example.com`;
+  const consoleErrors: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error" || msg.type() === "warning") consoleErrors.push(`${msg.type()}: ${msg.text()}`);
+  });
   await page.goto("/");
   const dialog = page.getByRole("dialog", { name: "Sign in to tradechat" });
   await expect(dialog).toBeVisible();
@@ -98,6 +102,8 @@ test("the whole journey: magic link, streamed answer with a tool step and a char
   await expect(dialog).toBeVisible();
   await page.reload();
   await expect(dialog).toBeVisible();
+  // No hydration warnings, CSP violations or script errors along the way.
+  expect(consoleErrors).toEqual([]);
 });
 
 test("password sign-up and sign-in keep the session across reloads, and a second user sees none of the first user's data", async ({

@@ -64,6 +64,7 @@ enum Tab {
 pub fn LoginModal() -> impl IntoView {
     let auth = Auth::get();
     let query = use_query_map();
+    let hydrated = crate::app::use_hydrated();
     let tab = RwSignal::new(Tab::Link);
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -134,6 +135,7 @@ pub fn LoginModal() -> impl IntoView {
                 type="button"
                 role="tab"
                 class="tab"
+                disabled=move || !hydrated.get()
                 aria-selected=move || (tab.get() == t).to_string()
                 on:click=move |_| select(t)
             >
@@ -198,7 +200,7 @@ pub fn LoginModal() -> impl IntoView {
                         </p>
                     </Show>
                     {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                    <button type="submit" class="btn primary" disabled=move || busy.get()>
+                    <button type="submit" class="btn primary" disabled=move || busy.get() || !hydrated.get()>
                         {move || match (tab.get(), sent.get(), creating.get()) {
                             _ if busy.get() => "Working…",
                             (Tab::Link, false, _) => "Email me a sign-in link",
@@ -230,6 +232,7 @@ pub fn LoginModal() -> impl IntoView {
 #[component]
 pub fn UserMenu(user: UserInfo) -> impl IntoView {
     let auth = Auth::get();
+    let hydrated = crate::app::use_hydrated();
     let open = RwSignal::new(false);
     let name = RwSignal::new(user.display_name.clone().unwrap_or_default());
     let error = RwSignal::new(None::<String>);
@@ -259,6 +262,7 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
             <button
                 type="button"
                 class="btn user-btn"
+                disabled=move || !hydrated.get()
                 aria-expanded=move || open.get().to_string()
                 aria-haspopup="true"
                 on:click=move |_| open.update(|o| *o = !*o)

@@ -94,3 +94,12 @@ pub fn App() -> impl IntoView {
         </Router>
     }
 }
+
+/// False while the page is only server-rendered, true once the browser has hydrated it. Controls that need the
+/// app's code are disabled until then, so an early click cannot submit a bare HTML form.
+pub fn use_hydrated() -> ReadSignal<bool> {
+    let (hydrated, set_hydrated) = signal(false);
+    // Effects run only in the browser, after hydration.
+    Effect::new(move |_| set_hydrated.set(true));
+    hydrated
+}

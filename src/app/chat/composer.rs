@@ -12,16 +12,23 @@ pub fn Composer(
 ) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let hydrated = crate::app::use_hydrated();
+    let input = NodeRef::<leptos::html::Textarea>::new();
     let send = {
         let on_send = on_send.clone();
         move || {
             if streaming.get_untracked() {
                 return;
             }
-            match Question::parse(&text.get_untracked()) {
+            // The box's own value: text typed before the page finished hydrating never reached the signal.
+            let typed = input.get_untracked().map(|el| el.value()).unwrap_or_else(|| text.get_untracked());
+            match Question::parse(&typed) {
                 Ok(q) => {
                     error.set(None);
                     text.set(String::new());
+                    if let Some(el) = input.get_untracked() {
+                        el.set_value("");
+                    }
                     on_send(q.as_str().to_owned());
                 }
                 Err(e) => error.set(Some(e.to_string())),
@@ -52,11 +59,12 @@ pub fn Composer(
                 "Ask about markets or your portfolio"
             </label>
             <textarea
+                node_ref=input
                 id="composer-input"
                 rows="2"
                 maxlength="8000"
                 placeholder="Ask about prices, returns, movers or your portfolio… (Enter to send, Shift+Enter for a new line)"
-                disabled=move || streaming.get()
+                disabled=move || streaming.get() || !hydrated.get()
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))
                 on:keydown=keydown
@@ -65,7 +73,13 @@ pub fn Composer(
                 {move || error.get().map(|e| view! { <span class="error small" role="alert">{e}</span> })}
                 <Show
                     when=move || streaming.get()
-                    fallback=|| view! { <button type="submit" class="btn primary">"Send"</button> }
+                    fallback=move || {
+                        view! {
+                            <button type="submit" class="btn primary" disabled=move || !hydrated.get()>
+                                "Send"
+                            </button>
+                        }
+                    }
                 >
                     <button type="button" class="btn danger" on:click={
                         let on_stop = on_stop.clone();

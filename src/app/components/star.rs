@@ -8,6 +8,7 @@ use crate::domain::Note;
 #[component]
 pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView {
     let saved = RwSignal::new(saved);
+    let hydrated = crate::app::use_hydrated();
     let editing = RwSignal::new(false);
     let note = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
@@ -72,7 +73,7 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
                 aria-pressed=move || saved.get().is_some().to_string()
                 aria-label=move || if saved.get().is_some() { "Saved — edit note" } else { "Save this answer" }
                 title=move || if saved.get().is_some() { "Saved" } else { "Save this answer" }
-                disabled=move || busy.get()
+                disabled=move || busy.get() || !hydrated.get()
                 on:click=open_editor
             >
                 {move || if saved.get().is_some() { "★ Saved" } else { "☆ Save" }}
