@@ -67,6 +67,7 @@ fn main() {
             chunk: usize::MAX,
             delay: Duration::ZERO,
         });
+        fake.record_requests(false);
         let (base, state) = support::spawn(&[
             ("ANTHROPIC_API_KEY", "bench".into()),
             ("ANTHROPIC_BASE_URL", fake.base_url.clone()),
@@ -126,7 +127,6 @@ fn main() {
         for i in 1..=10_000 {
             one_run(&client, &url, &tokens[i % tokens.len()]).await;
             if i % 2_500 == 0 {
-                fake.clear_requests();
                 println!(
                     "  after {i:>6} sequential runs: RSS {:.1} MiB, runs kept {}",
                     support::rss_mib(),
@@ -151,7 +151,6 @@ fn main() {
             }
             done += 1_000;
             if done % 20_000 == 0 {
-                fake.clear_requests();
                 println!(
                     "  after {done:>6} runs: RSS {:.1} MiB, runs kept {}",
                     support::rss_mib(),

@@ -134,6 +134,11 @@ test("password sign-up and sign-in keep the session across reloads, and a second
   await expect(page.getByTestId("user-label")).toHaveText(email);
   await page.reload();
   await expect(page.getByTestId("user-label")).toHaveText(email);
+
+  // An example question on the empty chat page asks it.
+  await page.goto("/");
+  await page.getByRole("button", { name: "Top movers today" }).click();
+  await expect(lastExchange(page).getByTestId("answer")).toContainText("The biggest moves", { timeout: 30_000 });
 });
 
 test("a signed-out visitor cannot call server functions or the chat stream that need a user", async ({ request }) => {

@@ -45,9 +45,19 @@ fn scroll_to_end() {
     }
 }
 
+/// Example questions on an empty conversation (all answerable by the offline demo model too).
+const EXAMPLES: [&str; 5] = [
+    "What is the latest price of NOVA?",
+    "30-day return of NOVA and QBIT",
+    "Top movers today",
+    "How is my portfolio doing?",
+    "Candlestick chart of BTC-USD",
+];
+
 #[component]
 fn ChatView() -> impl IntoView {
     let params = use_params_map();
+    let hydrated = crate::app::use_hydrated();
     let navigate = use_navigate();
     let auth = Auth::get();
     let route_id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<Uuid>().ok()));
@@ -190,6 +200,23 @@ fn ChatView() -> impl IntoView {
                                             <p class="muted">
                                                 "Questions about prices, returns, movers, VWAP or your portfolio are answered with SQL over your DuckDB data — every step is shown."
                                             </p>
+                                            <div class="examples" role="group" aria-label="Example questions">
+                                                {EXAMPLES
+                                                    .iter()
+                                                    .map(|q| {
+                                                        view! {
+                                                            <button
+                                                                type="button"
+                                                                class="btn example"
+                                                                disabled=move || !hydrated.get()
+                                                                on:click=move |_| send(q.to_string())
+                                                            >
+                                                                {*q}
+                                                            </button>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </div>
                                         </div>
                                     </Show>
                                     {exchanges

@@ -133,6 +133,8 @@ struct Inner {
     /// Served when the script is empty (e.g. for benchmarks: the same answer forever).
     default: Option<Reply>,
     requests: Vec<(HeaderMap, Value)>,
+    /// Whether requests are kept (a long benchmark turns it off: it would measure the fake's memory).
+    forget: bool,
 }
 
 /// A running fake Messages API.
@@ -174,9 +176,11 @@ impl FakeAnthropic {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).requests.get(i).map(|(h, _)| h.clone())
     }
 
-    /// Forgets recorded requests (long benchmarks).
-    pub fn clear_requests(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).requests.clear();
+    /// Forgets recorded requests, and (with `keep = false`) stops recording them (long benchmarks).
+    pub fn record_requests(&self, keep: bool) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.requests.clear();
+        inner.forget = !keep;
     }
 }
 
@@ -189,7 +193,9 @@ async fn messages(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, bo
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let reply = {
         let mut inner = inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.requests.push((headers.clone(), body));
+        if !inner.forget {
+            inner.requests.push((headers.clone(), body));
+        }
         inner.script.pop_front().or_else(|| inner.default.clone())
     };
     if headers.get("x-api-key").is_none() || headers.get("anthropic-version").is_none() {
