@@ -114,3 +114,17 @@ pub async fn set_display_name(name: String) -> Result<UserInfo, AppError> {
     })
     .await
 }
+
+/// Sets a new password (at least 8 characters) for the signed-in user — also how someone who signed in with a
+/// magic link after forgetting their password chooses a new one.
+#[server(endpoint = "auth/password")]
+pub async fn change_password(password: String) -> Result<(), AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        crate::server::auth::require_user()?;
+        let token = crate::server::auth::flows::access_token(&state).ok_or(AppError::Unauthorized)?;
+        state.auth.gotrue.set_password(&token, &password).await?;
+        Ok(())
+    })
+    .await
+}

@@ -12,7 +12,7 @@ mod types;
 mod usage;
 
 pub use auth::{
-    UserInfo, current_user, send_sign_in_email, set_display_name, sign_in_with_password, sign_out,
+    UserInfo, change_password, current_user, send_sign_in_email, set_display_name, sign_in_with_password, sign_out,
     sign_up_with_password, verify_email_code,
 };
 pub use chats::{

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{
-    AppError, UserInfo, current_user, send_sign_in_email, set_display_name, sign_in_with_password, sign_out,
-    sign_up_with_password, verify_email_code,
+    AppError, UserInfo, change_password, current_user, send_sign_in_email, set_display_name, sign_in_with_password,
+    sign_out, sign_up_with_password, verify_email_code,
 };
 
 /// The signed-in user, shared by every page.
@@ -147,7 +147,9 @@ pub fn LoginModal() -> impl IntoView {
         <div class="modal-backdrop">
             <div class="modal" role="dialog" aria-modal="true" aria-labelledby="login-title">
                 <h2 id="login-title">"Sign in to tradechat"</h2>
-                <p class="muted">"Your questions, answers and saved items stay private to your account."</p>
+                <p class="muted">
+                    "Your questions, answers and saved items stay private to your account. Forgot your password? Sign in with a magic link, then set a new one in your menu."
+                </p>
                 <div class="tabs" role="tablist">
                     {tab_button(Tab::Link, "Magic link")}
                     {tab_button(Tab::Code, "Email code")}
@@ -236,6 +238,21 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
     let open = RwSignal::new(false);
     let name = RwSignal::new(user.display_name.clone().unwrap_or_default());
     let error = RwSignal::new(None::<String>);
+    let new_password = RwSignal::new(String::new());
+    let password_status = RwSignal::new(None::<String>);
+    let save_password = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = new_password.get_untracked();
+        leptos::task::spawn_local(async move {
+            password_status.set(Some(match change_password(value).await {
+                Ok(()) => {
+                    new_password.set(String::new());
+                    "Password saved.".into()
+                }
+                Err(e) => e.to_string(),
+            }));
+        });
+    };
     let label = user.label();
     let save_name = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -282,6 +299,20 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
                         <button type="submit" class="btn small">"Save"</button>
                     </form>
                     {move || error.get().map(|e| view! { <p class="error small" role="alert">{e}</p> })}
+                    <form class="name-form" on:submit=save_password>
+                        <label for="new-password">"New password"</label>
+                        <input
+                            id="new-password"
+                            type="password"
+                            autocomplete="new-password"
+                            minlength="8"
+                            required
+                            prop:value=move || new_password.get()
+                            on:input=move |ev| new_password.set(event_target_value(&ev))
+                        />
+                        <button type="submit" class="btn small">"Set password"</button>
+                    </form>
+                    {move || password_status.get().map(|s| view! { <p class="small" role="status">{s}</p> })}
                     <button type="button" class="btn" role="menuitem" on:click=do_sign_out>
                         "Sign out"
                     </button>

@@ -271,3 +271,24 @@ async fn the_magic_link_route_signs_in_and_redirects_only_to_this_site() {
     let again = no_redirects.get(&link).send().await.expect("again");
     assert_eq!(again.headers()["location"], "/?auth_error=link_invalid", "links work once");
 }
+
+#[tokio::test]
+async fn a_signed_in_user_sets_a_new_password_and_the_old_one_stops_working() {
+    let app = spawn_app().await;
+    let mut jar = Jar::default();
+    let address = email();
+    let (status, _) =
+        call(&app, &mut jar, "/api/auth/sign_up", &[("email", &address), ("password", "correct horse battery")]).await;
+    assert_eq!(status, 200);
+    let (status, body) = call(&app, &mut jar, "/api/auth/password", &[("password", "short")]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("at least 8"), "{body}");
+    let (status, _) = call(&app, &mut jar, "/api/auth/password", &[("password", "a much better passphrase")]).await;
+    assert_eq!(status, 200);
+    let client = gotrue(&app);
+    assert!(client.sign_in_password(&address, "correct horse battery").await.is_err());
+    client.sign_in_password(&address, "a much better passphrase").await.expect("new password works");
+    let mut signed_out = Jar::default();
+    let (status, _) = call(&app, &mut signed_out, "/api/auth/password", &[("password", "whatever123")]).await;
+    assert_eq!(status, 401);
+}

@@ -30,12 +30,7 @@ pub async fn start_session(state: &AppState, pair: &TokenPair) -> Result<UserInf
 /// Revokes the session at GoTrue (best effort) and clears the cookies.
 pub async fn end_session(state: &AppState) {
     let secure = state.config.auth.secure_cookies();
-    let parts = use_context::<axum::http::request::Parts>();
-    let bearer = parts.as_ref().and_then(|p| {
-        let (access, _) = read_cookies(&p.headers, secure);
-        access
-    });
-    if let Some(token) = bearer
+    if let Some(token) = access_token(state)
         && let Err(e) = state.auth.gotrue.logout(&token).await
     {
         tracing::info!(error = %e, "sign-out: GoTrue did not revoke the session (it may have expired)");
@@ -45,6 +40,18 @@ pub async fn end_session(state: &AppState) {
             response.append_header(SET_COOKIE, c);
         }
     }
+}
+
+/// The caller's access token (cookie or Bearer), to act on their behalf at GoTrue.
+pub fn access_token(state: &AppState) -> Option<String> {
+    let parts = use_context::<axum::http::request::Parts>()?;
+    let bearer = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    bearer.or_else(|| read_cookies(&parts.headers, state.config.auth.secure_cookies()).0)
 }
 
 /// The user as the UI shows them.

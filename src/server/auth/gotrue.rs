@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use supabase_auth::error::Error as SbError;
 use supabase_auth::models::{
-    AuthClient, EmailSignUpResult, LoginEmailOtpParams, OtpType, Session, VerifyEmailOtpParams, VerifyOtpParams,
-    VerifyTokenHashParams,
+    AuthClient, EmailSignUpResult, LoginEmailOtpParams, OtpType, Session, UpdatedUser, VerifyEmailOtpParams,
+    VerifyOtpParams, VerifyTokenHashParams,
 };
 use uuid::Uuid;
 
@@ -143,6 +143,12 @@ impl GoTrue {
     /// Exchanges a refresh token for a new session (the old refresh token is spent).
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, GoTrueError> {
         timed(self.client.refresh_session(refresh_token)).await.map(TokenPair::from)
+    }
+
+    /// Sets a new password for the user of `access_token`.
+    pub async fn set_password(&self, access_token: &str, password: &str) -> Result<(), GoTrueError> {
+        let update = UpdatedUser { email: None, password: Some(password.to_owned()), data: None };
+        timed(self.client.update_user(update, access_token)).await.map(|_| ())
     }
 
     /// Revokes the session of `access_token`.

@@ -192,7 +192,7 @@ impl BuiltInAuth {
             .route("/otp", post(otp))
             .route("/magiclink", post(otp))
             .route("/verify", post(verify))
-            .route("/user", get(user))
+            .route("/user", get(user).put(update_user))
             .route("/logout", post(logout))
             .route("/.well-known/jwks.json", get(|| async { Json(json!({ "keys": [] })) }))
             .route("/health", get(|| async { Json(json!({ "name": "GoTrue", "version": "tradechat-builtin" })) }))
@@ -649,6 +649,49 @@ async fn user(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap) -> Reply
     };
     user.map(|u| Json(u.to_json()).into_response())
         .ok_or_else(|| err(StatusCode::FORBIDDEN, "user_not_found", "User from sub claim in JWT does not exist"))
+}
+
+#[derive(Deserialize)]
+struct UserUpdate {
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// `PUT /user`: sets a new password for the token's user (email changes are not offered).
+async fn update_user(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap, Json(body): Json<UserUpdate>) -> Reply {
+    let claims = auth.bearer_claims(&headers).await?;
+    let id: Uuid = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| err(StatusCode::FORBIDDEN, "bad_jwt", "invalid JWT: no subject"))?;
+    if body.email.is_some() {
+        return Err(err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email_change_not_supported",
+            "Changing the email address is not supported.",
+        ));
+    }
+    if let Some(password) = body.password {
+        crypto::check_password(&password)
+            .map_err(|e| err(StatusCode::UNPROCESSABLE_ENTITY, "weak_password", e.to_string()))?;
+        let phc = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+            .await
+            .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Hashing failed"))?
+            .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Hashing failed"))?;
+        sqlx::query("UPDATE auth.users SET encrypted_password = $2, updated_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(phc)
+            .execute(&auth.pool)
+            .await?;
+    }
+    let user = auth
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| err(StatusCode::FORBIDDEN, "user_not_found", "User from sub claim in JWT does not exist"))?;
+    Ok(Json(user.to_json()).into_response())
 }
 
 async fn logout(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap) -> Reply {
