@@ -32,6 +32,9 @@ pub struct WriterMetrics {
     pub replayed: u64,
     /// Unreadable spool lines skipped.
     pub spool_malformed: u64,
+    /// Records Postgres refused for their contents (e.g. their user was deleted), set aside in the rejected file
+    /// in the data folder instead of blocking every batch. Should stay 0.
+    pub rejected: u64,
     /// Records lost: could not be inserted or spooled (disk failure). Should stay 0.
     pub lost: u64,
     /// Whether the writer is spooling because Postgres is unreachable.

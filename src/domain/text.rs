@@ -20,6 +20,14 @@ pub enum TextError {
 }
 
 fn bounded(raw: &str, what: &'static str, max: usize) -> Result<String, TextError> {
+    // U+0000 cannot be stored in Postgres text; it never carries meaning in a note, name or question.
+    let cleaned;
+    let raw = if raw.contains('\0') {
+        cleaned = raw.replace('\0', "");
+        cleaned.as_str()
+    } else {
+        raw
+    };
     let trimmed = raw.trim();
     let len = trimmed.chars().count();
     if len > max {
@@ -158,5 +166,12 @@ mod tests {
         assert_eq!(DisplayName::parse(" Ada ").expect("ok").as_str(), "Ada");
         assert!(Question::parse("").is_err());
         assert!(Question::parse(&"q".repeat(8_001)).is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_dropped_because_postgres_text_cannot_hold_them() {
+        assert_eq!(Question::parse("last\0 close of AAPL").expect("ok").as_str(), "last close of AAPL");
+        assert_eq!(Note::parse_optional("\0").expect("ok"), None);
+        assert_eq!(DisplayName::parse("A\0da").expect("ok").as_str(), "Ada");
     }
 }

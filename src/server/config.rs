@@ -237,7 +237,7 @@ impl Config {
                     .string_or("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
                     .trim_end_matches('/')
                     .to_owned(),
-                model: env.string_or("MODEL_NAME", "claude-haiku-4-5-20251001"),
+                model: model_name(&env)?,
                 max_tokens: env.parse_or("MAX_TOKENS", 2048u32, |n| (256..=64_000).contains(n))?,
                 max_tool_rounds: env.parse_or("MAX_TOOL_ROUNDS", 6usize, |n| (1..=20).contains(n))?,
                 context_exchanges: env.parse_or("CONTEXT_EXCHANGES", 10u32, |n| *n <= 50)?,
@@ -249,6 +249,20 @@ impl Config {
             limits: limits_config(&env)?,
         })
     }
+}
+
+/// `MODEL_NAME`: it is stored with every chat log (`chat_logs.model VARCHAR(50)`), so a longer name is refused here
+/// rather than failing every log insert later.
+fn model_name(env: &Env<'_>) -> Result<String, ConfigError> {
+    let model = env.string_or("MODEL_NAME", "claude-haiku-4-5-20251001");
+    let len = model.chars().count();
+    if model.trim().is_empty() || len > 50 || model.contains('\0') {
+        return Err(ConfigError {
+            var: "MODEL_NAME",
+            problem: format!("must be a model name of 1 to 50 characters (got {len})"),
+        });
+    }
+    Ok(model)
 }
 
 fn provider(env: &Env<'_>) -> Result<Provider, ConfigError> {
@@ -436,6 +450,11 @@ mod tests {
 
         let err = config(&[("DATABASE_URL", "postgres://x"), ("LOG_FORMAT", "xml")]).expect_err("format");
         assert_eq!(err.var, "LOG_FORMAT");
+
+        let long = "m".repeat(51);
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("MODEL_NAME", &long)]).expect_err("too long");
+        assert_eq!(err.var, "MODEL_NAME");
+        assert!(err.to_string().contains("got 51"), "{err}");
     }
 
     #[test]

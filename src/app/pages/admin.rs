@@ -228,7 +228,7 @@ fn Dashboard(d: AdminDashboard) -> impl IntoView {
         <h2>"Chat-log writer"</h2>
         <p class="muted small">
             {format!(
-                "queue {}/{} · inserted {} · batches {} (max {}) · last flush {:.1} ms · spooled {} · replayed {} · lost {}{}",
+                "queue {}/{} · inserted {} · batches {} (max {}) · last flush {:.1} ms · spooled {} · replayed {} · set aside {} · lost {}{}",
                 w.queue_depth,
                 w.queue_capacity,
                 w.inserted,
@@ -237,6 +237,7 @@ fn Dashboard(d: AdminDashboard) -> impl IntoView {
                 w.last_flush_ms,
                 w.spooled,
                 w.replayed,
+                w.rejected,
                 w.lost,
                 if w.degraded { " · DEGRADED (Postgres unreachable)" } else { "" },
             )}

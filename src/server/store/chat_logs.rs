@@ -48,6 +48,59 @@ pub struct ChatLogRecord {
     pub created_at: NaiveDateTime,
 }
 
+impl ChatLogRecord {
+    /// Makes the record storable whatever a user or a model put into it: Postgres `text` and `jsonb` cannot hold
+    /// U+0000, and `model` is `VARCHAR(50)`. A record Postgres refuses would otherwise fail every batch it is in.
+    pub fn make_storable(&mut self) {
+        for text in [&mut self.question, &mut self.response, &mut self.model] {
+            strip_nul(text);
+        }
+        for text in [self.error.as_mut(), self.conversation_title.as_mut()].into_iter().flatten() {
+            strip_nul(text);
+        }
+        if self.model.chars().count() > MODEL_MAX_CHARS {
+            self.model = self.model.chars().take(MODEL_MAX_CHARS).collect();
+        }
+        strip_nul_json(&mut self.tools_used);
+    }
+}
+
+/// `chat_logs.model VARCHAR(50)`.
+const MODEL_MAX_CHARS: usize = 50;
+
+fn strip_nul(text: &mut String) {
+    if text.contains('\0') {
+        text.retain(|c| c != '\0');
+    }
+}
+
+fn strip_nul_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => strip_nul(s),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul_json),
+        Value::Object(fields) => {
+            if fields.keys().any(|k| k.contains('\0')) {
+                *fields = std::mem::take(fields)
+                    .into_iter()
+                    .map(|(mut k, v)| {
+                        strip_nul(&mut k);
+                        (k, v)
+                    })
+                    .collect();
+            }
+            fields.values_mut().for_each(strip_nul_json);
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Whether Postgres refused a record for what it contains (SQLSTATE class 22, data exception, or 23, integrity
+/// constraint violation), as opposed to being unreachable: retrying such a record can never succeed.
+pub fn is_refused_data(e: &sqlx::Error) -> bool {
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|code| code.starts_with("22") || code.starts_with("23"))
+}
+
 /// Inserts `records` in one transaction: conversations first (created or touched, only for their owner), then
 /// the logs. A record whose id already exists is skipped, so a replay can never duplicate a row.
 /// Returns how many logs were newly inserted.

@@ -44,6 +44,7 @@ pub async fn is_visible(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx:
 struct ExchangeRow {
     id: i64,
     conversation_id: Option<Uuid>,
+    conversation_title: Option<String>,
     question: String,
     response: String,
     tools_used: Option<serde_json::Value>,
@@ -63,6 +64,7 @@ impl From<ExchangeRow> for Exchange {
         Self {
             chat_log_id: r.id,
             conversation_id: r.conversation_id,
+            conversation_title: r.conversation_title,
             question: r.question,
             response: r.response,
             tools_used: r.tools_used.unwrap_or_else(|| serde_json::json!([])),
@@ -78,7 +80,8 @@ impl From<ExchangeRow> for Exchange {
     }
 }
 
-const EXCHANGE_COLUMNS: &str = "l.id, l.conversation_id, l.question, l.response, l.tools_used, l.model, \
+const EXCHANGE_COLUMNS: &str = "l.id, l.conversation_id, \
+     (SELECT c.title FROM conversations c WHERE c.id = l.conversation_id) AS conversation_title, l.question, l.response, l.tools_used, l.model, \
      l.input_tokens, l.output_tokens, l.cost, l.status, l.error, l.created_at, s.id AS saved_id, s.note AS saved_note";
 
 /// Every exchange of a conversation, oldest first, with its ⭐ state.
@@ -86,7 +89,7 @@ pub async fn exchanges(conn: &mut PgConnection, conversation_id: Uuid) -> Result
     let rows: Vec<ExchangeRow> = sqlx::query_as(&format!(
         "SELECT {EXCHANGE_COLUMNS} FROM chat_logs l
          LEFT JOIN saved_chats s ON s.chat_log_id = l.id AND s.user_id = l.user_id
-         WHERE l.conversation_id = $1 ORDER BY l.id"
+         WHERE l.conversation_id = $1 ORDER BY l.created_at, l.id"
     ))
     .bind(conversation_id)
     .fetch_all(conn)
@@ -139,7 +142,7 @@ pub async fn context(
 ) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     let mut rows: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT id, question, response FROM chat_logs
-         WHERE conversation_id = $1 AND response <> '' ORDER BY id DESC LIMIT $2",
+         WHERE conversation_id = $1 AND response <> '' ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(conversation_id)
     .bind(i64::from(n))

@@ -76,6 +76,7 @@ struct Counters {
     spooled: AtomicU64,
     replayed: AtomicU64,
     spool_malformed: AtomicU64,
+    rejected: AtomicU64,
     lost: AtomicU64,
 }
 
@@ -160,7 +161,8 @@ impl ChatLogWriter {
 
     /// Hands a record over. Never waits on Postgres: when the queue is full or the writer has stopped, the record
     /// is appended to the spool (a local file) instead.
-    pub async fn enqueue(&self, record: ChatLogRecord) {
+    pub async fn enqueue(&self, mut record: ChatLogRecord) {
+        record.make_storable();
         self.shared.counters.enqueued.fetch_add(1, Ordering::Relaxed);
         if let Some(id) = record.id {
             self.shared.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
@@ -206,6 +208,7 @@ impl ChatLogWriter {
             spooled: get(&c.spooled),
             replayed: get(&c.replayed),
             spool_malformed: get(&c.spool_malformed),
+            rejected: get(&c.rejected),
             lost: get(&c.lost),
             degraded: self.shared.degraded.load(Ordering::Relaxed),
         }
@@ -301,6 +304,23 @@ async fn flush(shared: &Shared, mut batch: Vec<ChatLogRecord>, retry: bool) {
                 settle(shared, &batch);
                 return;
             }
+            Err(e) if chat_logs::is_refused_data(&e) => {
+                tracing::warn!(error = %e, records = batch.len(), "Postgres refused a chat-log batch; inserting one by one");
+                let started = Instant::now();
+                match isolate(shared, &mut batch).await {
+                    Ok(inserted) => {
+                        record_flush(shared, batch.len(), inserted, started.elapsed());
+                        settle(shared, &batch);
+                    }
+                    Err(e) => {
+                        shared.counters.failed_flushes.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(error = %e, records = batch.len(), "chat-log flush failed; spooling");
+                        shared.degraded.store(true, Ordering::Relaxed);
+                        spool_records(shared, batch).await;
+                    }
+                }
+                return;
+            }
             Err(e) => {
                 shared.counters.failed_flushes.fetch_add(1, Ordering::Relaxed);
                 match delays.get(attempt) {
@@ -329,6 +349,33 @@ async fn insert(shared: &Shared, batch: &mut [ChatLogRecord]) -> Result<u64, sql
         chat_logs::insert_batch(&mut conn, batch).await
     };
     tokio::time::timeout(shared.config.flush_timeout, attempt).await.unwrap_or(Err(sqlx::Error::PoolTimedOut))
+}
+
+/// Inserts a batch Postgres refused record by record, setting aside the records it refuses for their contents
+/// (one bad record must not hold back, or spool, everyone else's). Stops at the first error of another kind
+/// (Postgres unreachable): the caller spools the batch, and the rows already stored are skipped on replay.
+async fn isolate(shared: &Shared, batch: &mut [ChatLogRecord]) -> Result<u64, sqlx::Error> {
+    let mut inserted = 0;
+    for i in 0..batch.len() {
+        let one = &mut batch[i..=i];
+        match insert(shared, one).await {
+            Ok(n) => inserted += n,
+            Err(e) if chat_logs::is_refused_data(&e) => {
+                let record = &one[0];
+                tracing::error!(error = %e, id = ?record.id, user = %record.user_id,
+                    file = %shared.spool.rejected_path().display(), "chat-log record refused by Postgres; set aside");
+                match shared.spool.reject(record, &e.to_string()).await {
+                    Ok(()) => shared.counters.rejected.fetch_add(1, Ordering::Relaxed),
+                    Err(io) => {
+                        tracing::error!(error = %io, "chat-log record LOST: could not set it aside");
+                        shared.counters.lost.fetch_add(1, Ordering::Relaxed)
+                    }
+                };
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(inserted)
 }
 
 fn record_flush(shared: &Shared, size: usize, inserted: u64, took: Duration) {
@@ -407,6 +454,17 @@ async fn replay_spool(shared: &Shared) {
                 shared.counters.replayed.fetch_add(inserted, Ordering::Relaxed);
                 record_flush(shared, chunk.len(), inserted, Duration::ZERO);
             }
+            Err(e) if chat_logs::is_refused_data(&e) => match isolate(shared, chunk).await {
+                Ok(inserted) => {
+                    shared.counters.replayed.fetch_add(inserted, Ordering::Relaxed);
+                    record_flush(shared, chunk.len(), inserted, Duration::ZERO);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "spool replay interrupted; will resume");
+                    shared.degraded.store(true, Ordering::Relaxed);
+                    return;
+                }
+            },
             Err(e) => {
                 tracing::warn!(error = %e, "spool replay interrupted; will resume");
                 shared.degraded.store(true, Ordering::Relaxed);

@@ -10,6 +10,7 @@ use crate::server::store::chat_logs::ChatLogRecord;
 
 const ACTIVE: &str = "chat-log-spool.jsonl";
 const REPLAYING: &str = "chat-log-spool.replaying.jsonl";
+const REJECTED: &str = "chat-log-rejected.jsonl";
 
 /// Spool files under one folder.
 pub struct Spool {
@@ -40,6 +41,23 @@ impl Spool {
         let file = guard.as_mut().ok_or_else(|| std::io::Error::other("spool file not open"))?;
         file.write_all(&lines).await?;
         file.sync_data().await
+    }
+
+    /// Sets aside a record Postgres refused for its contents, with the reason, in a file of its own (one JSON
+    /// line `{"error", "record"}` each) that an operator can inspect and, once fixed, re-insert.
+    pub async fn reject(&self, record: &ChatLogRecord, error: &str) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(&serde_json::json!({ "error": error, "record": record }))
+            .map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(REJECTED)).await?;
+        file.write_all(&line).await?;
+        file.sync_data().await
+    }
+
+    /// Path of the file refused records are set aside in.
+    pub fn rejected_path(&self) -> PathBuf {
+        self.dir.join(REJECTED)
     }
 
     /// The file to replay, if any: a replay left over from before, else the active file (handed off by renaming
