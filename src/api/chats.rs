@@ -109,9 +109,18 @@ pub async fn conversation_exchanges(conversation_id: uuid::Uuid) -> Result<Vec<E
         use crate::server::{auth, store};
         let state = crate::server::state::AppState::from_context()?;
         let identity = auth::require_user()?;
+        // A conversation's first answer is stored when its run ends; until then (a reload mid-stream) the run in
+        // memory is what makes the conversation exist. A just-finished answer is waited for briefly.
+        let in_memory = state.agent.runs.latest(identity.user_id, conversation_id);
+        if let Some(log_id) = in_memory.as_ref().filter(|r| r.is_finished()).and_then(|r| r.chat_log_id()) {
+            state.log_writer.wait_settled(log_id, std::time::Duration::from_secs(2)).await;
+        }
         let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
         if !store::conversations::is_visible(&mut tx, conversation_id).await? {
-            return Err(AppError::NotFound("That conversation".into()));
+            return match in_memory {
+                Some(_) => Ok(Vec::new()),
+                None => Err(AppError::NotFound("That conversation".into())),
+            };
         }
         let exchanges = store::conversations::exchanges(&mut tx, conversation_id).await?;
         tx.commit().await?;
@@ -178,7 +187,11 @@ pub struct ToolRerun {
 pub async fn rerun_tool(name: String, input: String, rows: u32) -> Result<ToolRerun, AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        crate::server::auth::require_user()?;
+        let identity = crate::server::auth::require_user()?;
+        let _entered = state.agent.reruns.try_enter(identity.user_id).ok_or_else(|| AppError::RateLimited {
+            message: "Another table or chart of yours is still loading; try again when it has finished.".into(),
+            retry_after_secs: 1,
+        })?;
         let input: serde_json::Value =
             serde_json::from_str(&input).map_err(|e| AppError::Invalid(format!("Invalid tool input: {e}")))?;
         let sql = input

@@ -148,6 +148,63 @@ async fn tool_errors_go_back_to_the_model_as_is_error() {
     assert!(events.iter().any(|e| matches!(e, RunEvent::ToolResult { ok: false, error: Some(_), .. })));
 }
 
+/// Out of tool rounds, the model gets one last turn in which it may not call a tool: the tools stay declared
+/// (the real API refuses tool blocks in the history without them) and `tool_choice` says none.
+#[tokio::test]
+async fn after_the_last_tool_round_the_model_answers_without_tools() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    let round = |i: usize| {
+        let mut r = vec![sse::message_start(100, 0, 0)];
+        r.extend(sse::tool_block(0, &format!("toolu_{i}"), "run_sql", &["{\"sql\": \"SELECT 1\"}"]));
+        r.extend(sse::message_end("tool_use", 5));
+        stream(r)
+    };
+    let mut replies: Vec<_> = (0..LIMITS.max_tool_rounds).map(round).collect();
+    replies.push(stream(sse::text_answer("One is one.", 100, 5)));
+    fake.script(replies);
+    let (events, output) = run_agent(&fake, "keep querying", &[]).await;
+    assert_eq!((output.status, output.error.as_deref()), (RunStatus::Ok, None));
+    assert_eq!(text_of(&events), "One is one.");
+    assert_eq!(output.tools_used.len(), LIMITS.max_tool_rounds);
+    let requests = fake.requests();
+    assert_eq!(requests.len(), LIMITS.max_tool_rounds + 1);
+    let last = requests.last().expect("last request");
+    assert!(last["tools"].as_array().is_some_and(|t| !t.is_empty()), "tools stay declared");
+    assert_eq!(last["tool_choice"], json!({"type": "none"}));
+    assert!(requests[0].get("tool_choice").is_none());
+    let final_turn = last["messages"].as_array().expect("messages").last().expect("user turn").clone();
+    assert_eq!(final_turn["role"], "user");
+    assert_eq!(final_turn["content"][0]["type"], "tool_result");
+    assert!(final_turn["content"][1]["text"].as_str().is_some_and(|t| t.contains("used all tool rounds")));
+}
+
+/// A run whose cost would pass its budget reservation stops before the next round, keeping what it has.
+#[tokio::test]
+async fn a_run_stops_before_a_round_that_could_pass_its_reservation() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    let round = |i: usize| {
+        let mut r = vec![sse::message_start(100, 0, 0)];
+        r.extend(sse::text_block(0, &[&format!("Looking {i}. ")]));
+        r.extend(sse::tool_block(1, &format!("toolu_{i}"), "run_sql", &["{\"sql\": \"SELECT 1\"}"]));
+        r.extend(sse::message_end("tool_use", 5));
+        stream(r)
+    };
+    fake.script((0..LIMITS.max_tool_rounds).map(round).collect::<Vec<_>>());
+    let duck = duck();
+    let schema = duck.schema().await.expect("schema");
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date");
+    let agent = TradingAgent::new(client(&fake), duck, schema, LIMITS, date)
+        .with_cost_cap(Box::new(|usage: &tradechat::server::agent::llm::Usage| usage.input_tokens >= 200));
+    let events = std::sync::Mutex::new(Vec::new());
+    let emit = |e: RunEvent| events.lock().expect("lock").push(e);
+    let output = agent.run("look up everything", &[], &emit, &CancellationToken::new()).await;
+    assert_eq!(fake.requests().len(), 2, "no third round once the cap is reached");
+    assert_eq!(output.status, RunStatus::Error);
+    assert!(output.error.as_deref().is_some_and(|e| e.contains("most one answer may cost")), "{:?}", output.error);
+    assert!(output.response.contains("Looking 0.") && output.response.contains("Looking 1."), "{}", output.response);
+    assert_eq!(output.usage.input_tokens, 200);
+}
+
 #[tokio::test]
 async fn overload_before_the_first_token_is_retried() {
     let fake = FakeAnthropic::start().await.expect("fake");
@@ -186,6 +243,47 @@ async fn a_429_is_retried_after_its_retry_after() {
     let (_, output) = run_agent(&fake, "hello", &[]).await;
     assert_eq!(output.status, RunStatus::Ok);
     assert!(started.elapsed() >= Duration::from_millis(950), "waited for retry-after: {:?}", started.elapsed());
+}
+
+/// A provider that accepts the connection but never sends its response headers is given up on after the silence
+/// timeout (per attempt), with an error that says so.
+#[tokio::test]
+async fn a_provider_that_never_answers_times_out() {
+    use tradechat::server::agent::llm::{LlmClient, Message, ModelRequest, Role};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket); // read nothing, answer nothing
+        }
+    });
+    let client = AnthropicClient::new(AnthropicConfig {
+        api_key: "test-key".to_owned().into(),
+        base_url,
+        model: "claude-haiku-4-5-20251001".into(),
+        max_retries: 1,
+        retry_base: Duration::from_millis(10),
+        connect_timeout: Duration::from_secs(2),
+        silence_timeout: Duration::from_millis(300),
+    })
+    .expect("client");
+    let request = ModelRequest {
+        system: "s".into(),
+        messages: vec![Message::text(Role::User, "hi")],
+        tools: Vec::new(),
+        max_tokens: 100,
+        tool_use: true,
+    };
+    let started = Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(10), client.complete(&request, &|_| {}))
+        .await
+        .expect("the client gives up on its own")
+        .expect_err("no answer is an error");
+    silent.abort();
+    assert!(err.message.contains("did not answer"), "{}", err.message);
+    assert!(!err.after_output);
+    assert!(started.elapsed() >= Duration::from_millis(600), "two attempts of 300 ms: {:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -293,6 +391,24 @@ async fn reattaching_after_a_disconnect_delivers_every_event_exactly_once_in_ord
     let run_id = handle["run_id"].as_str().expect("run id").to_owned();
     let events_url = |after: usize| app.url(&format!("/chat/runs/{run_id}/events?after={after}"));
 
+    // A reload while the conversation's first answer is still being written: the conversation is there (empty
+    // so far, the live run shows the rest), not "not found".
+    let conversation_id = handle["conversation_id"].as_str().expect("conversation id").to_owned();
+    let get_conversation = |cookie: String| {
+        let (client, url, id) = (app.client.clone(), app.url("/api/conversations/get"), conversation_id.clone());
+        async move {
+            let response = client
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[("conversation_id", id.as_str())])
+                .send()
+                .await
+                .expect("get conversation");
+            (response.status().as_u16(), response.text().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(get_conversation(cookie.clone()).await, (200, "[]".to_owned()));
+
     // Read three events, then drop the connection (a page refresh).
     let first = app.client.get(events_url(0)).header("cookie", &cookie).send().await.expect("events");
     let head = read_sse(first, |events| events.len() == 3).await;
@@ -311,8 +427,22 @@ async fn reattaching_after_a_disconnect_delivers_every_event_exactly_once_in_ord
         all.iter().filter(|e| e.event == "text_delta").map(|e| e.data["text"].as_str().unwrap_or_default()).collect();
     assert!(answer.contains("NOVA") && answer.contains("LITH"), "{answer}");
 
-    // Another user cannot follow (or stop) this run.
+    // The browser's own reconnect: the first URL (`after=0`) again, with the id of the last event it saw.
+    let reconnect = app
+        .client
+        .get(events_url(0))
+        .header("cookie", &cookie)
+        .header("last-event-id", "4")
+        .send()
+        .await
+        .expect("reconnect");
+    let resumed = read_sse(reconnect, |_| false).await;
+    assert_eq!(resumed.first().and_then(|e| e.id), Some(5), "resumes after Last-Event-ID, not from 0");
+    assert_eq!(resumed, all[5..].to_vec());
+
+    // Another user cannot follow (or stop) this run, nor read its conversation.
     let other = sign_up(&app, "intruder@example.com").await;
+    assert_eq!(get_conversation(other.clone()).await.0, 404);
     let peek = app.client.get(events_url(0)).header("cookie", &other).send().await.expect("peek");
     assert_eq!(peek.status(), 404);
     let stop = app

@@ -69,7 +69,7 @@ impl AnthropicClient {
             .iter()
             .map(|t| json!({ "name": t.name, "description": t.description, "input_schema": t.input_schema }))
             .collect();
-        json!({
+        let mut body = json!({
             "model": self.config.model,
             "max_tokens": request.max_tokens,
             "stream": true,
@@ -77,7 +77,11 @@ impl AnthropicClient {
             "system": [{ "type": "text", "text": request.system, "cache_control": { "type": "ephemeral" } }],
             "tools": tools,
             "messages": messages,
-        })
+        });
+        if !request.tool_use {
+            body["tool_choice"] = json!({ "type": "none" });
+        }
+        body
     }
 
     fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
@@ -91,7 +95,7 @@ impl AnthropicClient {
 
     async fn attempt(&self, body: &Value, on_text: TextSink<'_>) -> Result<ModelTurn, Attempt> {
         let url = format!("{}/v1/messages", self.config.base_url.trim_end_matches('/'));
-        let response = self
+        let request = self
             .http
             .post(url)
             .header("x-api-key", self.config.api_key.expose_secret())
@@ -99,12 +103,26 @@ impl AnthropicClient {
             .header("content-type", "application/json")
             .header("accept", "text/event-stream")
             .json(body)
-            .send()
-            .await
-            .map_err(|e| Attempt::Retry {
-                message: format!("could not reach the model provider: {e}"),
-                retry_after: None,
-            })?;
+            .send();
+        // A server that accepts the connection but never answers counts as silence too.
+        let response = match tokio::time::timeout(self.config.silence_timeout, request).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                return Err(Attempt::Retry {
+                    message: format!("could not reach the model provider: {e}"),
+                    retry_after: None,
+                });
+            }
+            Err(_) => {
+                return Err(Attempt::Retry {
+                    message: format!(
+                        "the model provider did not answer within {} s",
+                        self.config.silence_timeout.as_secs()
+                    ),
+                    retry_after: None,
+                });
+            }
+        };
         let status = response.status();
         if !status.is_success() {
             let retry_after = response

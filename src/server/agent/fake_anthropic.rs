@@ -191,6 +191,7 @@ pub fn stream(frames: Vec<String>) -> Reply {
 
 async fn messages(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: String) -> Response {
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let problem = invalid_request(&body);
     let reply = {
         let mut inner = inner.lock().unwrap_or_else(|p| p.into_inner());
         if !inner.forget {
@@ -200,6 +201,13 @@ async fn messages(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, bo
     };
     if headers.get("x-api-key").is_none() || headers.get("anthropic-version").is_none() {
         return (StatusCode::UNAUTHORIZED, axum::Json(json!({"type": "error", "error": {"type": "authentication_error", "message": "x-api-key header is required"}}))).into_response();
+    }
+    if let Some(problem) = problem {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"type": "error", "error": {"type": "invalid_request_error", "message": problem}})),
+        )
+            .into_response();
     }
     match reply {
         None => (StatusCode::INTERNAL_SERVER_ERROR, "fake: no scripted reply left").into_response(),
@@ -220,6 +228,24 @@ async fn messages(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, bo
             .body(Body::from_stream(chunked(frames.concat(), chunk, delay)))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
     }
+}
+
+/// The request checks of the real API that a client could get wrong (it answers them with a 400).
+fn invalid_request(body: &Value) -> Option<&'static str> {
+    let messages = body["messages"].as_array()?;
+    let has_tool_blocks = messages.iter().any(|m| {
+        m["content"]
+            .as_array()
+            .is_some_and(|blocks| blocks.iter().any(|b| matches!(b["type"].as_str(), Some("tool_use" | "tool_result"))))
+    });
+    let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
+    if has_tool_blocks && !has_tools {
+        return Some("Requests which include `tool_use` or `tool_result` blocks must define tools.");
+    }
+    if messages.first().is_some_and(|m| m["role"] != "user") {
+        return Some("messages: first message must use the \"user\" role");
+    }
+    None
 }
 
 mod bytes_chunks {

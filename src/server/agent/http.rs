@@ -70,13 +70,14 @@ pub async fn run_events(
         return AppError::NotFound("That answer's live stream (it has finished; reload the conversation)".into())
             .into_response();
     };
-    // EventSource reconnects with the last id it saw; `after` wins when both are given.
+    // EventSource reconnects to the same URL (still `?after=` of the first connection) with the id of the last
+    // event it saw: resume after whichever is further, so nothing is delivered twice.
     let from_header = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .map(|last| last + 1);
-    let after = query.after.or(from_header).unwrap_or(0);
+    let after = query.after.unwrap_or(0).max(from_header.unwrap_or(0));
     events(&state, run, after).into_response()
 }
 

@@ -78,6 +78,9 @@ pub struct ModelRequest {
     pub messages: Vec<Message>,
     /// Tools on offer.
     pub tools: Vec<ToolSpec>,
+    /// Whether the model may call a tool in this turn. When not, the tools stay declared (Anthropic refuses a
+    /// history with tool blocks but no tools) and the provider is told not to use them.
+    pub tool_use: bool,
     /// Output token limit.
     pub max_tokens: u32,
 }

@@ -9,6 +9,7 @@
 //! - [`fake_anthropic`] — a local Messages API stand-in for tests and benchmarks.
 pub mod anthropic;
 pub mod fake_anthropic;
+pub mod gate;
 pub mod http;
 pub mod llm;
 pub mod offline;
@@ -18,11 +19,13 @@ pub mod runs;
 pub mod tools;
 pub mod trading_agent;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::Utc;
+use futures_util::FutureExt as _;
 use uuid::Uuid;
 
 pub use trading_agent::{AgentLimits, RunOutput, TradingAgent};
@@ -56,6 +59,8 @@ pub struct AgentService {
     pub context_exchanges: u32,
     /// In-flight runs.
     pub runs: RunRegistry,
+    /// Table and chart reloads: one per user at a time.
+    pub reruns: gate::UserGate,
     /// For alert webhooks.
     pub http: reqwest::Client,
 }
@@ -106,6 +111,7 @@ impl AgentService {
             },
             context_exchanges: llm_config.context_exchanges,
             runs: RunRegistry::default(),
+            reruns: gate::UserGate::default(),
             http: reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?,
         })
     }
@@ -189,7 +195,16 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         context_ids: history.iter().map(|(id, _, _)| *id).collect(),
     });
 
-    let agent = TradingAgent::new(Arc::clone(&service.llm), state.duck.clone(), schema, service.limits, today);
+    let mut agent = TradingAgent::new(Arc::clone(&service.llm), state.duck.clone(), schema, service.limits, today);
+    let reserved = service.worst_case_cost(today);
+    if reserved > rust_decimal::Decimal::ZERO {
+        // Another round may cost at most one round's share of the reservation.
+        let per_round = reserved / rust_decimal::Decimal::from(service.limits.max_tool_rounds as u64 + 1);
+        let (prices, model) = (service.prices.clone(), service.llm.model().to_owned());
+        agent = agent.with_cost_cap(Box::new(move |usage: &llm::Usage| {
+            prices.cost(&model, today, usage).is_some_and(|spent| spent + per_round > reserved)
+        }));
+    }
     let (state, user_id, task_run) = (state.clone(), identity.user_id, Arc::clone(&run));
     service.runs.spawn(async move {
         let run = task_run;
@@ -197,7 +212,21 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         let created_at = Utc::now().naive_utc();
         let pairs: Vec<(String, String)> = history.into_iter().map(|(_, q, a)| (q, a)).collect();
         let emit = |event| run.push(event);
-        let output = agent.run(question.as_str(), &pairs, &emit, &run.cancel).await;
+        // A bug in the loop must still end the run (clients waiting, the conversation unblocked) and log it.
+        let output =
+            match AssertUnwindSafe(agent.run(question.as_str(), &pairs, &emit, &run.cancel)).catch_unwind().await {
+                Ok(output) => output,
+                Err(_) => {
+                    tracing::error!(run_id = %run.id, "the agent panicked; ending the run with an error");
+                    RunOutput {
+                        response: run.text(),
+                        tools_used: Vec::new(),
+                        usage: llm::Usage::default(),
+                        status: RunStatus::Error,
+                        error: Some("Something went wrong while writing this answer; please ask again.".into()),
+                    }
+                }
+            };
         let model = state.agent.llm.model().to_owned();
         let cost = state.agent.prices.cost(&model, today, &output.usage);
         if let Some(message) = &output.error {

@@ -252,7 +252,7 @@ impl LlmClient for OfflineModel {
                     m.content.iter().find_map(|b| if let Block::Text { text } = b { Some(text.clone()) } else { None })
                 })
                 .unwrap_or_default();
-            if request.tools.is_empty() {
+            if !request.tool_use || request.tools.is_empty() {
                 "I could not finish looking this up.".to_owned()
             } else {
                 let (intro, calls) = match self.plan(&question).await {

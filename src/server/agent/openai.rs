@@ -74,6 +74,9 @@ impl OpenAiClient {
         });
         if !tools.is_empty() {
             body["tools"] = Value::Array(tools);
+            if !request.tool_use {
+                body["tool_choice"] = json!("none");
+            }
         }
         body
     }
@@ -84,8 +87,15 @@ impl OpenAiClient {
         if let Some(key) = &self.config.api_key {
             builder = builder.bearer_auth(key.expose_secret());
         }
-        let response =
-            builder.send().await.map_err(|e| Attempt::Retry(format!("could not reach the model server: {e}")))?;
+        let response = match tokio::time::timeout(self.config.silence_timeout, builder.send()).await {
+            Ok(sent) => sent.map_err(|e| Attempt::Retry(format!("could not reach the model server: {e}")))?,
+            Err(_) => {
+                return Err(Attempt::Retry(format!(
+                    "the model server did not answer within {} s",
+                    self.config.silence_timeout.as_secs()
+                )));
+            }
+        };
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();

@@ -49,6 +49,19 @@ impl Run {
         self.count.send_replace(n);
     }
 
+    /// The answer text streamed so far.
+    pub fn text(&self) -> String {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(|e| match e {
+                RunEvent::TextDelta { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Events from index `after` on, and whether the run has finished.
     pub fn since(&self, after: usize) -> (Vec<RunEvent>, bool) {
         let events = self.events.lock().unwrap_or_else(|p| p.into_inner());

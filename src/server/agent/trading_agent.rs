@@ -46,7 +46,12 @@ pub struct TradingAgent {
     schema: Arc<SchemaSummary>,
     limits: AgentLimits,
     today: NaiveDate,
+    /// Says whether another model round could take the run past what was reserved for it.
+    cost_cap: Option<CostCap>,
 }
+
+/// A predicate over the usage so far: true when one more round might cost more than the run may.
+pub type CostCap = Box<dyn Fn(&Usage) -> bool + Send + Sync>;
 
 /// The system prompt: purpose, rules, today's date and the database schema.
 pub fn system_prompt(schema: &SchemaSummary, today: NaiveDate) -> String {
@@ -75,7 +80,14 @@ impl TradingAgent {
         limits: AgentLimits,
         today: NaiveDate,
     ) -> Self {
-        Self { llm, duck, schema, limits, today }
+        Self { llm, duck, schema, limits, today, cost_cap: None }
+    }
+
+    /// Stops the run before a further round when `over` says it could exceed its budget reservation (a run's
+    /// tool results can be larger than the reservation assumed); the answer so far is kept.
+    pub fn with_cost_cap(mut self, over: CostCap) -> Self {
+        self.cost_cap = Some(over);
+        self
     }
 
     /// Runs the tool loop for `question` after `history` (earlier question/answer pairs), streaming events through
@@ -98,6 +110,7 @@ impl TradingAgent {
             messages,
             tools: tools::specs(),
             max_tokens: self.limits.max_tokens,
+            tool_use: true,
         };
         let response = std::sync::Mutex::new(String::new());
         // Text of a later round starts a new paragraph.
@@ -128,13 +141,25 @@ impl TradingAgent {
         };
 
         for round in 0..=self.limits.max_tool_rounds {
+            if round > 0 && self.cost_cap.as_ref().is_some_and(|over| over(&usage)) {
+                let message = "This answer reached the most one answer may cost, so it stopped looking things up; \
+                               ask a narrower question."
+                    .to_owned();
+                return finish(RunStatus::Error, Some(message), usage, tools_used);
+            }
             if round == self.limits.max_tool_rounds {
-                // Out of rounds: one last turn without tools, so the model answers with what it has.
-                request.tools.clear();
-                request.messages.push(Message::text(
-                    Role::User,
-                    "You have used all tool rounds. Answer now with the results you have, and say what is missing.",
-                ));
+                // Out of rounds: one last turn without tool use, so the model answers with what it has. The note
+                // joins the tool results' user turn (text may follow tool_result blocks there).
+                request.tool_use = false;
+                let note = Block::Text {
+                    text: "You have used all tool rounds. Answer now with the results you have, and say what is \
+                           missing."
+                        .into(),
+                };
+                match request.messages.last_mut() {
+                    Some(last) if last.role == Role::User => last.content.push(note),
+                    _ => request.messages.push(Message { role: Role::User, content: vec![note] }),
+                }
             }
             let turn = tokio::select! {
                 biased;
