@@ -66,6 +66,9 @@ test("the whole journey: magic link, streamed answer with a tool step and a char
   const second = lastExchange(page);
   await expect(second.getByTestId("answer")).not.toBeEmpty();
   await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
+  const conversationUrl = page.url();
+  // Still being written when the page goes away.
+  await expect(second.getByTestId("answer")).toHaveAttribute("aria-busy", "true");
   await page.reload();
   const resumed = lastExchange(page);
   await expect(resumed.getByTestId("answer")).toContainText("Returns over the last 30 days", { timeout: 30_000 });
@@ -73,6 +76,10 @@ test("the whole journey: magic link, streamed answer with a tool step and a char
   await expect(resumed.getByRole("button", { name: "Save this answer" })).toBeVisible();
   // The earlier answer goes to the model as context now.
   await expect(page.getByTestId("exchange").first().getByText("in context")).toBeVisible();
+  // Star the resumed answer too (no note): it stays saved to the end.
+  await resumed.getByRole("button", { name: "Save this answer" }).click();
+  await resumed.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(resumed.getByRole("button", { name: "Saved — edit note" })).toBeVisible();
 
   // History: found by search.
   await page.getByRole("link", { name: "History" }).click();
@@ -80,12 +87,19 @@ test("the whole journey: magic link, streamed answer with a tool step and a char
   await page.getByRole("button", { name: "Search" }).click();
   await expect(page.getByTestId("history-item")).toHaveCount(1);
   await expect(page.getByTestId("history-item")).toContainText("chart NOVA");
+  // Listed under its conversation (titled by its first question), which opens to continue.
+  const group = page.getByTestId("history-conversation");
+  await expect(group).toHaveCount(1);
+  await expect(group.getByRole("heading", { level: 2 })).toHaveText("chart NOVA");
   await page.screenshot({ path: `${shots}/history.png`, fullPage: true });
+  await group.getByRole("link", { name: "Open conversation" }).click();
+  await expect(page).toHaveURL(conversationUrl);
+  await expect(page.getByTestId("exchange")).toHaveCount(2);
 
   // Saved: the note, edited; then unstarred.
   await page.getByRole("link", { name: "Saved" }).click();
-  const saved = page.getByTestId("saved-item");
-  await expect(saved).toHaveCount(1);
+  await expect(page.getByTestId("saved-item")).toHaveCount(2);
+  const saved = page.getByTestId("saved-item").filter({ hasText: "chart NOVA" });
   await expect(saved.getByTestId("saved-note")).toHaveText("Watch the 90-day range");
   await page.screenshot({ path: `${shots}/saved.png`, fullPage: true });
   await saved.getByRole("button", { name: "Edit note" }).click();
@@ -93,8 +107,8 @@ test("the whole journey: magic link, streamed answer with a tool step and a char
   await saved.getByRole("button", { name: "Save note" }).click();
   await expect(saved.getByTestId("saved-note")).toHaveText("Sold half");
   await saved.getByRole("button", { name: "Remove" }).click();
-  await expect(page.getByTestId("saved-item")).toHaveCount(0);
-  await expect(page.getByText("Nothing saved yet")).toBeVisible();
+  await expect(page.getByTestId("saved-item")).toHaveCount(1);
+  await expect(page.getByTestId("saved-item")).toContainText("30-day return of NOVA and LITH");
 
   // Sign out ends the session, also after a reload.
   await page.getByTestId("user-label").click();
@@ -102,8 +116,24 @@ test("the whole journey: magic link, streamed answer with a tool step and a char
   await expect(dialog).toBeVisible();
   await page.reload();
   await expect(dialog).toBeVisible();
-  // No hydration warnings, CSP violations or script errors along the way.
+  // No hydration warnings, CSP violations or script errors along the way (a 404 page below logs one by design).
   expect(consoleErrors).toEqual([]);
+
+  // A second user sees none of it: no history, no saves, and the first user's conversation is not found.
+  const other = `other-${Date.now()}@example.com`;
+  await page.getByRole("tab", { name: "Password" }).click();
+  await page.getByRole("button", { name: "New here? Create an account" }).click();
+  await page.getByLabel("Email").fill(other);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("user-label")).toHaveText(other);
+  await page.goto("/history");
+  await expect(page.getByText("No questions yet.")).toBeVisible();
+  await page.goto("/saved");
+  await expect(page.getByText("Nothing saved yet")).toBeVisible();
+  await page.goto(conversationUrl);
+  await expect(page.getByRole("alert")).toContainText("That conversation was not found.");
+  await expect(page.getByTestId("exchange")).toHaveCount(0);
 });
 
 test("password sign-up and sign-in keep the session across reloads, and a second user sees none of the first user's data", async ({

@@ -54,6 +54,8 @@ pub struct Exchange {
     pub chat_log_id: i64,
     /// Its conversation.
     pub conversation_id: Option<uuid::Uuid>,
+    /// That conversation's title.
+    pub conversation_title: Option<String>,
     /// The question.
     pub question: String,
     /// The answer (partial when the run did not finish).

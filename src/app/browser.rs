@@ -108,14 +108,23 @@ pub fn follow(
             .map_err(|_| "Could not open the answer stream.".to_owned())?;
         let on_event = Rc::new(on_event);
         let on_connection = Rc::new(on_connection);
+        // Index of the next event expected: anything older (a replay after a reconnect) is dropped.
+        let next = Rc::new(std::cell::Cell::new(after));
         let mut callbacks = Vec::new();
         // One listener per kind, all feeding the same handler: the browser dispatches them in arrival order.
         for kind in ["run_started", "text_delta", "tool_call", "tool_result", "usage", "run_error", "done"] {
             let on_event = Rc::clone(&on_event);
             let on_connection = Rc::clone(&on_connection);
             let source_for_close = source.clone();
+            let next = Rc::clone(&next);
             let callback = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |message: web_sys::MessageEvent| {
                 on_connection(true);
+                if let Ok(index) = message.last_event_id().parse::<usize>() {
+                    if index < next.get() {
+                        return;
+                    }
+                    next.set(index + 1);
+                }
                 let Some(data) = message.data().as_string() else { return };
                 if let Ok(event) = serde_json::from_str::<RunEvent>(&data) {
                     let done = matches!(event, RunEvent::Done { .. });

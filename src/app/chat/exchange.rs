@@ -66,6 +66,9 @@ pub fn ExchangeCard(
             parts.join(" · ")
         })
     };
+    // The ⭐ is built once its answer ends, and only rebuilt if its inputs change: a live exchange's signal also
+    // fires while a later answer streams, and rebuilding would drop the star's own state (saved, note editor).
+    let star = Memo::new(move |_| exchange.with(|e| (!e.is_streaming()).then(|| (e.chat_log_id, e.saved.clone()))));
     view! {
         <article class="exchange" class:in-context=move || in_context.get() data-testid="exchange">
             <div class="question">
@@ -95,10 +98,7 @@ pub fn ExchangeCard(
             </div>
             <footer class="exchange-foot">
                 <span class="muted small" data-testid="answer-meta">{footer}</span>
-                {move || {
-                    let e = exchange.get();
-                    (!e.is_streaming()).then(|| view! { <Star chat_log_id=e.chat_log_id saved=e.saved.clone() /> })
-                }}
+                {move || star.get().map(|(chat_log_id, saved)| view! { <Star chat_log_id saved /> })}
             </footer>
         </article>
     }

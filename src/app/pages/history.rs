@@ -1,4 +1,5 @@
-//! History: the user's past questions and answers, newest first, full-text search, open to continue.
+//! History: the user's past questions and answers by conversation, newest first, full-text search, open to
+//! continue.
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -82,11 +83,9 @@ fn History() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <ul class="cards">
-                <For each=move || items.get() key=|e| e.chat_log_id let:e>
-                    <HistoryItem exchange=e />
-                </For>
-            </ul>
+            <For each=move || by_conversation(items.get()) key=|g| g.key() let:group>
+                <ConversationGroup group />
+            </For>
             <Show when=move || items.with(Vec::is_empty) && !loading.get()>
                 <p class="muted">
                     {move || if search.get().is_some() { "Nothing matches that search." } else { "No questions yet." }}
@@ -101,23 +100,68 @@ fn History() -> impl IntoView {
     }
 }
 
+/// Consecutive exchanges of one conversation (the list is newest first, so a conversation resumed later shows
+/// up again further up).
+#[derive(Debug, Clone, PartialEq)]
+struct Group {
+    conversation_id: Option<uuid::Uuid>,
+    title: String,
+    exchanges: Vec<Exchange>,
+}
+
+impl Group {
+    /// Stable while pages are appended: the conversation and its newest exchange here.
+    fn key(&self) -> (Option<uuid::Uuid>, i64, usize) {
+        (self.conversation_id, self.exchanges.first().map_or(0, |e| e.chat_log_id), self.exchanges.len())
+    }
+}
+
+fn by_conversation(items: Vec<Exchange>) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for e in items {
+        match groups.last_mut() {
+            Some(g) if g.conversation_id.is_some() && g.conversation_id == e.conversation_id => g.exchanges.push(e),
+            _ => groups.push(Group {
+                conversation_id: e.conversation_id,
+                title: e.conversation_title.clone().unwrap_or_else(|| "Without a conversation".into()),
+                exchanges: vec![e],
+            }),
+        }
+    }
+    groups
+}
+
+#[component]
+fn ConversationGroup(group: Group) -> impl IntoView {
+    let link = group.conversation_id.map(|id| format!("/c/{id}"));
+    view! {
+        <section class="history-group" data-testid="history-conversation">
+            <div class="history-group-head">
+                <h2 class="history-group-title">{group.title}</h2>
+                {link.map(|href| view! { <A href=href attr:class="btn small">"Open conversation"</A> })}
+            </div>
+            <ul class="cards">
+                {group.exchanges.into_iter().map(|exchange| view! { <HistoryItem exchange /> }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
 #[component]
 fn HistoryItem(exchange: Exchange) -> impl IntoView {
     let html = markdown::render(&exchange.response);
     let when = exchange.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
-    let link = exchange.conversation_id.map(|id| format!("/c/{id}"));
     let starred = exchange.saved.is_some();
     view! {
         <li class="card" data-testid="history-item">
             <div class="card-head">
-                <h2 class="card-title">{exchange.question.clone()}</h2>
+                <h3 class="card-title">{exchange.question.clone()}</h3>
                 <span class="muted small">{when}{if starred { " · ★ saved" } else { "" }}</span>
             </div>
             <details>
                 <summary>"Answer"</summary>
                 <div class="markdown" inner_html=html></div>
             </details>
-            {link.map(|href| view! { <A href=href attr:class="btn small">"Open conversation"</A> })}
         </li>
     }
 }

@@ -32,6 +32,7 @@ fn MeterView(label: &'static str, meter: Meter) -> impl IntoView {
                 <strong>{label}</strong>
                 <span data-testid=format!("spend-{}", label.to_lowercase().replace(' ', "-"))>
                     {format!("${}", meter.spent_usd)}
+                    {meter.reserved_usd.as_ref().map(|r| format!(" + ${r} held for answers in progress"))}
                     {budget.as_ref().map(|b| format!(" of ${b}")).unwrap_or_else(|| " (no budget)".into())}
                 </span>
             </div>
