@@ -10,9 +10,11 @@ use super::{AppError, Exchange, WriterMetrics};
 pub struct Meter {
     /// USD spent (exact decimal text).
     pub spent_usd: String,
+    /// USD held for answers still being written (their worst case until they end); `None` when nothing is.
+    pub reserved_usd: Option<String>,
     /// USD allowed; `None` when unlimited.
     pub budget_usd: Option<String>,
-    /// spent / budget, 0 when unlimited.
+    /// (spent + reserved) / budget — what the budget check counts; 0 when unlimited.
     pub fraction: f64,
 }
 

@@ -216,6 +216,79 @@ async fn each_threshold_fires_once_per_window_and_reaches_the_webhook() {
     assert_eq!(mine["alerts"], json!([]), "another user's alerts are not shown");
 }
 
+/// The monthly budget's thresholds fire once per month, and every window is its own: an alert of yesterday or of
+/// last month does not stop today's (this month's) from firing.
+#[tokio::test]
+async fn monthly_thresholds_fire_once_and_each_window_fires_anew() {
+    use chrono::Datelike;
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("DAILY_BUDGET_USD".into(), "0".into()),
+            ("MONTHLY_BUDGET_USD".into(), "1.00".into()),
+            ("COST_ALERT_USD".into(), "0.30".into()),
+            ("COST_ALERT_TOTAL_USD".into(), "0".into()),
+        ],
+        ..AppOptions::default()
+    })
+    .await;
+    let user = create_user(&app.state.db, "monthly@example.com").await;
+    let today = chrono::Utc::now().date_naive();
+    let month_start = today.with_day(1).expect("first of the month");
+    let last_month = (month_start - chrono::Days::new(1)).with_day(1).expect("first of last month");
+    // Alerts of earlier windows, for the same user and kinds.
+    for (kind, scope, window) in
+        [("user_daily_spend", "daily", today - chrono::Days::new(1)), ("budget_80", "monthly", last_month)]
+    {
+        sqlx::query(
+            "INSERT INTO alerts (kind, scope, user_id, window_start, amount_usd, threshold_usd, message)
+             VALUES ($1, $2, $3, $4, 1, 1, 'earlier window')",
+        )
+        .bind(kind)
+        .bind(scope)
+        .bind(user.user_id)
+        .bind(window)
+        .execute(&app.state.db)
+        .await
+        .expect("earlier alert");
+    }
+    let spend = |usd: &str| {
+        let (pool, amount) = (app.state.db.clone(), usd.parse::<Decimal>().expect("amount"));
+        async move {
+            sqlx::query(
+                "INSERT INTO run_reservations (run_id, user_id, reserved_usd, actual_usd, settled_at, expires_at)
+                 VALUES (gen_random_uuid(), $1, $2, $2, now(), now())",
+            )
+            .bind(user.user_id)
+            .bind(amount)
+            .execute(&pool)
+            .await
+            .expect("spend");
+        }
+    };
+    let check = || alerts::check(&app.state.db, &app.state.agent.http, &app.state.config.limits, user.user_id);
+
+    spend("0.85").await; // 85 % of the month's budget; above the daily alert level.
+    assert_eq!(check().await.expect("check").len(), 2);
+    assert!(check().await.expect("again").is_empty(), "once per window");
+    spend("0.20").await; // 1.05: the month's budget is used up.
+    assert_eq!(check().await.expect("check").len(), 1);
+    assert!(check().await.expect("again").is_empty());
+
+    let fired: Vec<(String, String, chrono::NaiveDate)> =
+        sqlx::query_as("SELECT kind, scope, window_start FROM alerts WHERE message <> 'earlier window' ORDER BY id")
+            .fetch_all(&app.state.db)
+            .await
+            .expect("alerts");
+    assert_eq!(
+        fired,
+        [
+            ("budget_80".to_owned(), "monthly".to_owned(), month_start),
+            ("user_daily_spend".to_owned(), "daily".to_owned(), today),
+            ("budget_100".to_owned(), "monthly".to_owned(), month_start),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn admin_endpoints_refuse_non_admins_and_usage_shows_only_the_users_rows() {
     let app = spawn_app_with(AppOptions {

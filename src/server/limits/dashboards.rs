@@ -20,10 +20,19 @@ fn text(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
-fn meter(spent: Decimal, budget: Decimal) -> Meter {
+/// A budget meter. `counted` is what admission counts against the budget (settled runs at their cost, running
+/// ones at their worst case), so the meter fills exactly as far as the budget check sees it.
+fn meter(spent: Decimal, counted: Decimal, budget: Decimal) -> Meter {
     let unlimited = budget <= Decimal::ZERO;
-    let fraction = if unlimited { 0.0 } else { (spent / budget).to_string().parse::<f64>().unwrap_or(0.0) };
-    Meter { spent_usd: text(spent), budget_usd: (!unlimited).then(|| text(budget)), fraction }
+    let used = counted.max(spent);
+    let fraction = if unlimited { 0.0 } else { (used / budget).to_string().parse::<f64>().unwrap_or(0.0) };
+    let reserved = counted - spent;
+    Meter {
+        spent_usd: text(spent),
+        reserved_usd: (reserved > Decimal::ZERO).then(|| text(reserved)),
+        budget_usd: (!unlimited).then(|| text(budget)),
+        fraction,
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -103,6 +112,17 @@ pub async fn my_usage(state: &AppState, identity: &Identity) -> Result<MyUsage, 
     .bind(month_start)
     .fetch_one(&mut *tx)
     .await?;
+    // The same sums the budget check makes (see `admission::admit`).
+    let (counted_today, counted_month): (Decimal, Decimal) = sqlx::query_as(
+        "SELECT coalesce(sum(CASE WHEN settled_at IS NOT NULL THEN actual_usd ELSE reserved_usd END)
+                         FILTER (WHERE started_at >= $1::date), 0),
+                coalesce(sum(CASE WHEN settled_at IS NOT NULL THEN actual_usd ELSE reserved_usd END), 0)
+         FROM run_reservations WHERE user_id = auth.uid() AND started_at >= $2::date",
+    )
+    .bind(today)
+    .bind(month_start)
+    .fetch_one(&mut *tx)
+    .await?;
     let expensive: Vec<ExpensiveRow> = sqlx::query_as(
         "SELECT id, conversation_id, question, cost, (input_tokens + output_tokens)::bigint AS tokens, created_at, user_id
          FROM chat_logs WHERE user_id = auth.uid() AND created_at >= $1 AND cost > 0
@@ -119,8 +139,8 @@ pub async fn my_usage(state: &AppState, identity: &Identity) -> Result<MyUsage, 
     .await?;
     tx.commit().await?;
     Ok(MyUsage {
-        today: meter(cost_today, limits.daily_budget_usd),
-        month: meter(cost_month, limits.monthly_budget_usd),
+        today: meter(cost_today, counted_today, limits.daily_budget_usd),
+        month: meter(cost_month, counted_month, limits.monthly_budget_usd),
         requests_today,
         requests_month,
         input_tokens_month: input_month,
