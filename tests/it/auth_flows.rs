@@ -169,6 +169,21 @@ async fn the_sixth_wrong_password_or_code_is_refused_and_unknown_emails_look_the
     assert_eq!(raw(known.clone()).await, raw(email()).await);
 }
 
+#[tokio::test]
+async fn parallel_wrong_passwords_are_counted_before_they_are_checked() {
+    let app = spawn_app().await;
+    let client = gotrue(&app);
+    let address = email();
+    client.sign_up(&address, "correct horse battery").await.expect("sign up");
+    let guesses: Vec<String> = (0..10).map(|i| format!("wrong password {i}")).collect();
+    let results = futures_join_all(guesses.iter().map(|p| client.sign_in_password(&address, p))).await;
+    let evaluated = results.iter().filter(|r| matches!(r, Err(GoTrueError::Rejected { status: 400, .. }))).count();
+    let refused = results.iter().filter(|r| matches!(r, Err(GoTrueError::RateLimited(_)))).count();
+    assert_eq!((evaluated, refused), (5, 5), "10 parallel guesses: 5 checked, the rest refused: {results:?}");
+    let after = client.sign_in_password(&address, "correct horse battery").await.expect_err("still limited");
+    assert!(matches!(after, GoTrueError::RateLimited(_)), "the right password is refused within the window: {after:?}");
+}
+
 /// A tiny cookie jar: remembers `Set-Cookie` values and sends them back.
 #[derive(Default)]
 struct Jar(std::collections::BTreeMap<String, String>);

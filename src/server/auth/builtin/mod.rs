@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 use self::crypto::{child_refresh_token, hash, random_code, random_token};
 use self::mail::Mailer;
-use self::rate_limit::{exhausted, hit, limits};
+use self::rate_limit::{hit, limits, release};
 use super::verify::TokenVerifier;
 
 /// A spent refresh token asked for again within this window returns its child instead of revoking the session.
@@ -298,8 +298,10 @@ impl BuiltInAuth {
         if !hit(&self.pool, &format!("signin-ip:{ip}"), limits::SIGN_IN_PER_IP).await? {
             return Err(rate_limited("over_request_rate_limit"));
         }
+        // Counted as a failure before the password is checked (see `rate_limit::release`): parallel guesses cannot
+        // all slip through; a success gives the count back.
         let fail_key = format!("signin-fail:{email}");
-        if exhausted(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await? {
+        if !hit(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await? {
             return Err(rate_limited("over_request_rate_limit"));
         }
         let user = self.find_user(&email).await?;
@@ -309,11 +311,11 @@ impl BuiltInAuth {
             .await
             .unwrap_or(false);
         match user {
-            Some(user) if ok => self.new_session(&user, "password").await,
-            _ => {
-                hit(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await?;
-                Err(invalid_credentials())
+            Some(user) if ok => {
+                release(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await?;
+                self.new_session(&user, "password").await
             }
+            _ => Err(invalid_credentials()),
         }
     }
 
@@ -445,12 +447,12 @@ impl BuiltInAuth {
 
     async fn verify_code(&self, email: &str, code: &str) -> Reply {
         let email = normalize_email(email)?;
+        // Counted before the code is checked, as for passwords; a correct code gives the count back.
         let fail_key = format!("code-fail:{email}");
-        if exhausted(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await? {
+        if !hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await? {
             return Err(rate_limited("over_request_rate_limit"));
         }
         let Some(user) = self.find_user(&email).await? else {
-            hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
             return Err(otp_invalid());
         };
         let mut tx = self.pool.begin().await?;
@@ -462,7 +464,6 @@ impl BuiltInAuth {
         .fetch_optional(&mut *tx)
         .await?;
         let Some((id, stored, live, attempts)) = row else {
-            hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
             return Err(otp_invalid());
         };
         let matches: bool =
@@ -475,11 +476,11 @@ impl BuiltInAuth {
                     .await?;
             }
             tx.commit().await?;
-            hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
             return Err(otp_invalid());
         }
         self.consume(&mut tx, user.id).await?;
         tx.commit().await?;
+        release(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
         self.new_session(&user, "otp").await
     }
 
