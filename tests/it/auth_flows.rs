@@ -184,6 +184,27 @@ async fn parallel_wrong_passwords_are_counted_before_they_are_checked() {
     assert!(matches!(after, GoTrueError::RateLimited(_)), "the right password is refused within the window: {after:?}");
 }
 
+#[tokio::test]
+async fn the_outbox_is_only_served_to_requests_that_started_on_this_host() {
+    let app = spawn_app().await;
+    for path in ["/dev/outbox.json", "/dev/outbox"] {
+        let local = app.client.get(app.url(path)).send().await.expect("outbox");
+        assert_eq!(local.status(), 200, "{path} from loopback");
+        let proxied = [
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-host", "tradechat.example"),
+            ("x-real-ip", "203.0.113.9"),
+            ("forwarded", "for=203.0.113.9;proto=https"),
+            ("x-forwarded-proto", "https"),
+            ("host", "tradechat.example"),
+        ];
+        for (name, value) in proxied {
+            let response = app.client.get(app.url(path)).header(name, value).send().await.expect("outbox");
+            assert_eq!(response.status(), 404, "{path} with {name}: {value}");
+        }
+    }
+}
+
 /// A tiny cookie jar: remembers `Set-Cookie` values and sends them back.
 #[derive(Default)]
 struct Jar(std::collections::BTreeMap<String, String>);
