@@ -3,7 +3,7 @@
 use serde_json::Value;
 use tradechat::server::auth::gotrue::{GoTrue, GoTrueError};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
 
 fn gotrue(app: &TestApp) -> GoTrue {
     GoTrue::new(&app.base_url, "anon")
@@ -327,4 +327,50 @@ async fn a_signed_in_user_sets_a_new_password_and_the_old_one_stops_working() {
     let mut signed_out = Jar::default();
     let (status, _) = call(&app, &mut signed_out, "/api/auth/password", &[("password", "whatever123")]).await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn sign_out_with_an_expired_access_cookie_revokes_the_session() {
+    use base64::Engine as _;
+    const SECRET: &str = "a-test-signing-secret-of-at-least-32-characters";
+    let options = AppOptions { env: vec![("AUTH_JWT_SECRET".into(), SECRET.into())], ..AppOptions::default() };
+    let app = spawn_app_with(options).await;
+    let mut jar = Jar::default();
+    let address = email();
+    let (status, _) =
+        call(&app, &mut jar, "/api/auth/sign_up", &[("email", &address), ("password", "correct horse battery")]).await;
+    assert_eq!(status, 200);
+
+    // The access cookie expires: the same claims, properly signed, an hour in the past.
+    let payload = jar.0["tc-access"].split('.').nth(1).expect("payload").to_owned();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64"),
+    )
+    .expect("claims");
+    let now = chrono::Utc::now().timestamp();
+    claims["iat"] = (now - 7200).into();
+    claims["exp"] = (now - 3600).into();
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("sign");
+    assert!(app.state.auth.verifier.verify(&expired).await.is_err(), "the token is expired");
+    jar.0.insert("tc-access".into(), expired.clone());
+    let refresh = jar.0["tc-refresh"].clone();
+
+    let (status, _) = call(&app, &mut jar, "/api/auth/sign_out", &[]).await;
+    assert_eq!(status, 200);
+    assert!(jar.0.is_empty(), "sign-out clears both cookies");
+    // Revoked at the provider: the refresh token no longer refreshes (not even into the child the middleware made
+    // from it on the way in).
+    let refused = gotrue(&app).refresh(&refresh).await.expect_err("session revoked");
+    assert!(matches!(refused, GoTrueError::Rejected { status: 400, .. }), "{refused:?}");
+    // Replaying the old cookies at the app signs nobody in either.
+    let mut replay = Jar::default();
+    replay.0.insert("tc-access".into(), expired);
+    replay.0.insert("tc-refresh".into(), refresh);
+    let (status, me) = call(&app, &mut replay, "/api/auth/me", &[]).await;
+    assert_eq!((status, me), (200, Value::Null));
 }

@@ -100,6 +100,12 @@ impl AuthService {
         *guard = Some((Instant::now(), result.clone()));
         result
     }
+
+    /// Forgets the remembered result of refreshing `refresh_token` (at sign-out: a request replaying the old cookie
+    /// within the sharing window must not get the revoked session's tokens back).
+    pub async fn forget_refresh(&self, refresh_token: &str) {
+        self.refreshes.lock().await.remove(refresh_token);
+    }
 }
 
 /// The built-in auth's signing secret: generated into `DATA_DIR/auth-jwt-secret` (mode 0600) on first run.
