@@ -374,3 +374,59 @@ async fn sign_out_with_an_expired_access_cookie_revokes_the_session() {
     let (status, me) = call(&app, &mut replay, "/api/auth/me", &[]).await;
     assert_eq!((status, me), (200, Value::Null));
 }
+
+/// Asks for a sign-in email for a fresh address through the app's server function, with extra request headers.
+async fn send_email_with(app: &TestApp, headers: &[(&str, &str)]) -> u16 {
+    let mut request = app.client.post(app.url("/api/auth/send_email")).form(&[("email", email())]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("send_email").status().as_u16()
+}
+
+/// Emails a client address may ask for per hour (`limits::EMAILS_PER_IP`).
+const EMAILS_PER_IP: usize = 20;
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_budget_through_the_app() {
+    // The test client (127.0.0.1) plays the trusted proxy: the address it forwards is the client's.
+    let options = AppOptions { env: vec![("TRUSTED_PROXIES".into(), "127.0.0.1".into())], ..AppOptions::default() };
+    let app = spawn_app_with(options).await;
+    let first = [("x-forwarded-for", "203.0.113.1")];
+    for i in 0..EMAILS_PER_IP {
+        assert_eq!(send_email_with(&app, &first).await, 200, "email {i} from the first address");
+    }
+    assert_eq!(send_email_with(&app, &first).await, 429, "the first address has used its budget");
+    // Headers that look like an internal caller's change nothing: the key stays the forwarded address.
+    let spoofed = [
+        ("x-forwarded-for", "203.0.113.1"),
+        ("x-tradechat-client-ip", "203.0.113.77"),
+        ("x-tradechat-internal", "guess"),
+        ("x-real-ip", "203.0.113.78"),
+    ];
+    assert_eq!(send_email_with(&app, &spoofed).await, 429, "spoofed headers are ignored");
+    // Another user's address still has its whole budget (the app used to call its own /auth/v1 over loopback, so
+    // every user shared one).
+    assert_eq!(send_email_with(&app, &[("x-forwarded-for", "203.0.113.2")]).await, 200, "second address");
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_addresses_are_ignored_on_both_paths() {
+    let app = spawn_app().await;
+    for i in 0..EMAILS_PER_IP {
+        let forged = format!("198.51.100.{i}");
+        assert_eq!(send_email_with(&app, &[("x-forwarded-for", &forged)]).await, 200, "email {i}");
+    }
+    let forged = [
+        ("x-forwarded-for", "198.51.100.200"),
+        ("x-tradechat-client-ip", "198.51.100.201"),
+        ("x-tradechat-internal", "guess"),
+    ];
+    assert_eq!(send_email_with(&app, &forged).await, 429, "one peer, one budget, whatever it claims");
+    // The same peer straight at the provider's /auth/v1 shares that budget.
+    let mut direct = app.client.post(app.url("/auth/v1/otp")).json(&serde_json::json!({ "email": email() }));
+    for (name, value) in forged {
+        direct = direct.header(name, value);
+    }
+    assert_eq!(direct.send().await.expect("otp").status(), 429);
+}

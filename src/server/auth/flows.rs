@@ -1,10 +1,14 @@
 //! What the sign-in server functions do on the server: start a session (cookies, profile), end one, describe
 //! the user.
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
 use axum::http::header::SET_COOKIE;
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
-use super::gotrue::TokenPair;
+use super::client_ip::client_ip;
+use super::gotrue::{GoTrue, TokenPair};
 use super::session::{AccessToken, clearing_cookies, read_cookies, session_cookies};
 use super::{Identity, after_sign_in, is_admin};
 use crate::api::{AppError, UserInfo};
@@ -63,6 +67,19 @@ pub fn access_token(state: &AppState) -> Option<String> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
     bearer.or_else(|| read_cookies(&parts.headers, state.config.auth.secure_cookies()).0)
+}
+
+/// The address of the caller of the current server function: the peer, or what a trusted proxy forwarded.
+pub fn caller_ip(state: &AppState) -> Option<IpAddr> {
+    let parts = use_context::<axum::http::request::Parts>()?;
+    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(client_ip(peer.ip(), &parts.headers, &state.config.auth.trusted_proxies))
+}
+
+/// The GoTrue client acting for the caller of the current server function (their address reaches the built-in
+/// provider's per-IP limits).
+pub fn gotrue(state: &AppState) -> GoTrue {
+    state.auth.gotrue.for_client(caller_ip(state))
 }
 
 /// The user as the UI shows them.

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::client_ip::client_ip;
 use super::session::session_cookies;
 use crate::server::state::AppState;
 
@@ -29,11 +30,17 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 /// `GET /auth/confirm?token_hash=…&type=email`: verifies the magic link, sets the session cookies, redirects.
-pub async fn confirm(State(state): State<AppState>, Query(q): Query<ConfirmQuery>) -> Response {
+pub async fn confirm(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<ConfirmQuery>,
+) -> Response {
     let (Some(token_hash), Some("email" | "magiclink")) = (q.token_hash.as_deref(), q.kind.as_deref()) else {
         return Redirect::to("/?auth_error=link_invalid").into_response();
     };
-    match state.auth.gotrue.verify_token_hash(token_hash).await {
+    let ip = client_ip(peer.ip(), &headers, &state.config.auth.trusted_proxies);
+    match state.auth.gotrue.for_client(Some(ip)).verify_token_hash(token_hash).await {
         Ok(pair) => {
             crate::server::auth::after_sign_in(&state, &pair).await;
             let mut response = Redirect::to(safe_next(q.next.as_deref())).into_response();

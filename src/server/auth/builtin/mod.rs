@@ -13,11 +13,12 @@ pub mod crypto;
 pub mod mail;
 pub mod rate_limit;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,6 +34,7 @@ use uuid::Uuid;
 use self::crypto::{child_refresh_token, hash, random_code, random_token};
 use self::mail::Mailer;
 use self::rate_limit::{hit, limits, release};
+use super::client_ip::client_ip;
 use super::verify::TokenVerifier;
 
 /// A spent refresh token asked for again within this window returns its child instead of revoking the session.
@@ -93,6 +95,34 @@ fn rate_limited(code: &'static str) -> GoTrueError {
 
 fn otp_invalid() -> GoTrueError {
     err(StatusCode::FORBIDDEN, "otp_expired", "Token has expired or is invalid")
+}
+
+/// Marks a request this server makes to its own built-in provider in-process (see `gotrue::GoTrue`), carrying the
+/// end user's address for the per-IP limits. A request extension, never a header: nothing from the network can
+/// set it.
+#[derive(Debug, Clone, Copy)]
+pub struct InternalCaller {
+    /// The address of the user the server acts for (`None`: unknown; the loopback address is counted).
+    pub client_ip: Option<IpAddr>,
+}
+
+/// The address per-IP limits are keyed on: the one an in-process caller passes along, else the peer (or what a
+/// trusted proxy forwarded).
+struct ClientIp(IpAddr);
+
+impl FromRequestParts<Arc<BuiltInAuth>> for ClientIp {
+    type Rejection = GoTrueError;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Arc<BuiltInAuth>) -> Result<Self, Self::Rejection> {
+        if let Some(internal) = parts.extensions.get::<InternalCaller>() {
+            return Ok(Self(internal.client_ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))));
+        }
+        let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied().ok_or_else(|| {
+            tracing::error!("built-in auth: no connection info (serve with into_make_service_with_connect_info)");
+            err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Unknown client address")
+        })?;
+        Ok(Self(client_ip(peer.ip(), &parts.headers, &auth.trusted_proxies)))
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -197,23 +227,6 @@ impl BuiltInAuth {
             .route("/.well-known/jwks.json", get(|| async { Json(json!({ "keys": [] })) }))
             .route("/health", get(|| async { Json(json!({ "name": "GoTrue", "version": "tradechat-builtin" })) }))
             .with_state(self)
-    }
-
-    /// The client's address: the peer, or `X-Forwarded-For` only when the peer is a trusted proxy.
-    fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-        if !self.trusted_proxies.contains(&peer.ip()) {
-            return peer.ip();
-        }
-        headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter_map(|s| s.parse::<IpAddr>().ok())
-                    .rfind(|ip| !self.trusted_proxies.contains(ip))
-            })
-            .unwrap_or(peer.ip())
     }
 
     async fn find_user(&self, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
@@ -533,14 +546,8 @@ struct Credentials {
     password: String,
 }
 
-async fn signup(
-    State(auth): State<Arc<BuiltInAuth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(body): Json<Credentials>,
-) -> Reply {
+async fn signup(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Json(body): Json<Credentials>) -> Reply {
     let email = normalize_email(&body.email)?;
-    let ip = auth.client_ip(peer, &headers);
     if !hit(&auth.pool, &format!("signup-ip:{ip}"), limits::SIGN_IN_PER_IP).await? {
         return Err(rate_limited("over_request_rate_limit"));
     }
@@ -578,14 +585,13 @@ struct GrantQuery {
 
 async fn token(
     State(auth): State<Arc<BuiltInAuth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     Query(query): Query<GrantQuery>,
     Json(body): Json<Value>,
 ) -> Reply {
     let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
     match query.grant_type.as_str() {
-        "password" => auth.password_grant(auth.client_ip(peer, &headers), &field("email"), &field("password")).await,
+        "password" => auth.password_grant(ip, &field("email"), &field("password")).await,
         "refresh_token" => auth.refresh_grant(&field("refresh_token")).await,
         other => Err(err(StatusCode::BAD_REQUEST, "validation_failed", format!("unsupported_grant_type: {other}"))),
     }
@@ -599,13 +605,8 @@ struct OtpBody {
     create_user: Option<bool>,
 }
 
-async fn otp(
-    State(auth): State<Arc<BuiltInAuth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(body): Json<OtpBody>,
-) -> Reply {
-    auth.send_otp(auth.client_ip(peer, &headers), &body.email, body.create_user.unwrap_or(true)).await
+async fn otp(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Json(body): Json<OtpBody>) -> Reply {
+    auth.send_otp(ip, &body.email, body.create_user.unwrap_or(true)).await
 }
 
 #[derive(Deserialize)]
@@ -617,16 +618,10 @@ struct VerifyBody {
     token: Option<String>,
 }
 
-async fn verify(
-    State(auth): State<Arc<BuiltInAuth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(body): Json<VerifyBody>,
-) -> Reply {
+async fn verify(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Json(body): Json<VerifyBody>) -> Reply {
     if !matches!(body.kind.as_str(), "email" | "magiclink" | "signup") {
         return Err(err(StatusCode::BAD_REQUEST, "validation_failed", "Verify requires a verification type"));
     }
-    let ip = auth.client_ip(peer, &headers);
     if !hit(&auth.pool, &format!("verify-ip:{ip}"), limits::VERIFY_PER_IP).await? {
         return Err(rate_limited("over_request_rate_limit"));
     }
