@@ -430,3 +430,46 @@ async fn without_a_trusted_proxy_forwarded_addresses_are_ignored_on_both_paths()
     }
     assert_eq!(direct.send().await.expect("otp").status(), 429);
 }
+
+/// `GET /auth/v1/user` with `token`: (status, body).
+async fn user_of(app: &TestApp, token: &str) -> (u16, Value) {
+    let response = app.client.get(app.url("/auth/v1/user")).bearer_auth(token).send().await.expect("user");
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_password_set_before_the_address_was_proven_dies_at_the_owners_first_link() {
+    let app = spawn_app().await;
+    let client = gotrue(&app);
+    let address = email();
+    // Someone registers the owner's address first, with a password of their own, and keeps the session.
+    let squatter = client.sign_up(&address, "the squatter's password").await.expect("sign up");
+    let (status, user) = user_of(&app, &squatter.access_token).await;
+    assert_eq!((status, &user["email_confirmed_at"]), (200, &Value::Null), "a password proves nothing: {user}");
+
+    // The owner signs in with an emailed link: the address is proven now.
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send");
+    let (link, _) = outbox(&app, &address).await;
+    let owner = client.verify_token_hash(&token_hash(&link)).await.expect("owner signs in");
+    assert_eq!(owner.user_id, squatter.user_id, "the same account");
+    let (status, user) = user_of(&app, &owner.access_token).await;
+    assert_eq!(status, 200);
+    assert!(user["email_confirmed_at"].is_string(), "{user}");
+
+    // The squatter's password, session and (still unexpired) access token no longer open or change the account.
+    let refused = client.sign_in_password(&address, "the squatter's password").await.expect_err("password cleared");
+    assert_eq!(refused, GoTrueError::Rejected { status: 400, message: "Invalid login credentials".into() });
+    assert!(client.refresh(&squatter.refresh_token).await.is_err(), "the squatter's session is revoked");
+    let change = client.set_password(&squatter.access_token, "a new squatter password").await.expect_err("revoked");
+    assert!(matches!(change, GoTrueError::Rejected { status: 403, .. }), "{change:?}");
+    assert_eq!(user_of(&app, &squatter.access_token).await.0, 403);
+
+    // The owner sets a password of their own; a later link does not clear it again.
+    client.set_password(&owner.access_token, "the owner's passphrase").await.expect("owner sets a password");
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send again");
+    let (_, code) = outbox(&app, &address).await;
+    let again = client.verify_code(&address, &code).await.expect("code");
+    client.sign_in_password(&address, "the owner's passphrase").await.expect("the owner's password stays");
+    assert!(client.refresh(&owner.refresh_token).await.is_ok(), "and so do the owner's sessions");
+    assert_eq!(again.user_id, owner.user_id);
+}

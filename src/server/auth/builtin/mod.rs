@@ -8,7 +8,11 @@
 //!   old ones; a code is dead after 5 wrong tries;
 //! - refresh tokens rotate; replaying a spent one revokes the session, except its immediate child being asked
 //!   for again within 10 seconds (concurrent refreshes), which returns that same child;
-//! - the same answers for known and unknown emails.
+//! - password sign-up signs in at once (as GoTrue with autoconfirm) but does not confirm the address: the first
+//!   link or code does, and clears a password set before it and that account's earlier sessions, so someone who
+//!   registered another person's address first keeps nothing once its owner signs in (account pre-hijacking);
+//! - the same answers for known and unknown emails on password sign-in, links and codes. Sign-up of a taken
+//!   address answers `422 user_already_exists`, as GoTrue with autoconfirm does (clients rely on that code).
 pub mod crypto;
 pub mod mail;
 pub mod rate_limit;
@@ -497,17 +501,66 @@ impl BuiltInAuth {
         self.new_session(&user, "otp").await
     }
 
-    /// Spends every open link and code of the user (one sign-in per email) and confirms the address.
+    /// Spends every open link and code of the user (one sign-in per email) and records that the address is proven.
+    ///
+    /// The first proof also ends whatever a password set before it allowed. Password sign-up proves nothing about
+    /// the address, so an unconfirmed account may have been registered in its owner's name by someone else, who
+    /// kept the password and a session ("account pre-hijacking"): at the owner's first link or code, the password
+    /// is cleared and the account's other sessions are revoked (a new password can be set from the user menu).
     async fn consume(&self, tx: &mut sqlx::PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE tradechat_auth.one_time_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE auth.users SET email_confirmed_at = coalesce(email_confirmed_at, now()) WHERE id = $1")
+        let unproven: Option<(bool, bool)> = sqlx::query_as(
+            "SELECT email_confirmed_at IS NULL, encrypted_password IS NOT NULL FROM auth.users WHERE id = $1 FOR UPDATE",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((true, had_password)) = unproven else { return Ok(()) };
+        sqlx::query(
+            "UPDATE auth.users SET email_confirmed_at = now(), encrypted_password = NULL, updated_at = now() WHERE id = $1",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tradechat_auth.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "UPDATE tradechat_auth.refresh_tokens SET revoked = true
+             WHERE NOT revoked AND session_id IN (SELECT id FROM tradechat_auth.sessions WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if had_password {
+            tracing::info!(%user_id, "first proof of the address: the unverified password and earlier sessions are gone");
+        }
         Ok(())
+    }
+
+    /// The claims of the request's Bearer token, whose session must still be live (a revoked session's access token
+    /// stays valid until it expires, but may no longer act on the account — GoTrue's `session_not_found`).
+    async fn live_session_claims(&self, headers: &HeaderMap) -> Result<Value, GoTrueError> {
+        let claims = self.bearer_claims(headers).await?;
+        let session_id = claims.get("session_id").and_then(Value::as_str).and_then(|s| s.parse::<Uuid>().ok());
+        let live: Option<bool> = match session_id {
+            Some(id) => {
+                sqlx::query_scalar("SELECT revoked_at IS NULL FROM tradechat_auth.sessions WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            None => None,
+        };
+        if live == Some(true) {
+            Ok(claims)
+        } else {
+            Err(err(StatusCode::FORBIDDEN, "session_not_found", "Session from session_id claim in JWT does not exist"))
+        }
     }
 
     async fn bearer_claims(&self, headers: &HeaderMap) -> Result<Value, GoTrueError> {
@@ -561,10 +614,12 @@ async fn signup(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Js
         .await
         .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Hashing failed"))?
         .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Hashing failed"))?;
-    // Addresses are confirmed on sign-up (no confirmation email); a concurrent sign-up of the same address loses.
+    // Signed in at once, as GoTrue with autoconfirm does, but the address stays unconfirmed (`email_confirmed_at`
+    // null): only a link or code proves it, and that first proof clears this password (see `consume`). A
+    // concurrent sign-up of the same address loses.
     let inserted = sqlx::query(
-        "INSERT INTO auth.users (email, encrypted_password, email_confirmed_at, raw_app_meta_data)
-         VALUES ($1, $2, now(), '{\"provider\":\"email\",\"providers\":[\"email\"]}')
+        "INSERT INTO auth.users (email, encrypted_password, raw_app_meta_data)
+         VALUES ($1, $2, '{\"provider\":\"email\",\"providers\":[\"email\"]}')
          ON CONFLICT (lower(email)) WHERE email IS NOT NULL DO NOTHING",
     )
     .bind(&email)
@@ -637,7 +692,7 @@ async fn verify(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Js
 }
 
 async fn user(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap) -> Reply {
-    let claims = auth.bearer_claims(&headers).await?;
+    let claims = auth.live_session_claims(&headers).await?;
     let id = claims.get("sub").and_then(Value::as_str).and_then(|s| s.parse().ok());
     let user = match id {
         Some(id) => auth.user_by_id(id).await?,
@@ -657,7 +712,7 @@ struct UserUpdate {
 
 /// `PUT /user`: sets a new password for the token's user (email changes are not offered).
 async fn update_user(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap, Json(body): Json<UserUpdate>) -> Reply {
-    let claims = auth.bearer_claims(&headers).await?;
+    let claims = auth.live_session_claims(&headers).await?;
     let id: Uuid = claims
         .get("sub")
         .and_then(Value::as_str)
