@@ -415,7 +415,7 @@ async fn without_a_trusted_proxy_forwarded_addresses_are_ignored_on_both_paths()
     let app = spawn_app().await;
     for i in 0..EMAILS_PER_IP {
         let forged = format!("198.51.100.{i}");
-        assert_eq!(send_email_with(&app, &[("x-forwarded-for", &forged)]).await, 200, "email {i}");
+        assert_eq!(send_email_with(&app, &[("x-forwarded-for", forged.as_str())]).await, 200, "email {i}");
     }
     let forged = [
         ("x-forwarded-for", "198.51.100.200"),

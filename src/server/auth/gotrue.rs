@@ -177,6 +177,7 @@ impl GoTrue {
             Err(never) => match never {},
         };
         let status = response.status();
+        tracing::debug!(uri, %status, "built-in auth call");
         let body = axum::body::to_bytes(response.into_body(), MAX_BODY)
             .await
             .map_err(|e| GoTrueError::Unavailable(format!("reading the answer: {e}")))?;
