@@ -66,7 +66,7 @@ pub async fn spawn(vars: &[(&str, String)]) -> (String, AppState) {
     let config =
         Config::from_lookup(|k| vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).expect("config");
     let options = LeptosOptions::builder().output_name("tradechat").site_root("target/site").build();
-    let app = startup::build(config, options, addr, CancellationToken::new()).await.expect("build");
+    let app = startup::build(config, options, CancellationToken::new()).await.expect("build");
     let state = app.state.clone();
     tokio::spawn(startup::serve(listener, app));
     (format!("http://{addr}"), state)

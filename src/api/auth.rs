@@ -45,7 +45,7 @@ pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
 pub async fn sign_in_with_password(email: String, password: String) -> Result<UserInfo, AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        let pair = state.auth.gotrue.sign_in_password(email.trim(), &password).await?;
+        let pair = crate::server::auth::flows::gotrue(&state).sign_in_password(email.trim(), &password).await?;
         crate::server::auth::flows::start_session(&state, &pair).await
     })
     .await
@@ -56,7 +56,7 @@ pub async fn sign_in_with_password(email: String, password: String) -> Result<Us
 pub async fn sign_up_with_password(email: String, password: String) -> Result<UserInfo, AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        let pair = state.auth.gotrue.sign_up(email.trim(), &password).await?;
+        let pair = crate::server::auth::flows::gotrue(&state).sign_up(email.trim(), &password).await?;
         crate::server::auth::flows::start_session(&state, &pair).await
     })
     .await
@@ -68,7 +68,7 @@ pub async fn send_sign_in_email(email: String) -> Result<(), AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
         let redirect_to = format!("{}/auth/confirm", state.config.auth.site_url);
-        state.auth.gotrue.send_otp(email.trim(), &redirect_to).await?;
+        crate::server::auth::flows::gotrue(&state).send_otp(email.trim(), &redirect_to).await?;
         Ok(())
     })
     .await
@@ -83,7 +83,7 @@ pub async fn verify_email_code(email: String, code: String) -> Result<UserInfo, 
         if code.len() != 6 {
             return Err(AppError::Invalid("The code has 6 digits; check the email and try again.".into()));
         }
-        let pair = state.auth.gotrue.verify_code(email.trim(), &code).await?;
+        let pair = crate::server::auth::flows::gotrue(&state).verify_code(email.trim(), &code).await?;
         crate::server::auth::flows::start_session(&state, &pair).await
     })
     .await

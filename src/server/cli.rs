@@ -114,8 +114,7 @@ async fn try_serve(config: Config) -> anyhow::Result<()> {
     let leptos = get_configuration(None).context("reading Leptos settings (Cargo.toml or LEPTOS_* variables)")?;
     let addr = leptos.leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-    let local_addr = listener.local_addr().context("reading the bound address")?;
-    let app = startup::build(config, leptos.leptos_options, local_addr, CancellationToken::new()).await?;
+    let app = startup::build(config, leptos.leptos_options, CancellationToken::new()).await?;
     tracing::info!("tradechat listening on http://{addr}");
     startup::serve(listener, app).await?;
     tracing::info!("tradechat stopped");

@@ -24,13 +24,7 @@ pub struct App {
 }
 
 /// Connects to Postgres (running migrations), prepares DuckDB, starts the chat-log writer and assembles the state.
-/// `local_addr` is where the server listens: the built-in auth is reached over HTTP there.
-pub async fn build(
-    config: Config,
-    leptos_options: LeptosOptions,
-    local_addr: std::net::SocketAddr,
-    shutdown: CancellationToken,
-) -> anyhow::Result<App> {
+pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: CancellationToken) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
     let db = store::connect_and_migrate(&config).await.context("preparing Postgres")?;
@@ -38,21 +32,11 @@ pub async fn build(
     if let Err(e) = duck.probe().await {
         tracing::warn!("DuckDB is not available yet: {e}");
     }
-    let self_url = format!("http://{}", loopback(local_addr));
-    let auth = Arc::new(AuthService::new(&config, &db, &self_url).await.context("preparing auth")?);
+    let auth = Arc::new(AuthService::new(&config, &db).await.context("preparing auth")?);
     let (log_writer, writer_task) = ChatLogWriter::start(db.clone(), &config.data_dir, WriterConfig::default()).await;
     let agent = Arc::new(AgentService::new(&config, &duck)?);
     let state = AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, agent, shutdown };
     Ok(App { state, writer_task })
-}
-
-/// The address to reach a listener bound to `addr` from this host (`0.0.0.0` → `127.0.0.1`).
-fn loopback(addr: std::net::SocketAddr) -> std::net::SocketAddr {
-    match addr.ip() {
-        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())),
-        ip if ip.is_unspecified() => std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
-        _ => addr,
-    }
 }
 
 /// Serves the app on `listener` until SIGTERM/Ctrl-C or until `state.shutdown` is cancelled; then stops

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use tradechat::server::auth::gotrue::{GoTrue, GoTrueError};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
 
 fn gotrue(app: &TestApp) -> GoTrue {
     GoTrue::new(&app.base_url, "anon")
@@ -169,6 +169,42 @@ async fn the_sixth_wrong_password_or_code_is_refused_and_unknown_emails_look_the
     assert_eq!(raw(known.clone()).await, raw(email()).await);
 }
 
+#[tokio::test]
+async fn parallel_wrong_passwords_are_counted_before_they_are_checked() {
+    let app = spawn_app().await;
+    let client = gotrue(&app);
+    let address = email();
+    client.sign_up(&address, "correct horse battery").await.expect("sign up");
+    let guesses: Vec<String> = (0..10).map(|i| format!("wrong password {i}")).collect();
+    let results = futures_join_all(guesses.iter().map(|p| client.sign_in_password(&address, p))).await;
+    let evaluated = results.iter().filter(|r| matches!(r, Err(GoTrueError::Rejected { status: 400, .. }))).count();
+    let refused = results.iter().filter(|r| matches!(r, Err(GoTrueError::RateLimited(_)))).count();
+    assert_eq!((evaluated, refused), (5, 5), "10 parallel guesses: 5 checked, the rest refused: {results:?}");
+    let after = client.sign_in_password(&address, "correct horse battery").await.expect_err("still limited");
+    assert!(matches!(after, GoTrueError::RateLimited(_)), "the right password is refused within the window: {after:?}");
+}
+
+#[tokio::test]
+async fn the_outbox_is_only_served_to_requests_that_started_on_this_host() {
+    let app = spawn_app().await;
+    for path in ["/dev/outbox.json", "/dev/outbox"] {
+        let local = app.client.get(app.url(path)).send().await.expect("outbox");
+        assert_eq!(local.status(), 200, "{path} from loopback");
+        let proxied = [
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-host", "tradechat.example"),
+            ("x-real-ip", "203.0.113.9"),
+            ("forwarded", "for=203.0.113.9;proto=https"),
+            ("x-forwarded-proto", "https"),
+            ("host", "tradechat.example"),
+        ];
+        for (name, value) in proxied {
+            let response = app.client.get(app.url(path)).header(name, value).send().await.expect("outbox");
+            assert_eq!(response.status(), 404, "{path} with {name}: {value}");
+        }
+    }
+}
+
 /// A tiny cookie jar: remembers `Set-Cookie` values and sends them back.
 #[derive(Default)]
 struct Jar(std::collections::BTreeMap<String, String>);
@@ -291,4 +327,149 @@ async fn a_signed_in_user_sets_a_new_password_and_the_old_one_stops_working() {
     let mut signed_out = Jar::default();
     let (status, _) = call(&app, &mut signed_out, "/api/auth/password", &[("password", "whatever123")]).await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn sign_out_with_an_expired_access_cookie_revokes_the_session() {
+    use base64::Engine as _;
+    const SECRET: &str = "a-test-signing-secret-of-at-least-32-characters";
+    let options = AppOptions { env: vec![("AUTH_JWT_SECRET".into(), SECRET.into())], ..AppOptions::default() };
+    let app = spawn_app_with(options).await;
+    let mut jar = Jar::default();
+    let address = email();
+    let (status, _) =
+        call(&app, &mut jar, "/api/auth/sign_up", &[("email", &address), ("password", "correct horse battery")]).await;
+    assert_eq!(status, 200);
+
+    // The access cookie expires: the same claims, properly signed, an hour in the past.
+    let payload = jar.0["tc-access"].split('.').nth(1).expect("payload").to_owned();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64"),
+    )
+    .expect("claims");
+    let now = chrono::Utc::now().timestamp();
+    claims["iat"] = (now - 7200).into();
+    claims["exp"] = (now - 3600).into();
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("sign");
+    assert!(app.state.auth.verifier.verify(&expired).await.is_err(), "the token is expired");
+    jar.0.insert("tc-access".into(), expired.clone());
+    let refresh = jar.0["tc-refresh"].clone();
+
+    let (status, _) = call(&app, &mut jar, "/api/auth/sign_out", &[]).await;
+    assert_eq!(status, 200);
+    assert!(jar.0.is_empty(), "sign-out clears both cookies");
+    // Revoked at the provider: the refresh token no longer refreshes (not even into the child the middleware made
+    // from it on the way in).
+    let refused = gotrue(&app).refresh(&refresh).await.expect_err("session revoked");
+    assert!(matches!(refused, GoTrueError::Rejected { status: 400, .. }), "{refused:?}");
+    // Replaying the old cookies at the app signs nobody in either.
+    let mut replay = Jar::default();
+    replay.0.insert("tc-access".into(), expired);
+    replay.0.insert("tc-refresh".into(), refresh);
+    let (status, me) = call(&app, &mut replay, "/api/auth/me", &[]).await;
+    assert_eq!((status, me), (200, Value::Null));
+}
+
+/// Asks for a sign-in email for a fresh address through the app's server function, with extra request headers.
+async fn send_email_with(app: &TestApp, headers: &[(&str, &str)]) -> u16 {
+    let mut request = app.client.post(app.url("/api/auth/send_email")).form(&[("email", email())]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("send_email").status().as_u16()
+}
+
+/// Emails a client address may ask for per hour (`limits::EMAILS_PER_IP`).
+const EMAILS_PER_IP: usize = 20;
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_budget_through_the_app() {
+    // The test client (127.0.0.1) plays the trusted proxy: the address it forwards is the client's.
+    let options = AppOptions { env: vec![("TRUSTED_PROXIES".into(), "127.0.0.1".into())], ..AppOptions::default() };
+    let app = spawn_app_with(options).await;
+    let first = [("x-forwarded-for", "203.0.113.1")];
+    for i in 0..EMAILS_PER_IP {
+        assert_eq!(send_email_with(&app, &first).await, 200, "email {i} from the first address");
+    }
+    assert_eq!(send_email_with(&app, &first).await, 429, "the first address has used its budget");
+    // Headers that look like an internal caller's change nothing: the key stays the forwarded address.
+    let spoofed = [
+        ("x-forwarded-for", "203.0.113.1"),
+        ("x-tradechat-client-ip", "203.0.113.77"),
+        ("x-tradechat-internal", "guess"),
+        ("x-real-ip", "203.0.113.78"),
+    ];
+    assert_eq!(send_email_with(&app, &spoofed).await, 429, "spoofed headers are ignored");
+    // Another user's address still has its whole budget (the app used to call its own /auth/v1 over loopback, so
+    // every user shared one).
+    assert_eq!(send_email_with(&app, &[("x-forwarded-for", "203.0.113.2")]).await, 200, "second address");
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_addresses_are_ignored_on_both_paths() {
+    let app = spawn_app().await;
+    for i in 0..EMAILS_PER_IP {
+        let forged = format!("198.51.100.{i}");
+        assert_eq!(send_email_with(&app, &[("x-forwarded-for", forged.as_str())]).await, 200, "email {i}");
+    }
+    let forged = [
+        ("x-forwarded-for", "198.51.100.200"),
+        ("x-tradechat-client-ip", "198.51.100.201"),
+        ("x-tradechat-internal", "guess"),
+    ];
+    assert_eq!(send_email_with(&app, &forged).await, 429, "one peer, one budget, whatever it claims");
+    // The same peer straight at the provider's /auth/v1 shares that budget.
+    let mut direct = app.client.post(app.url("/auth/v1/otp")).json(&serde_json::json!({ "email": email() }));
+    for (name, value) in forged {
+        direct = direct.header(name, value);
+    }
+    assert_eq!(direct.send().await.expect("otp").status(), 429);
+}
+
+/// `GET /auth/v1/user` with `token`: (status, body).
+async fn user_of(app: &TestApp, token: &str) -> (u16, Value) {
+    let response = app.client.get(app.url("/auth/v1/user")).bearer_auth(token).send().await.expect("user");
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_password_set_before_the_address_was_proven_dies_at_the_owners_first_link() {
+    let app = spawn_app().await;
+    let client = gotrue(&app);
+    let address = email();
+    // Someone registers the owner's address first, with a password of their own, and keeps the session.
+    let squatter = client.sign_up(&address, "the squatter's password").await.expect("sign up");
+    let (status, user) = user_of(&app, &squatter.access_token).await;
+    assert_eq!((status, &user["email_confirmed_at"]), (200, &Value::Null), "a password proves nothing: {user}");
+
+    // The owner signs in with an emailed link: the address is proven now.
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send");
+    let (link, _) = outbox(&app, &address).await;
+    let owner = client.verify_token_hash(&token_hash(&link)).await.expect("owner signs in");
+    assert_eq!(owner.user_id, squatter.user_id, "the same account");
+    let (status, user) = user_of(&app, &owner.access_token).await;
+    assert_eq!(status, 200);
+    assert!(user["email_confirmed_at"].is_string(), "{user}");
+
+    // The squatter's password, session and (still unexpired) access token no longer open or change the account.
+    let refused = client.sign_in_password(&address, "the squatter's password").await.expect_err("password cleared");
+    assert_eq!(refused, GoTrueError::Rejected { status: 400, message: "Invalid login credentials".into() });
+    assert!(client.refresh(&squatter.refresh_token).await.is_err(), "the squatter's session is revoked");
+    let change = client.set_password(&squatter.access_token, "a new squatter password").await.expect_err("revoked");
+    assert!(matches!(change, GoTrueError::Rejected { status: 403, .. }), "{change:?}");
+    assert_eq!(user_of(&app, &squatter.access_token).await.0, 403);
+
+    // The owner sets a password of their own; a later link does not clear it again.
+    client.set_password(&owner.access_token, "the owner's passphrase").await.expect("owner sets a password");
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send again");
+    let (_, code) = outbox(&app, &address).await;
+    let again = client.verify_code(&address, &code).await.expect("code");
+    client.sign_in_password(&address, "the owner's passphrase").await.expect("the owner's password stays");
+    assert!(client.refresh(&owner.refresh_token).await.is_ok(), "and so do the owner's sessions");
+    assert_eq!(again.user_id, owner.user_id);
 }

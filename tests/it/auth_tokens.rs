@@ -177,32 +177,38 @@ async fn unknown_kids_cause_at_most_one_refetch_per_interval() {
 
 #[tokio::test]
 async fn a_rotated_jwks_is_picked_up_and_a_removed_key_rejected() {
+    // One cache throughout, with a short refresh interval instead of ten minutes.
+    let refresh_after = Duration::from_millis(1_500);
     let server = jwks_server(json!([rsa_jwk(RSA1, "old")])).await;
     let jwks = Arc::new(JwksCache::with_intervals(
         server.url.clone(),
         reqwest::Client::new(),
-        Duration::from_secs(600),
+        refresh_after,
         Duration::from_millis(50),
     ));
     let verifier = TokenVerifier::new(None, Some(jwks), Some(ISSUER.into()));
     let old = EncodingKey::from_rsa_pem(RSA1.as_bytes()).expect("rsa1");
     let new = EncodingKey::from_rsa_pem(RSA2.as_bytes()).expect("rsa2");
     let c = claims(json!({}));
-    verifier.verify(&sign(Algorithm::RS256, Some("old"), &old, &c)).await.expect("old key valid");
+    let old_token = sign(Algorithm::RS256, Some("old"), &old, &c);
+    let new_token = sign(Algorithm::RS256, Some("new"), &new, &c);
+    verifier.verify(&old_token).await.expect("old key valid");
 
     // Rotation: the new key joins; a token signed with it triggers one refetch and verifies.
     *server.keys.lock().expect("lock") = json!([rsa_jwk(RSA1, "old"), rsa_jwk(RSA2, "new")]);
     tokio::time::sleep(Duration::from_millis(60)).await;
-    verifier.verify(&sign(Algorithm::RS256, Some("new"), &new, &c)).await.expect("new key picked up");
+    verifier.verify(&new_token).await.expect("new key picked up");
+    let fetches = server.fetches.load(Ordering::SeqCst);
+    assert_eq!(fetches, 2, "the unknown kid caused one refetch");
 
-    // The old key is removed; after the cache refreshes, its tokens are refused.
+    // The old key is removed at the issuer. Until the cache is due, it still holds (and uses) the old key.
     *server.keys.lock().expect("lock") = json!([rsa_jwk(RSA2, "new")]);
-    let short =
-        Arc::new(JwksCache::with_intervals(server.url.clone(), reqwest::Client::new(), Duration::ZERO, Duration::ZERO));
-    let refreshed = TokenVerifier::new(None, Some(short), Some(ISSUER.into()));
-    assert_eq!(
-        refreshed.verify(&sign(Algorithm::RS256, Some("old"), &old, &c)).await.expect_err("removed"),
-        VerifyError::UnknownKey
-    );
-    refreshed.verify(&sign(Algorithm::RS256, Some("new"), &new, &c)).await.expect("new still valid");
+    verifier.verify(&old_token).await.expect("cached keys are used until the refresh interval");
+    assert_eq!(server.fetches.load(Ordering::SeqCst), fetches, "no fetch while the keys are fresh");
+
+    // Once the interval has passed, the same cache refetches and drops the removed key.
+    tokio::time::sleep(refresh_after + Duration::from_millis(100)).await;
+    assert_eq!(verifier.verify(&old_token).await.expect_err("removed"), VerifyError::UnknownKey);
+    assert_eq!(server.fetches.load(Ordering::SeqCst), fetches + 1, "the stale set was refetched");
+    verifier.verify(&new_token).await.expect("new still valid");
 }

@@ -116,7 +116,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let config = Config::from_lookup(|k| vars.iter().rev().find(|(name, _)| name == k).map(|(_, v)| v.clone()))
         .expect("test configuration");
     let leptos_options = LeptosOptions::builder().output_name("tradechat").site_root("target/site").build();
-    let app = startup::build(config, leptos_options, local_addr, CancellationToken::new()).await.expect("build state");
+    let app = startup::build(config, leptos_options, CancellationToken::new()).await.expect("build state");
     let state = app.state.clone();
     tokio::spawn(startup::serve(listener, app));
     TestApp { base_url, client: reqwest::Client::new(), state, database_url, _data_dir: data_dir }

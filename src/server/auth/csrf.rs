@@ -1,6 +1,6 @@
 //! Cross-site writes are refused: a state-changing request whose `Sec-Fetch-Site` says another site, or whose
 //! `Origin` is not this host, gets 403 — on top of `SameSite=Lax` cookies. Requests without either header (API
-//! clients, the server calling its own `/auth/v1`) carry no browser cookies to abuse and pass.
+//! clients) carry no browser cookies to abuse and pass.
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;

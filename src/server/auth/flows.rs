@@ -1,11 +1,15 @@
 //! What the sign-in server functions do on the server: start a session (cookies, profile), end one, describe
 //! the user.
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
 use axum::http::header::SET_COOKIE;
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
-use super::gotrue::TokenPair;
-use super::session::{clearing_cookies, read_cookies, session_cookies};
+use super::client_ip::client_ip;
+use super::gotrue::{GoTrue, TokenPair};
+use super::session::{AccessToken, clearing_cookies, read_cookies, session_cookies};
 use super::{Identity, after_sign_in, is_admin};
 use crate::api::{AppError, UserInfo};
 use crate::server::state::AppState;
@@ -27,13 +31,20 @@ pub async fn start_session(state: &AppState, pair: &TokenPair) -> Result<UserInf
     user_info(state, &identity).await
 }
 
-/// Revokes the session at GoTrue (best effort) and clears the cookies.
+/// Revokes the session at GoTrue (best effort) and clears the cookies. The token sent is the one the request was
+/// authenticated with: when the access cookie had expired, the one the middleware just refreshed.
 pub async fn end_session(state: &AppState) {
     let secure = state.config.auth.secure_cookies();
     if let Some(token) = access_token(state)
         && let Err(e) = state.auth.gotrue.logout(&token).await
     {
         tracing::info!(error = %e, "sign-out: GoTrue did not revoke the session (it may have expired)");
+    }
+    // A refresh of the old cookie remembered for concurrent requests must not outlive the session.
+    if let Some(parts) = use_context::<axum::http::request::Parts>()
+        && let (_, Some(refresh)) = read_cookies(&parts.headers, secure)
+    {
+        state.auth.forget_refresh(&refresh).await;
     }
     if let Some(response) = use_context::<ResponseOptions>() {
         for c in clearing_cookies(secure) {
@@ -42,9 +53,13 @@ pub async fn end_session(state: &AppState) {
     }
 }
 
-/// The caller's access token (cookie or Bearer), to act on their behalf at GoTrue.
+/// The caller's access token, to act on their behalf at GoTrue: the one the request was authenticated with (see
+/// [`AccessToken`]), else whatever the `Authorization` header or cookie holds.
 pub fn access_token(state: &AppState) -> Option<String> {
     let parts = use_context::<axum::http::request::Parts>()?;
+    if let Some(AccessToken(token)) = parts.extensions.get::<AccessToken>() {
+        return Some(token.clone());
+    }
     let bearer = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -52,6 +67,19 @@ pub fn access_token(state: &AppState) -> Option<String> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
     bearer.or_else(|| read_cookies(&parts.headers, state.config.auth.secure_cookies()).0)
+}
+
+/// The address of the caller of the current server function: the peer, or what a trusted proxy forwarded.
+pub fn caller_ip(state: &AppState) -> Option<IpAddr> {
+    let parts = use_context::<axum::http::request::Parts>()?;
+    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(client_ip(peer.ip(), &parts.headers, &state.config.auth.trusted_proxies))
+}
+
+/// The GoTrue client acting for the caller of the current server function (their address reaches the built-in
+/// provider's per-IP limits).
+pub fn gotrue(state: &AppState) -> GoTrue {
+    state.auth.gotrue.for_client(caller_ip(state))
 }
 
 /// The user as the UI shows them.

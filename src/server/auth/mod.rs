@@ -2,11 +2,13 @@
 //!
 //! - [`identity`] — the verified identity a request carries;
 //! - [`verify`] and [`jwks`] — access-token verification (HS256 secret, ES256/RS256 JWKS);
-//! - [`gotrue`] — the GoTrue HTTP client (the `supabase-auth` crate, with timeouts);
+//! - [`gotrue`] — the GoTrue client (the `supabase-auth` crate over HTTP for Supabase, in-process for the built-in);
+//! - [`client_ip`] — the address per-IP limits count (the peer, or what a trusted proxy forwarded);
 //! - [`builtin`] — the GoTrue-compatible provider served under `/auth/v1` when Supabase is not configured;
 //! - [`session`] — cookies and the per-request authentication middleware; [`csrf`] — cross-site write refusal;
 //! - [`service`] — the state object tying them together; [`routes`] — `/auth/confirm` and `/dev/outbox`.
 pub mod builtin;
+pub mod client_ip;
 pub mod csrf;
 pub mod flows;
 pub mod gotrue;

@@ -32,9 +32,9 @@ pub struct AuthService {
 }
 
 impl AuthService {
-    /// Builds the service. `self_url` is where this server listens (the built-in GoTrue is called over HTTP, so
-    /// both modes share one client).
-    pub async fn new(config: &Config, pool: &PgPool, self_url: &str) -> anyhow::Result<Self> {
+    /// Builds the service. In built-in mode, the GoTrue client calls the built-in provider's router in-process
+    /// (the same endpoints as over HTTP, and the end user's address reaches its per-IP limits).
+    pub async fn new(config: &Config, pool: &PgPool) -> anyhow::Result<Self> {
         let auth = &config.auth;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("HTTP client")?;
         match &auth.mode {
@@ -58,19 +58,19 @@ impl AuthService {
                     None => local_secret(&config.data_dir)?,
                 };
                 let mailer = Mailer::new(auth.smtp_url.as_ref(), &auth.smtp_from).map_err(anyhow::Error::msg)?;
-                let builtin = BuiltInAuth::new(
+                let builtin = Arc::new(BuiltInAuth::new(
                     pool.clone(),
                     secret.clone(),
                     &auth.site_url,
                     auth.access_token_ttl,
                     mailer,
                     auth.trusted_proxies.clone(),
-                );
+                ));
                 let verifier = TokenVerifier::new(Some(&secret), None, Some(builtin.issuer().to_owned()));
                 Ok(Self {
                     verifier,
-                    gotrue: GoTrue::new(self_url, "built-in"),
-                    builtin: Some(Arc::new(builtin)),
+                    gotrue: GoTrue::in_process(Arc::clone(&builtin).router()),
+                    builtin: Some(builtin),
                     refreshes: Mutex::new(HashMap::new()),
                 })
             }
@@ -99,6 +99,12 @@ impl AuthService {
         let result = self.gotrue.refresh(refresh_token).await;
         *guard = Some((Instant::now(), result.clone()));
         result
+    }
+
+    /// Forgets the remembered result of refreshing `refresh_token` (at sign-out: a request replaying the old cookie
+    /// within the sharing window must not get the revoked session's tokens back).
+    pub async fn forget_refresh(&self, refresh_token: &str) {
+        self.refreshes.lock().await.remove(refresh_token);
     }
 }
 

@@ -70,7 +70,14 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
-/// Verifies the caller on every request and records the [`Identity`] in the request extensions.
+/// The access token that authenticated the request — after a transparent refresh, the new one — kept in the
+/// request's extensions next to the [`Identity`], so sign-out and password changes act at GoTrue with a token it
+/// still accepts rather than the expired one in the cookie.
+#[derive(Clone)]
+pub struct AccessToken(pub String);
+
+/// Verifies the caller on every request and records the [`Identity`] (and its [`AccessToken`]) in the request
+/// extensions.
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     // The built-in GoTrue endpoints authenticate their own Bearer tokens.
     if request.uri().path().starts_with("/auth/v1/") {
@@ -79,20 +86,20 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     let auth = &state.auth;
     let secure = state.config.auth.secure_cookies();
     let mut new_cookies: Option<[HeaderValue; 2]> = None;
-    let identity: Option<Identity> = if let Some(token) = bearer(request.headers()) {
-        auth.verifier.verify(token).await.ok()
+    let verified: Option<(Identity, String)> = if let Some(token) = bearer(request.headers()) {
+        auth.verifier.verify(token).await.ok().map(|identity| (identity, token.to_owned()))
     } else {
         let (access, refresh) = read_cookies(request.headers(), secure);
-        let mut identity = match access {
-            Some(token) => auth.verifier.verify(&token).await.ok(),
+        let mut verified = match access {
+            Some(token) => auth.verifier.verify(&token).await.ok().map(|identity| (identity, token)),
             None => None,
         };
-        if identity.is_none()
+        if verified.is_none()
             && let Some(refresh) = refresh
         {
             match auth.refresh(&refresh).await {
                 Ok(pair) => {
-                    identity = auth.verifier.verify(&pair.access_token).await.ok();
+                    verified = auth.verifier.verify(&pair.access_token).await.ok().map(|i| (i, pair.access_token.clone()));
                     new_cookies = Some(session_cookies(&pair, secure));
                 }
                 // A refresh token GoTrue refuses is dead: end the session in the browser too.
@@ -100,10 +107,11 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
                 Err(e) => tracing::warn!(error = %e, "session refresh failed; continuing signed out"),
             }
         }
-        identity
+        verified
     };
-    if let Some(identity) = identity {
+    if let Some((identity, token)) = verified {
         request.extensions_mut().insert(identity);
+        request.extensions_mut().insert(AccessToken(token));
     }
     let mut response = next.run(request).await;
     // A handler that set the session itself (sign-in, sign-out) wins over a refresh done on the way in.

@@ -8,16 +8,21 @@
 //!   old ones; a code is dead after 5 wrong tries;
 //! - refresh tokens rotate; replaying a spent one revokes the session, except its immediate child being asked
 //!   for again within 10 seconds (concurrent refreshes), which returns that same child;
-//! - the same answers for known and unknown emails.
+//! - password sign-up signs in at once (as GoTrue with autoconfirm) but does not confirm the address: the first
+//!   link or code does, and clears a password set before it and that account's earlier sessions, so someone who
+//!   registered another person's address first keeps nothing once its owner signs in (account pre-hijacking);
+//! - the same answers for known and unknown emails on password sign-in, links and codes. Sign-up of a taken
+//!   address answers `422 user_already_exists`, as GoTrue with autoconfirm does (clients rely on that code).
 pub mod crypto;
 pub mod mail;
 pub mod rate_limit;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,7 +37,8 @@ use uuid::Uuid;
 
 use self::crypto::{child_refresh_token, hash, random_code, random_token};
 use self::mail::Mailer;
-use self::rate_limit::{exhausted, hit, limits};
+use self::rate_limit::{hit, limits, release};
+use super::client_ip::client_ip;
 use super::verify::TokenVerifier;
 
 /// A spent refresh token asked for again within this window returns its child instead of revoking the session.
@@ -93,6 +99,34 @@ fn rate_limited(code: &'static str) -> GoTrueError {
 
 fn otp_invalid() -> GoTrueError {
     err(StatusCode::FORBIDDEN, "otp_expired", "Token has expired or is invalid")
+}
+
+/// Marks a request this server makes to its own built-in provider in-process (see `gotrue::GoTrue`), carrying the
+/// end user's address for the per-IP limits. A request extension, never a header: nothing from the network can
+/// set it.
+#[derive(Debug, Clone, Copy)]
+pub struct InternalCaller {
+    /// The address of the user the server acts for (`None`: unknown; the loopback address is counted).
+    pub client_ip: Option<IpAddr>,
+}
+
+/// The address per-IP limits are keyed on: the one an in-process caller passes along, else the peer (or what a
+/// trusted proxy forwarded).
+struct ClientIp(IpAddr);
+
+impl FromRequestParts<Arc<BuiltInAuth>> for ClientIp {
+    type Rejection = GoTrueError;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Arc<BuiltInAuth>) -> Result<Self, Self::Rejection> {
+        if let Some(internal) = parts.extensions.get::<InternalCaller>() {
+            return Ok(Self(internal.client_ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))));
+        }
+        let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied().ok_or_else(|| {
+            tracing::error!("built-in auth: no connection info (serve with into_make_service_with_connect_info)");
+            err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Unknown client address")
+        })?;
+        Ok(Self(client_ip(peer.ip(), &parts.headers, &auth.trusted_proxies)))
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -199,23 +233,6 @@ impl BuiltInAuth {
             .with_state(self)
     }
 
-    /// The client's address: the peer, or `X-Forwarded-For` only when the peer is a trusted proxy.
-    fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-        if !self.trusted_proxies.contains(&peer.ip()) {
-            return peer.ip();
-        }
-        headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter_map(|s| s.parse::<IpAddr>().ok())
-                    .rfind(|ip| !self.trusted_proxies.contains(ip))
-            })
-            .unwrap_or(peer.ip())
-    }
-
     async fn find_user(&self, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM auth.users WHERE lower(email) = $1"))
             .bind(email)
@@ -298,8 +315,10 @@ impl BuiltInAuth {
         if !hit(&self.pool, &format!("signin-ip:{ip}"), limits::SIGN_IN_PER_IP).await? {
             return Err(rate_limited("over_request_rate_limit"));
         }
+        // Counted as a failure before the password is checked (see `rate_limit::release`): parallel guesses cannot
+        // all slip through; a success gives the count back.
         let fail_key = format!("signin-fail:{email}");
-        if exhausted(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await? {
+        if !hit(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await? {
             return Err(rate_limited("over_request_rate_limit"));
         }
         let user = self.find_user(&email).await?;
@@ -309,11 +328,11 @@ impl BuiltInAuth {
             .await
             .unwrap_or(false);
         match user {
-            Some(user) if ok => self.new_session(&user, "password").await,
-            _ => {
-                hit(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await?;
-                Err(invalid_credentials())
+            Some(user) if ok => {
+                release(&self.pool, &fail_key, limits::FAILED_SIGN_IN_PER_EMAIL).await?;
+                self.new_session(&user, "password").await
             }
+            _ => Err(invalid_credentials()),
         }
     }
 
@@ -445,12 +464,12 @@ impl BuiltInAuth {
 
     async fn verify_code(&self, email: &str, code: &str) -> Reply {
         let email = normalize_email(email)?;
+        // Counted before the code is checked, as for passwords; a correct code gives the count back.
         let fail_key = format!("code-fail:{email}");
-        if exhausted(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await? {
+        if !hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await? {
             return Err(rate_limited("over_request_rate_limit"));
         }
         let Some(user) = self.find_user(&email).await? else {
-            hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
             return Err(otp_invalid());
         };
         let mut tx = self.pool.begin().await?;
@@ -462,7 +481,6 @@ impl BuiltInAuth {
         .fetch_optional(&mut *tx)
         .await?;
         let Some((id, stored, live, attempts)) = row else {
-            hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
             return Err(otp_invalid());
         };
         let matches: bool =
@@ -475,25 +493,74 @@ impl BuiltInAuth {
                     .await?;
             }
             tx.commit().await?;
-            hit(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
             return Err(otp_invalid());
         }
         self.consume(&mut tx, user.id).await?;
         tx.commit().await?;
+        release(&self.pool, &fail_key, limits::FAILED_CODES_PER_EMAIL).await?;
         self.new_session(&user, "otp").await
     }
 
-    /// Spends every open link and code of the user (one sign-in per email) and confirms the address.
+    /// Spends every open link and code of the user (one sign-in per email) and records that the address is proven.
+    ///
+    /// The first proof also ends whatever a password set before it allowed. Password sign-up proves nothing about
+    /// the address, so an unconfirmed account may have been registered in its owner's name by someone else, who
+    /// kept the password and a session ("account pre-hijacking"): at the owner's first link or code, the password
+    /// is cleared and the account's other sessions are revoked (a new password can be set from the user menu).
     async fn consume(&self, tx: &mut sqlx::PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE tradechat_auth.one_time_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE auth.users SET email_confirmed_at = coalesce(email_confirmed_at, now()) WHERE id = $1")
+        let unproven: Option<(bool, bool)> = sqlx::query_as(
+            "SELECT email_confirmed_at IS NULL, encrypted_password IS NOT NULL FROM auth.users WHERE id = $1 FOR UPDATE",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((true, had_password)) = unproven else { return Ok(()) };
+        sqlx::query(
+            "UPDATE auth.users SET email_confirmed_at = now(), encrypted_password = NULL, updated_at = now() WHERE id = $1",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tradechat_auth.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "UPDATE tradechat_auth.refresh_tokens SET revoked = true
+             WHERE NOT revoked AND session_id IN (SELECT id FROM tradechat_auth.sessions WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if had_password {
+            tracing::info!(%user_id, "first proof of the address: the unverified password and earlier sessions are gone");
+        }
         Ok(())
+    }
+
+    /// The claims of the request's Bearer token, whose session must still be live (a revoked session's access token
+    /// stays valid until it expires, but may no longer act on the account — GoTrue's `session_not_found`).
+    async fn live_session_claims(&self, headers: &HeaderMap) -> Result<Value, GoTrueError> {
+        let claims = self.bearer_claims(headers).await?;
+        let session_id = claims.get("session_id").and_then(Value::as_str).and_then(|s| s.parse::<Uuid>().ok());
+        let live: Option<bool> = match session_id {
+            Some(id) => {
+                sqlx::query_scalar("SELECT revoked_at IS NULL FROM tradechat_auth.sessions WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            None => None,
+        };
+        if live == Some(true) {
+            Ok(claims)
+        } else {
+            Err(err(StatusCode::FORBIDDEN, "session_not_found", "Session from session_id claim in JWT does not exist"))
+        }
     }
 
     async fn bearer_claims(&self, headers: &HeaderMap) -> Result<Value, GoTrueError> {
@@ -532,14 +599,8 @@ struct Credentials {
     password: String,
 }
 
-async fn signup(
-    State(auth): State<Arc<BuiltInAuth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(body): Json<Credentials>,
-) -> Reply {
+async fn signup(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Json(body): Json<Credentials>) -> Reply {
     let email = normalize_email(&body.email)?;
-    let ip = auth.client_ip(peer, &headers);
     if !hit(&auth.pool, &format!("signup-ip:{ip}"), limits::SIGN_IN_PER_IP).await? {
         return Err(rate_limited("over_request_rate_limit"));
     }
@@ -553,10 +614,12 @@ async fn signup(
         .await
         .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Hashing failed"))?
         .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Hashing failed"))?;
-    // Addresses are confirmed on sign-up (no confirmation email); a concurrent sign-up of the same address loses.
+    // Signed in at once, as GoTrue with autoconfirm does, but the address stays unconfirmed (`email_confirmed_at`
+    // null): only a link or code proves it, and that first proof clears this password (see `consume`). A
+    // concurrent sign-up of the same address loses.
     let inserted = sqlx::query(
-        "INSERT INTO auth.users (email, encrypted_password, email_confirmed_at, raw_app_meta_data)
-         VALUES ($1, $2, now(), '{\"provider\":\"email\",\"providers\":[\"email\"]}')
+        "INSERT INTO auth.users (email, encrypted_password, raw_app_meta_data)
+         VALUES ($1, $2, '{\"provider\":\"email\",\"providers\":[\"email\"]}')
          ON CONFLICT (lower(email)) WHERE email IS NOT NULL DO NOTHING",
     )
     .bind(&email)
@@ -577,14 +640,13 @@ struct GrantQuery {
 
 async fn token(
     State(auth): State<Arc<BuiltInAuth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     Query(query): Query<GrantQuery>,
     Json(body): Json<Value>,
 ) -> Reply {
     let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
     match query.grant_type.as_str() {
-        "password" => auth.password_grant(auth.client_ip(peer, &headers), &field("email"), &field("password")).await,
+        "password" => auth.password_grant(ip, &field("email"), &field("password")).await,
         "refresh_token" => auth.refresh_grant(&field("refresh_token")).await,
         other => Err(err(StatusCode::BAD_REQUEST, "validation_failed", format!("unsupported_grant_type: {other}"))),
     }
@@ -598,13 +660,8 @@ struct OtpBody {
     create_user: Option<bool>,
 }
 
-async fn otp(
-    State(auth): State<Arc<BuiltInAuth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(body): Json<OtpBody>,
-) -> Reply {
-    auth.send_otp(auth.client_ip(peer, &headers), &body.email, body.create_user.unwrap_or(true)).await
+async fn otp(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Json(body): Json<OtpBody>) -> Reply {
+    auth.send_otp(ip, &body.email, body.create_user.unwrap_or(true)).await
 }
 
 #[derive(Deserialize)]
@@ -616,16 +673,10 @@ struct VerifyBody {
     token: Option<String>,
 }
 
-async fn verify(
-    State(auth): State<Arc<BuiltInAuth>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Json(body): Json<VerifyBody>,
-) -> Reply {
+async fn verify(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Json(body): Json<VerifyBody>) -> Reply {
     if !matches!(body.kind.as_str(), "email" | "magiclink" | "signup") {
         return Err(err(StatusCode::BAD_REQUEST, "validation_failed", "Verify requires a verification type"));
     }
-    let ip = auth.client_ip(peer, &headers);
     if !hit(&auth.pool, &format!("verify-ip:{ip}"), limits::VERIFY_PER_IP).await? {
         return Err(rate_limited("over_request_rate_limit"));
     }
@@ -641,7 +692,7 @@ async fn verify(
 }
 
 async fn user(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap) -> Reply {
-    let claims = auth.bearer_claims(&headers).await?;
+    let claims = auth.live_session_claims(&headers).await?;
     let id = claims.get("sub").and_then(Value::as_str).and_then(|s| s.parse().ok());
     let user = match id {
         Some(id) => auth.user_by_id(id).await?,
@@ -661,7 +712,7 @@ struct UserUpdate {
 
 /// `PUT /user`: sets a new password for the token's user (email changes are not offered).
 async fn update_user(State(auth): State<Arc<BuiltInAuth>>, headers: HeaderMap, Json(body): Json<UserUpdate>) -> Reply {
-    let claims = auth.bearer_claims(&headers).await?;
+    let claims = auth.live_session_claims(&headers).await?;
     let id: Uuid = claims
         .get("sub")
         .and_then(Value::as_str)

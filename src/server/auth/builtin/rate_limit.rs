@@ -50,15 +50,19 @@ pub async fn hit(pool: &PgPool, key: &str, limit: Limit) -> Result<bool, sqlx::E
     Ok(count <= limit.max)
 }
 
-/// Whether `key` is already at its limit (without counting an event).
-pub async fn exhausted(pool: &PgPool, key: &str, limit: Limit) -> Result<bool, sqlx::Error> {
-    let count: Option<i32> = sqlx::query_scalar(&format!(
-        "SELECT count FROM tradechat_auth.rate_limits WHERE key = $1 AND window_start = {}",
+/// Takes back one event counted by [`hit`] in the current window (an attempt that turned out not to be a failure).
+///
+/// Failure limits count an attempt *before* it is evaluated — one `INSERT … RETURNING` that both counts and
+/// answers — so parallel attempts cannot all pass a check made before any of them was counted; a success then
+/// gives its count back.
+pub async fn release(pool: &PgPool, key: &str, limit: Limit) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE tradechat_auth.rate_limits SET count = count - 1 WHERE key = $1 AND window_start = {} AND count > 0",
         window_start_sql()
     ))
     .bind(key)
     .bind(limit.window.as_secs_f64())
-    .fetch_optional(pool)
+    .execute(pool)
     .await?;
-    Ok(count.unwrap_or(0) >= limit.max)
+    Ok(())
 }
