@@ -41,13 +41,15 @@ async fn the_guard_with_duckdbs_parser_allows_reads_and_refuses_the_rest() {
         "UNPIVOT (SELECT 1 AS a, 2 AS b) ON a, b INTO NAME k VALUE v",
         "SELECT 'x; DROP TABLE trades' AS s;",
         "/* comment; */ SELECT 1 -- trailing; comment",
+        "SELECT count(*) FROM main.trades",
+        "/* explain SELECT 1 -- */ EXPLAIN ANALYZE SELECT count(*) FROM trades",
     ];
     for sql in allowed {
         let result = duck.query(sql, 100).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         assert!(!result.columns.is_empty(), "{sql}");
     }
     type Expect = fn(&Rejection) -> bool;
-    let refused: [(&str, Expect); 13] = [
+    let refused: [(&str, Expect); 15] = [
         ("PIVOT trades ON side USING sum(quantity)", |r| *r == Rejection::PivotNeedsIn),
         ("SELECT 1; SELECT 2", |r| *r == Rejection::MultipleStatements),
         ("SELECT 1 /* ; */ ; DELETE FROM trades", |r| *r == Rejection::MultipleStatements),
@@ -61,6 +63,13 @@ async fn the_guard_with_duckdbs_parser_allows_reads_and_refuses_the_rest() {
         ("SELECT FROM WHERE", |r| matches!(r, Rejection::Syntax(_))),
         ("EXPLAIN ANALYZE INSERT INTO accounts VALUES (9)", |r| matches!(r, Rejection::NotReadOnly(_))),
         ("PIVOT trades ON side USING sum(quantity); DROP TABLE trades", |r| *r == Rejection::MultipleStatements),
+        // `explain` in a comment must not make the parser check a different statement than the one that runs.
+        ("/* explain SELECT 1 -- */ EXPLAIN ANALYZE SELECT * FROM \"read_text\"('/etc/passwd')", |r| {
+            *r == Rejection::ForbiddenFunction("read_text".into())
+        }),
+        ("/* explain SELECT 1 -- */ EXPLAIN SELECT * FROM main.read_text('/etc/hosts')", |r| {
+            *r == Rejection::ForbiddenFunction("read_text".into())
+        }),
     ];
     for (sql, expected) in refused {
         match duck.query(sql, 100).await {
