@@ -6,8 +6,8 @@
 //!    reads files, the network or the environment;
 //! 2. [`check_parsed`] — DuckDB's own parser (`json_serialize_sql`) on the same text: it must yield exactly one
 //!    `SELECT` statement (DESCRIBE/SHOW/SUMMARIZE/VALUES/FROM-first are SELECTs to the parser; PIVOT is checked
-//!    as `FROM (PIVOT …)`, EXPLAIN by its inner statement, cut where the tokenizer found the EXPLAIN keyword), and
-//!    no function in its syntax tree may be forbidden.
+//!    as `FROM (PIVOT …)`, EXPLAIN by its inner statement, cut where the tokenizer found the EXPLAIN keyword), no
+//!    function in its syntax tree may be forbidden, and no table reference may name a file (`FROM 'x.csv'`).
 //!
 //! A rejection says why in a sentence the model can act on.
 use serde_json::Value;
@@ -42,6 +42,10 @@ pub enum Rejection {
          allowed; query the tables in the database instead."
     )]
     ForbiddenFunction(String),
+    /// A table reference that names a file (`FROM 'trades.csv'`, `FROM "s3://bucket/key.parquet"`): DuckDB would
+    /// read the file in place of a table.
+    #[error("Reading files is not allowed (`{0}` names a file, not a table); query the tables listed in the schema.")]
+    ReadsFile(String),
     /// A PIVOT without an `IN` list would create a type first, which a read-only database cannot do.
     #[error(
         "PIVOT needs an explicit value list here, e.g. `PIVOT t ON side IN ('buy', 'sell') USING sum(quantity)`; \
@@ -352,30 +356,49 @@ pub fn check_parsed(kind: Kind, serialized: &str) -> Result<(), Rejection> {
         Some(0) | None => return Err(Rejection::Empty),
         Some(_) => return Err(Rejection::MultipleStatements),
     }
-    let mut names = Vec::new();
-    function_names(&tree["statements"], &mut names);
-    match names.into_iter().find(|n| is_forbidden_function(n)) {
-        Some(name) => Err(Rejection::ForbiddenFunction(name.to_ascii_lowercase())),
+    let mut found = Found::default();
+    walk(&tree["statements"], &mut found);
+    if let Some(name) = found.functions.into_iter().find(|n| is_forbidden_function(n)) {
+        return Err(Rejection::ForbiddenFunction(name.to_ascii_lowercase()));
+    }
+    match found.tables.into_iter().find(|t| names_a_file(t)) {
+        Some(table) => Err(Rejection::ReadsFile(table)),
         None => Ok(()),
     }
 }
 
-/// Every `function_name` in the syntax tree (scalar, aggregate and table functions alike).
-fn function_names(node: &Value, out: &mut Vec<String>) {
+/// What the syntax tree refers to.
+#[derive(Default)]
+struct Found {
+    /// Every `function_name` (scalar, aggregate and table functions alike).
+    functions: Vec<String>,
+    /// The `table_name` of every base-table reference (tables, views, CTE names — and files read by a replacement
+    /// scan, which the parser reports as base tables too).
+    tables: Vec<String>,
+}
+
+fn walk(node: &Value, out: &mut Found) {
     match node {
         Value::Object(map) => {
-            for (key, value) in map {
-                if key == "function_name"
-                    && let Some(name) = value.as_str()
-                {
-                    out.push(name.to_owned());
-                }
-                function_names(value, out);
+            if let Some(name) = map.get("function_name").and_then(Value::as_str) {
+                out.functions.push(name.to_owned());
             }
+            if map.get("type").and_then(Value::as_str) == Some("BASE_TABLE")
+                && let Some(name) = map.get("table_name").and_then(Value::as_str)
+            {
+                out.tables.push(name.to_owned());
+            }
+            map.values().for_each(|v| walk(v, out));
         }
-        Value::Array(items) => items.iter().for_each(|v| function_names(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
         _ => {}
     }
+}
+
+/// Whether a base table's name is a file path or URL. Schema and catalog are separate fields of the reference, so
+/// a dot inside the table name itself (`'x.csv'`, `"x.json"`) can only be a file extension.
+fn names_a_file(table_name: &str) -> bool {
+    table_name.contains(['/', '\\', ':', '.'])
 }
 
 #[cfg(test)]
@@ -557,5 +580,32 @@ mod tests {
         let hidden =
             r#"{"error":false,"statements":[{"node":{"from_table":{"function":{"function_name":"read_csv"}}}}]}"#;
         assert_eq!(check_parsed(Kind::Query, hidden), Err(Rejection::ForbiddenFunction("read_csv".into())));
+    }
+
+    /// A base-table reference as `json_serialize_sql` reports it.
+    fn from_table(schema: &str, table: &str) -> String {
+        serde_json::json!({"error": false, "statements": [{"node": {"type": "SELECT_NODE", "from_table": {
+            "type": "JOIN",
+            "left": {"type": "BASE_TABLE", "catalog_name": "", "schema_name": "", "table_name": "trades"},
+            "right": {"type": "BASE_TABLE", "catalog_name": "", "schema_name": schema, "table_name": table},
+        }}}]})
+        .to_string()
+    }
+
+    #[test]
+    fn tables_that_name_files_are_refused() {
+        for file in ["/x.csv", "data.parquet", "x.json", "s3://b/k.csv", "C:\\data\\x", "https://h/x", "../x"] {
+            assert_eq!(
+                check_parsed(Kind::Query, &from_table("", file)),
+                Err(Rejection::ReadsFile(file.into())),
+                "{file}"
+            );
+        }
+        for table in ["daily_bars", "positions", "Daily Bars", "t_1"] {
+            assert_eq!(check_parsed(Kind::Query, &from_table("", table)), Ok(()), "{table}");
+            assert_eq!(check_parsed(Kind::Query, &from_table("main", table)), Ok(()), "{table}");
+        }
+        let message = Rejection::ReadsFile("x.csv".into()).to_string();
+        assert!(message.contains("Reading files is not allowed") && message.contains("query the tables"), "{message}");
     }
 }
