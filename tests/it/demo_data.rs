@@ -161,6 +161,13 @@ fn every_table_and_column_is_documented() {
          WHERE NOT t.internal AND (c.comment IS NULL OR c.comment = '')",
     );
     assert_eq!(undocumented_columns, 0);
+    let view_columns = "SELECT count(*) FROM duckdb_columns() c JOIN duckdb_views() v \
+         ON v.database_name = c.database_name AND v.schema_name = c.schema_name AND v.view_name = c.table_name \
+         WHERE NOT v.internal";
+    let counted = count(&conn, view_columns);
+    assert!(counted >= 16, "positions and daily_pnl have columns: {counted}");
+    let undocumented_view_columns = count(&conn, &format!("{view_columns} AND (c.comment IS NULL OR c.comment = '')"));
+    assert_eq!(undocumented_view_columns, 0, "every view column has a COMMENT ON COLUMN");
 }
 
 #[test]

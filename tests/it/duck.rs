@@ -41,13 +41,16 @@ async fn the_guard_with_duckdbs_parser_allows_reads_and_refuses_the_rest() {
         "UNPIVOT (SELECT 1 AS a, 2 AS b) ON a, b INTO NAME k VALUE v",
         "SELECT 'x; DROP TABLE trades' AS s;",
         "/* comment; */ SELECT 1 -- trailing; comment",
+        "SELECT count(*) FROM main.trades",
+        "/* explain SELECT 1 -- */ EXPLAIN ANALYZE SELECT count(*) FROM trades",
     ];
     for sql in allowed {
         let result = duck.query(sql, 100).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         assert!(!result.columns.is_empty(), "{sql}");
     }
     type Expect = fn(&Rejection) -> bool;
-    let refused: [(&str, Expect); 13] = [
+    let file: Expect = |r| matches!(r, Rejection::ReadsFile(_));
+    let refused: [(&str, Expect); 24] = [
         ("PIVOT trades ON side USING sum(quantity)", |r| *r == Rejection::PivotNeedsIn),
         ("SELECT 1; SELECT 2", |r| *r == Rejection::MultipleStatements),
         ("SELECT 1 /* ; */ ; DELETE FROM trades", |r| *r == Rejection::MultipleStatements),
@@ -61,6 +64,23 @@ async fn the_guard_with_duckdbs_parser_allows_reads_and_refuses_the_rest() {
         ("SELECT FROM WHERE", |r| matches!(r, Rejection::Syntax(_))),
         ("EXPLAIN ANALYZE INSERT INTO accounts VALUES (9)", |r| matches!(r, Rejection::NotReadOnly(_))),
         ("PIVOT trades ON side USING sum(quantity); DROP TABLE trades", |r| *r == Rejection::MultipleStatements),
+        // `explain` in a comment must not make the parser check a different statement than the one that runs.
+        ("/* explain SELECT 1 -- */ EXPLAIN ANALYZE SELECT * FROM \"read_text\"('/etc/passwd')", |r| {
+            *r == Rejection::ForbiddenFunction("read_text".into())
+        }),
+        ("/* explain SELECT 1 -- */ EXPLAIN ANALYZE SELECT * FROM '/etc/passwd'", file),
+        ("/* explain SELECT 1 -- */ EXPLAIN SELECT * FROM main.read_text('/etc/hosts')", |r| {
+            *r == Rejection::ForbiddenFunction("read_text".into())
+        }),
+        // A file named as a table is read by a replacement scan.
+        ("SELECT * FROM '/x.csv'", file),
+        ("FROM 'data.parquet'", file),
+        ("SELECT * FROM \"x.json\"", file),
+        ("SELECT * FROM 's3://b/k.csv'", file),
+        ("SELECT count(*) FROM trades JOIN '/tmp/x.csv' USING (symbol)", file),
+        ("SELECT (SELECT count(*) FROM 'x.parquet')", file),
+        ("DESCRIBE '/x.csv'", file),
+        ("SUMMARIZE SELECT * FROM 'x.csv'", file),
     ];
     for (sql, expected) in refused {
         match duck.query(sql, 100).await {
@@ -85,6 +105,8 @@ async fn the_connection_itself_cannot_read_files_write_or_loosen_its_settings() 
         format!("SELECT * FROM read_csv('{path}')"),
         format!("SELECT * FROM read_text('{path}')"),
         format!("SELECT * FROM read_blob('{path}')"),
+        format!("SELECT * FROM '{path}'"),
+        format!("FROM \"{path}\""),
         format!("COPY (SELECT 1) TO '{}'", dir.path().join("out.csv").display()),
         format!("ATTACH '{}' AS other", dir.path().join("other.duckdb").display()),
         "SET enable_external_access = true".to_owned(),
@@ -115,6 +137,11 @@ async fn the_connection_itself_cannot_read_files_write_or_loosen_its_settings() 
         .await
         .expect("settings");
     assert_eq!(settings, ("false".into(), "true".into(), "read_only".into(), "false".into()));
+    // And through the guard, the same file named as a table is refused before it reaches the connection.
+    match duck.query(&format!("SELECT * FROM '{path}'"), 10).await {
+        Err(DuckError::Rejected(Rejection::ReadsFile(name))) => assert_eq!(name, path),
+        other => panic!("a file named as a table must be refused, got {other:?}"),
+    }
 }
 
 #[tokio::test]

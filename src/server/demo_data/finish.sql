@@ -127,3 +127,21 @@ COMMENT ON COLUMN trades.executed_at IS 'Execution time: exchange local time for
 
 COMMENT ON VIEW positions IS 'Current holdings per account and symbol, derived from trades, valued at the latest daily close. Rows with quantity 0 are closed positions (their P&L is realised).';
 COMMENT ON VIEW daily_pnl IS 'Per account and day: market value of holdings at the close, net cash invested (buys plus fees minus sell proceeds), cumulative P&L (market_value - net_invested) and the day''s P&L (its change from the previous row).';
+-- View columns are documented like table columns (DuckDB keeps COMMENT ON COLUMN for views too).
+COMMENT ON COLUMN positions.account_id IS 'Account (accounts.account_id).';
+COMMENT ON COLUMN positions.symbol IS 'Instrument (instruments.symbol).';
+COMMENT ON COLUMN positions.quantity IS 'Units held now: buys minus sells; 0 for a closed position.';
+COMMENT ON COLUMN positions.avg_buy_price IS 'Quantity-weighted average price of all buys (fees excluded), in the instrument currency.';
+COMMENT ON COLUMN positions.last_price IS 'Latest daily close of the symbol (daily_bars.close), used for valuation.';
+COMMENT ON COLUMN positions.price_date IS 'Date of that close.';
+COMMENT ON COLUMN positions.market_value IS 'quantity * last_price.';
+COMMENT ON COLUMN positions.net_invested IS 'Net cash invested: cost of the buys plus all fees minus sell proceeds.';
+COMMENT ON COLUMN positions.total_pnl IS 'Realised plus unrealised P&L: market_value - net_invested.';
+COMMENT ON COLUMN positions.last_trade_at IS 'Time of the latest fill in this account and symbol (trades.executed_at).';
+
+COMMENT ON COLUMN daily_pnl.account_id IS 'Account (accounts.account_id).';
+COMMENT ON COLUMN daily_pnl.date IS 'Trading day (a daily bar date of a held symbol).';
+COMMENT ON COLUMN daily_pnl.market_value IS 'Value of the holdings at that day''s closes.';
+COMMENT ON COLUMN daily_pnl.net_invested IS 'Net cash invested up to that day: cost of the buys plus all fees minus sell proceeds.';
+COMMENT ON COLUMN daily_pnl.cumulative_pnl IS 'P&L since the account opened: market_value - net_invested.';
+COMMENT ON COLUMN daily_pnl.pnl IS 'The day''s P&L: change of cumulative_pnl from the account''s previous row.';

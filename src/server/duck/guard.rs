@@ -6,7 +6,8 @@
 //!    reads files, the network or the environment;
 //! 2. [`check_parsed`] — DuckDB's own parser (`json_serialize_sql`) on the same text: it must yield exactly one
 //!    `SELECT` statement (DESCRIBE/SHOW/SUMMARIZE/VALUES/FROM-first are SELECTs to the parser; PIVOT is checked
-//!    as `FROM (PIVOT …)`, EXPLAIN by its inner statement), and no function in its syntax tree may be forbidden.
+//!    as `FROM (PIVOT …)`, EXPLAIN by its inner statement, cut where the tokenizer found the EXPLAIN keyword), no
+//!    function in its syntax tree may be forbidden, and no table reference may name a file (`FROM 'x.csv'`).
 //!
 //! A rejection says why in a sentence the model can act on.
 use serde_json::Value;
@@ -41,6 +42,10 @@ pub enum Rejection {
          allowed; query the tables in the database instead."
     )]
     ForbiddenFunction(String),
+    /// A table reference that names a file (`FROM 'trades.csv'`, `FROM "s3://bucket/key.parquet"`): DuckDB would
+    /// read the file in place of a table.
+    #[error("Reading files is not allowed (`{0}` names a file, not a table); query the tables listed in the schema.")]
+    ReadsFile(String),
     /// A PIVOT without an `IN` list would create a type first, which a read-only database cannot do.
     #[error(
         "PIVOT needs an explicit value list here, e.g. `PIVOT t ON side IN ('buy', 'sell') USING sum(quantity)`; \
@@ -108,21 +113,36 @@ fn is_forbidden_function(name: &str) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
     Word(String),
-    QuotedIdent,
+    /// A quoted identifier, by its unquoted name.
+    QuotedIdent(String),
     Literal,
     Semicolon,
     Open,
     Other,
 }
 
-/// Splits SQL into tokens, skipping whitespace and comments. String and identifier contents are opaque.
-fn tokenize(sql: &str) -> Result<Vec<Token>, Rejection> {
+/// A token and the byte range of the SQL text it covers.
+#[derive(Debug, Clone, PartialEq)]
+struct Spanned {
+    token: Token,
+    start: usize,
+    end: usize,
+}
+
+/// Splits SQL into tokens, skipping whitespace and comments. String contents are opaque.
+fn tokenize(sql: &str) -> Result<Vec<Spanned>, Rejection> {
     let chars: Vec<char> = sql.chars().collect();
+    // Byte offset of every char, and of the end of the text.
+    let offsets: Vec<usize> = sql.char_indices().map(|(b, _)| b).chain(std::iter::once(sql.len())).collect();
     let mut tokens = Vec::new();
+    let mut push = |token: Token, start: usize, end: usize| {
+        tokens.push(Spanned { token, start: offsets[start], end: offsets[end] });
+    };
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
+        let start = i;
         match c {
             c if c.is_whitespace() => i += 1,
             '-' if next == Some('-') => {
@@ -153,42 +173,42 @@ fn tokenize(sql: &str) -> Result<Vec<Token>, Rejection> {
             }
             '\'' => {
                 i = skip_quoted(&chars, i, '\'', false).ok_or(Rejection::Unterminated("string literal"))?;
-                tokens.push(Token::Literal);
+                push(Token::Literal, start, i);
             }
             'e' | 'E' if next == Some('\'') => {
                 i = skip_quoted(&chars, i + 1, '\'', true).ok_or(Rejection::Unterminated("string literal"))?;
-                tokens.push(Token::Literal);
+                push(Token::Literal, start, i);
             }
             '"' => {
                 i = skip_quoted(&chars, i, '"', false).ok_or(Rejection::Unterminated("quoted identifier"))?;
-                tokens.push(Token::QuotedIdent);
+                let name: String = chars[start + 1..i - 1].iter().collect();
+                push(Token::QuotedIdent(name.replace("\"\"", "\"")), start, i);
             }
             '$' if dollar_tag(&chars, i).is_some() => {
                 let tag = dollar_tag(&chars, i).unwrap_or_default();
-                let body_start = i + tag.len();
+                let body_start = i + tag.chars().count();
                 let rest: String = chars[body_start..].iter().collect();
                 let end = rest.find(&tag).ok_or(Rejection::Unterminated("dollar-quoted string"))?;
                 i = body_start + rest[..end].chars().count() + tag.chars().count();
-                tokens.push(Token::Literal);
+                push(Token::Literal, start, i);
             }
             ';' => {
-                tokens.push(Token::Semicolon);
                 i += 1;
+                push(Token::Semicolon, start, i);
             }
             '(' => {
-                tokens.push(Token::Open);
                 i += 1;
+                push(Token::Open, start, i);
             }
             c if c.is_alphabetic() || c == '_' => {
-                let start = i;
                 while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
                     i += 1;
                 }
-                tokens.push(Token::Word(chars[start..i].iter().collect()));
+                push(Token::Word(chars[start..i].iter().collect()), start, i);
             }
             _ => {
-                tokens.push(Token::Other);
                 i += 1;
+                push(Token::Other, start, i);
             }
         }
     }
@@ -232,7 +252,7 @@ pub fn check_lexically(sql: &str) -> Result<Checked, Rejection> {
     }
     let tokens = tokenize(sql)?;
     // Statements are the runs between semicolons; empty runs (`;;`, a trailing `;`) are not statements.
-    let statements: Vec<&[Token]> = tokens.split(|t| *t == Token::Semicolon).filter(|s| !s.is_empty()).collect();
+    let statements: Vec<&[Spanned]> = tokens.split(|t| t.token == Token::Semicolon).filter(|s| !s.is_empty()).collect();
     let statement = match statements.as_slice() {
         [] => return Err(Rejection::Empty),
         [one] => *one,
@@ -240,7 +260,8 @@ pub fn check_lexically(sql: &str) -> Result<Checked, Rejection> {
     };
     let kind = classify(statement)?;
     for pair in statement.windows(2) {
-        if let [Token::Word(name), Token::Open] = pair
+        if let [Spanned { token: Token::Word(name) | Token::QuotedIdent(name), .. }, Spanned { token: Token::Open, .. }] =
+            pair
             && is_forbidden_function(name)
         {
             return Err(Rejection::ForbiddenFunction(name.to_ascii_lowercase()));
@@ -250,15 +271,17 @@ pub fn check_lexically(sql: &str) -> Result<Checked, Rejection> {
     let parse_as = match kind {
         Kind::Query => text.clone(),
         Kind::Pivot => format!("FROM ({text})"),
-        Kind::Explain => explained_statement(&text),
+        // Cut where the tokenizer found EXPLAIN [ANALYZE], never by searching the text: the word may also stand in a
+        // comment, and DuckDB's parser must check the statement that really runs.
+        Kind::Explain => strip_trailing_semicolons(&sql[explained_start(statement)..]),
     };
     let sql = if kind == Kind::Pivot { parse_as.clone() } else { text };
     Ok(Checked { kind, sql, parse_as })
 }
 
 /// The statement kind from its first keyword (leading parentheses skipped: `(SELECT 1) UNION (SELECT 2)`).
-fn classify(statement: &[Token]) -> Result<Kind, Rejection> {
-    let mut words = statement.iter().skip_while(|t| **t == Token::Open);
+fn classify(statement: &[Spanned]) -> Result<Kind, Rejection> {
+    let mut words = statement.iter().map(|t| &t.token).skip_while(|t| **t == Token::Open);
     let first = match words.next() {
         Some(Token::Word(w)) => w.to_ascii_lowercase(),
         Some(_) | None => return Err(Rejection::NotReadOnly(first_text(statement))),
@@ -275,7 +298,7 @@ fn classify(statement: &[Token]) -> Result<Kind, Rejection> {
             _ => None,
         });
         let mut next = inner.next().unwrap_or_default();
-        if next == "analyze" || next == "analyse" {
+        if is_analyze(&next) {
             next = inner.next().unwrap_or_default();
         }
         return if QUERY_KEYWORDS.contains(&next.as_str()) {
@@ -287,11 +310,15 @@ fn classify(statement: &[Token]) -> Result<Kind, Rejection> {
     Err(Rejection::NotReadOnly(first.to_ascii_uppercase()))
 }
 
-fn first_text(statement: &[Token]) -> String {
-    match statement.first() {
+fn is_analyze(word: &str) -> bool {
+    word.eq_ignore_ascii_case("analyze") || word.eq_ignore_ascii_case("analyse")
+}
+
+fn first_text(statement: &[Spanned]) -> String {
+    match statement.first().map(|t| &t.token) {
         Some(Token::Word(w)) => w.to_ascii_uppercase(),
         Some(Token::Literal) => "a string literal".into(),
-        Some(Token::QuotedIdent) => "a quoted identifier".into(),
+        Some(Token::QuotedIdent(_)) => "a quoted identifier".into(),
         _ => "a symbol".into(),
     }
 }
@@ -300,19 +327,15 @@ fn strip_trailing_semicolons(sql: &str) -> String {
     sql.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace()).to_owned()
 }
 
-/// The statement after `EXPLAIN [ANALYZE]`, for the parser check.
-fn explained_statement(text: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let after_explain = lower.find("explain").map_or(0, |i| i + "explain".len());
-    let rest = &text[after_explain..];
-    let trimmed = rest.trim_start();
-    let lower_rest = trimmed.to_ascii_lowercase();
-    for word in ["analyze", "analyse"] {
-        if lower_rest.starts_with(word) && !lower_rest[word.len()..].starts_with(|c: char| c.is_alphanumeric()) {
-            return trimmed[word.len()..].trim_start().to_owned();
-        }
+/// Byte offset just past the `EXPLAIN` token (and the `ANALYZE` token right after it, if any) of an EXPLAIN
+/// statement: where the explained statement begins.
+fn explained_start(statement: &[Spanned]) -> usize {
+    let mut rest = statement.iter().skip_while(|t| t.token == Token::Open);
+    let Some(explain) = rest.next() else { return 0 };
+    match rest.next() {
+        Some(Spanned { token: Token::Word(w), end, .. }) if is_analyze(w) => *end,
+        _ => explain.end,
     }
-    trimmed.to_owned()
 }
 
 /// The parser check, given `json_serialize_sql(parse_as)`'s output for a statement of `kind`.
@@ -333,30 +356,49 @@ pub fn check_parsed(kind: Kind, serialized: &str) -> Result<(), Rejection> {
         Some(0) | None => return Err(Rejection::Empty),
         Some(_) => return Err(Rejection::MultipleStatements),
     }
-    let mut names = Vec::new();
-    function_names(&tree["statements"], &mut names);
-    match names.into_iter().find(|n| is_forbidden_function(n)) {
-        Some(name) => Err(Rejection::ForbiddenFunction(name.to_ascii_lowercase())),
+    let mut found = Found::default();
+    walk(&tree["statements"], &mut found);
+    if let Some(name) = found.functions.into_iter().find(|n| is_forbidden_function(n)) {
+        return Err(Rejection::ForbiddenFunction(name.to_ascii_lowercase()));
+    }
+    match found.tables.into_iter().find(|t| names_a_file(t)) {
+        Some(table) => Err(Rejection::ReadsFile(table)),
         None => Ok(()),
     }
 }
 
-/// Every `function_name` in the syntax tree (scalar, aggregate and table functions alike).
-fn function_names(node: &Value, out: &mut Vec<String>) {
+/// What the syntax tree refers to.
+#[derive(Default)]
+struct Found {
+    /// Every `function_name` (scalar, aggregate and table functions alike).
+    functions: Vec<String>,
+    /// The `table_name` of every base-table reference (tables, views, CTE names — and files read by a replacement
+    /// scan, which the parser reports as base tables too).
+    tables: Vec<String>,
+}
+
+fn walk(node: &Value, out: &mut Found) {
     match node {
         Value::Object(map) => {
-            for (key, value) in map {
-                if key == "function_name"
-                    && let Some(name) = value.as_str()
-                {
-                    out.push(name.to_owned());
-                }
-                function_names(value, out);
+            if let Some(name) = map.get("function_name").and_then(Value::as_str) {
+                out.functions.push(name.to_owned());
             }
+            if map.get("type").and_then(Value::as_str) == Some("BASE_TABLE")
+                && let Some(name) = map.get("table_name").and_then(Value::as_str)
+            {
+                out.tables.push(name.to_owned());
+            }
+            map.values().for_each(|v| walk(v, out));
         }
-        Value::Array(items) => items.iter().for_each(|v| function_names(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
         _ => {}
     }
+}
+
+/// Whether a base table's name is a file path or URL. Schema and catalog are separate fields of the reference, so
+/// a dot inside the table name itself (`'x.csv'`, `"x.json"`) can only be a file extension.
+fn names_a_file(table_name: &str) -> bool {
+    table_name.contains(['/', '\\', ':', '.'])
 }
 
 #[cfg(test)]
@@ -415,6 +457,22 @@ mod tests {
         );
         let explain = allowed("EXPLAIN ANALYZE SELECT 1");
         assert_eq!((explain.kind, explain.parse_as.as_str()), (Kind::Explain, "SELECT 1"));
+    }
+
+    #[test]
+    fn explain_is_cut_at_its_real_tokens_not_at_the_word_in_a_comment() {
+        for (sql, inner) in [
+            ("/* explain SELECT 1 -- */ EXPLAIN ANALYZE SELECT * FROM '/etc/passwd'", "SELECT * FROM '/etc/passwd'"),
+            ("/* explain analyze SELECT 1 -- */ explain SELECT 2", "SELECT 2"),
+            ("-- EXPLAIN SELECT 1\nEXPLAIN SELECT 2;", "SELECT 2"),
+            ("/* EXPLAIN */ explain /* analyze SELECT 1 -- */ analyse SELECT 3 ;", "SELECT 3"),
+            ("EXPLAIN /* c */ SELECT 'explain analyze' AS s", "/* c */ SELECT 'explain analyze' AS s"),
+            ("/* é */ EXPLAIN ANALYZE SELECT 'ü'", "SELECT 'ü'"),
+            ("(EXPLAIN SELECT 1)", "SELECT 1)"),
+        ] {
+            let checked = allowed(sql);
+            assert_eq!((checked.kind, checked.parse_as.as_str()), (Kind::Explain, inner), "{sql}");
+        }
     }
 
     #[test]
@@ -480,6 +538,12 @@ mod tests {
             ("SELECT 1 WHERE EXISTS (SELECT 1 FROM read_text ('x'))", "read_text"),
             ("SELECT * FROM query('SELECT 1')", "query"),
             ("SELECT * FROM pragma_table_info('t')", "pragma_table_info"),
+            ("SELECT * FROM \"READ_CSV\"('x')", "read_csv"),
+            ("SELECT * FROM \"read_\"\"x\"('x')", "read_\"x"),
+            // `explain` in a leading comment must not fool the EXPLAIN handling (DuckDB sees only `SELECT 1 -- …`
+            // in the text after the comment's `explain`).
+            ("/* explain SELECT 1 -- */ EXPLAIN ANALYZE SELECT * FROM \"read_text\"('/etc/passwd')", "read_text"),
+            ("-- explain\nEXPLAIN SELECT * FROM \"glob\" ('/*')", "glob"),
         ] {
             assert_eq!(rejected(sql), Rejection::ForbiddenFunction(name.into()), "{sql}");
         }
@@ -516,5 +580,32 @@ mod tests {
         let hidden =
             r#"{"error":false,"statements":[{"node":{"from_table":{"function":{"function_name":"read_csv"}}}}]}"#;
         assert_eq!(check_parsed(Kind::Query, hidden), Err(Rejection::ForbiddenFunction("read_csv".into())));
+    }
+
+    /// A base-table reference as `json_serialize_sql` reports it.
+    fn from_table(schema: &str, table: &str) -> String {
+        serde_json::json!({"error": false, "statements": [{"node": {"type": "SELECT_NODE", "from_table": {
+            "type": "JOIN",
+            "left": {"type": "BASE_TABLE", "catalog_name": "", "schema_name": "", "table_name": "trades"},
+            "right": {"type": "BASE_TABLE", "catalog_name": "", "schema_name": schema, "table_name": table},
+        }}}]})
+        .to_string()
+    }
+
+    #[test]
+    fn tables_that_name_files_are_refused() {
+        for file in ["/x.csv", "data.parquet", "x.json", "s3://b/k.csv", "C:\\data\\x", "https://h/x", "../x"] {
+            assert_eq!(
+                check_parsed(Kind::Query, &from_table("", file)),
+                Err(Rejection::ReadsFile(file.into())),
+                "{file}"
+            );
+        }
+        for table in ["daily_bars", "positions", "Daily Bars", "t_1"] {
+            assert_eq!(check_parsed(Kind::Query, &from_table("", table)), Ok(()), "{table}");
+            assert_eq!(check_parsed(Kind::Query, &from_table("main", table)), Ok(()), "{table}");
+        }
+        let message = Rejection::ReadsFile("x.csv".into()).to_string();
+        assert!(message.contains("Reading files is not allowed") && message.contains("query the tables"), "{message}");
     }
 }

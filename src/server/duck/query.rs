@@ -42,12 +42,17 @@ impl QueryResult {
 
     /// The result as the model sees it: a header, then rows as JSON arrays, capped at `max_rows` rows and about
     /// `max_bytes` bytes, ending with an explicit `truncated: showing N of M rows` marker when anything is left out.
+    ///
+    /// A cell longer than its share of the byte cap is cut, and says so (`…(truncated, N chars)`), so that even the
+    /// first row fits: one huge value cannot flood the model.
     pub fn for_model(&self, max_rows: usize, max_bytes: usize) -> String {
         let header = self.columns.iter().map(|c| format!("{} {}", c.name, c.type_name)).collect::<Vec<_>>().join(", ");
         let mut out = format!("columns: {header}\n");
+        let budget = cell_budget(max_bytes.saturating_sub(out.len()), self.columns.len());
         let mut shown = 0usize;
         for row in self.rows.iter().take(max_rows) {
-            let line = serde_json::to_string(row).unwrap_or_default();
+            let cells: Vec<Json> = row.iter().map(|cell| cut_cell(cell, budget)).collect();
+            let line = serde_json::to_string(&cells).unwrap_or_default();
             if out.len() + line.len() + 1 > max_bytes && shown > 0 {
                 break;
             }
@@ -65,6 +70,56 @@ impl QueryResult {
         }
         out
     }
+}
+
+/// Fewest bytes a cell keeps however many columns share the cap.
+const MIN_CELL_BYTES: usize = 24;
+
+/// Bytes one cell may take in the model's view: an equal share of `available` bytes per column, less the row's
+/// punctuation and room for the truncation marker.
+fn cell_budget(available: usize, columns: usize) -> usize {
+    let columns = columns.max(1);
+    (available / columns).saturating_sub(40).max(MIN_CELL_BYTES)
+}
+
+/// `cell`, or when its JSON text is longer than `budget` bytes, a string holding the start of it and an explicit
+/// marker with its full length. Strings are cut in their text; lists, structs and maps in their JSON text.
+fn cut_cell(cell: &Json, budget: usize) -> Json {
+    match cell {
+        Json::String(s) if escaped_len(s) > budget => Json::String(truncated(s, budget)),
+        Json::Array(_) | Json::Object(_) => {
+            let json = serde_json::to_string(cell).unwrap_or_default();
+            if json.len() <= budget { cell.clone() } else { Json::String(truncated(&json, budget)) }
+        }
+        _ => cell.clone(),
+    }
+}
+
+/// Bytes `c` takes inside a JSON string.
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if c < ' ' => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// Bytes `text` takes inside a JSON string.
+fn escaped_len(text: &str) -> usize {
+    text.chars().map(escaped_char_len).sum()
+}
+
+/// The start of `text` taking at most `budget` bytes as JSON, then the truncation marker with the full length.
+fn truncated(text: &str, budget: usize) -> String {
+    let mut used = 0;
+    let kept: String = text
+        .chars()
+        .take_while(|&c| {
+            used += escaped_char_len(c);
+            used <= budget
+        })
+        .collect();
+    format!("{kept}…(truncated, {} chars)", text.chars().count())
 }
 
 /// Types the Rust API cannot decode faithfully (or at all); such columns are read as DuckDB's own text.
@@ -211,6 +266,46 @@ mod tests {
         let shown = text.lines().filter(|l| l.starts_with('[')).count();
         assert!((1..100).contains(&shown));
         assert!(text.contains(&format!("truncated: showing {shown} of 1000 rows")));
+    }
+
+    #[test]
+    fn one_huge_cell_is_cut_with_a_marker_so_even_the_first_row_respects_the_byte_cap() {
+        let huge = "é".repeat(500_000);
+        let r = QueryResult {
+            columns: vec![
+                Column { name: "id".into(), type_name: "INTEGER".into() },
+                Column { name: "body".into(), type_name: "VARCHAR".into() },
+                Column { name: "list".into(), type_name: "INTEGER[]".into() },
+            ],
+            rows: vec![vec![Json::from(7), Json::from(huge), Json::from((0..100_000).collect::<Vec<i64>>())]],
+            total_rows: 1,
+            elapsed_ms: 1.0,
+        };
+        let text = r.for_model(50, 4_000);
+        let row = text.lines().find(|l| l.starts_with('[')).expect("the row is shown");
+        assert!(text.len() <= 4_000, "{} bytes", text.len());
+        assert!(row.starts_with("[7,\"éé"), "{row}");
+        assert!(row.contains("…(truncated, 500000 chars)"), "{row}");
+        let list_len = serde_json::to_string(&r.rows[0][2]).expect("json").chars().count();
+        assert!(row.contains(&format!("…(truncated, {list_len} chars)")), "{row}");
+        assert!(text.ends_with("(1 rows)\n"));
+    }
+
+    #[test]
+    fn short_cells_are_untouched() {
+        let r = QueryResult {
+            columns: vec![
+                Column { name: "s".into(), type_name: "VARCHAR".into() },
+                Column { name: "l".into(), type_name: "INTEGER[]".into() },
+            ],
+            rows: vec![vec![Json::from("short"), serde_json::json!([1, 2])]],
+            total_rows: 1,
+            elapsed_ms: 1.0,
+        };
+        assert!(r.for_model(10, 10_000).contains("[\"short\",[1,2]]"));
+        assert_eq!(cut_cell(&Json::from("abcdef"), 3), Json::from("abc…(truncated, 6 chars)"));
+        assert_eq!(truncated("ééé", 3), "é…(truncated, 3 chars)");
+        assert_eq!(truncated("\"\"\"", 4), "\"\"…(truncated, 3 chars)", "quotes count as escaped");
     }
 
     #[test]
