@@ -4,6 +4,7 @@
 //! - [`guard`] refuses anything but one read-only statement, lexically and with DuckDB's own parser;
 //! - `query` runs a guarded statement and collects JSON-safe rows ([`values`] converts each DuckDB type);
 //! - [`schema`] describes the database for the model;
+//! - `stop` interrupts blocking work until it really ends;
 //! - [`Duck`] is the cheap, cloneable handle in the app state: one open database, connections handed to blocking
 //!   tasks, bounded concurrency, deadlines enforced by interrupting the query, the file reopened (and the schema
 //!   recomputed) when it changes on disk.
@@ -11,6 +12,7 @@ mod connection;
 pub mod guard;
 mod query;
 pub mod schema;
+mod stop;
 pub mod values;
 
 use std::path::PathBuf;
@@ -18,6 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Semaphore;
+
+use stop::{FinishOnDrop, InterruptOnDrop, Stop};
 
 pub use query::{Column, MAX_FETCH_ROWS, QueryResult};
 pub use schema::SchemaSummary;
@@ -70,8 +74,12 @@ struct Inner {
     open: Mutex<Option<(duckdb::Connection, FileStamp)>>,
     /// The schema summary and the file version it describes.
     schema: Mutex<Option<(FileStamp, Arc<SchemaSummary>)>>,
-    permits: Semaphore,
+    /// Query slots. A slot is held by the blocking task itself, so it stays taken until the query has really ended.
+    permits: Arc<Semaphore>,
 }
+
+/// How long past its deadline a caller waits for the interrupted work to unwind before answering anyway.
+const UNWIND_GRACE: Duration = Duration::from_secs(1);
 
 /// Handle to the DuckDB trading database. Clones share one open database.
 #[derive(Clone)]
@@ -89,7 +97,7 @@ impl Duck {
     /// A handle for the configured file. Nothing is opened until the first query, so the server starts (and
     /// reports DuckDB as down on `/healthz`) even when the file is missing.
     pub fn new(config: DuckConfig) -> Self {
-        let permits = Semaphore::new(config.max_concurrent_queries);
+        let permits = Arc::new(Semaphore::new(config.max_concurrent_queries));
         Self { inner: Arc::new(Inner { config, open: Mutex::new(None), schema: Mutex::new(None), permits }) }
     }
 
@@ -99,37 +107,57 @@ impl Duck {
     }
 
     /// Runs `work` on a connection of its own, on a blocking thread, once a concurrency slot is free, within
-    /// `deadline`: past it the query is interrupted and [`DuckError::Timeout`] returned (within milliseconds).
+    /// `deadline`: past it the work is interrupted (again and again, until it ends) and [`DuckError::Timeout`]
+    /// returned, at most [`UNWIND_GRACE`] later even if the work has not ended yet.
+    ///
+    /// The slot is released only when the work has really ended. Dropping the returned future (the run was stopped,
+    /// the caller's own timeout fired) interrupts the work too.
     pub async fn run_with_deadline<T, F>(&self, deadline: Duration, work: F) -> Result<T, DuckError>
     where
         T: Send + 'static,
         F: FnOnce(&duckdb::Connection) -> Result<T, DuckError> + Send + 'static,
     {
         let started = Instant::now();
-        let _permit = tokio::time::timeout(deadline, self.inner.permits.acquire())
+        let permit = tokio::time::timeout(deadline, Arc::clone(&self.inner.permits).acquire_owned())
             .await
             .map_err(|_| DuckError::Busy)?
             .map_err(|e| DuckError::Task(e.to_string()))?;
         let remaining = deadline.saturating_sub(started.elapsed());
         let inner = Arc::clone(&self.inner);
-        let (handle_tx, handle_rx) = tokio::sync::oneshot::channel();
+        let stop = Arc::new(Stop::default());
+        let worker_stop = Arc::clone(&stop);
         let mut task = tokio::task::spawn_blocking(move || {
+            let _slot = permit;
+            let _finished = FinishOnDrop(Arc::clone(&worker_stop));
             let conn = inner.connection()?;
-            // The async side interrupts through this handle if the deadline passes.
-            let _ = handle_tx.send(conn.interrupt_handle());
+            if !worker_stop.attach(conn.interrupt_handle()) {
+                return Err(DuckError::Timeout(deadline));
+            }
             work(&conn)
         });
+        // From here on, however this future ends, the work is interrupted until it stops.
+        let _interrupt_on_drop = InterruptOnDrop(Arc::clone(&stop));
         tokio::select! {
-            joined = &mut task => joined.map_err(|e| DuckError::Task(e.to_string()))?,
-            () = tokio::time::sleep(remaining) => {
-                if let Ok(handle) = handle_rx.await {
-                    handle.interrupt();
-                }
-                // Wait for the interrupted query to unwind so its connection is released before we answer.
-                let _ = task.await;
-                Err(DuckError::Timeout(deadline))
-            }
+            joined = &mut task => return joined.map_err(|e| DuckError::Task(e.to_string()))?,
+            () = tokio::time::sleep(remaining) => {}
         }
+        let unwound = tokio::time::timeout(UNWIND_GRACE, async {
+            loop {
+                stop.interrupt();
+                tokio::select! {
+                    _ = &mut task => break,
+                    () = tokio::time::sleep(stop::INTERRUPT_EVERY) => {}
+                }
+            }
+        })
+        .await;
+        if unwound.is_err() {
+            tracing::warn!(
+                deadline_ms = deadline.as_millis(),
+                "DuckDB work did not stop within 1 s of its deadline; it keeps its slot until it does"
+            );
+        }
+        Err(DuckError::Timeout(deadline))
     }
 
     /// [`Self::run_with_deadline`] with the configured query timeout.
