@@ -410,3 +410,25 @@ async fn the_schema_is_described_once_per_file_version() {
     assert!(!Arc::ptr_eq(&first, &changed));
     assert_eq!(changed.relation("extra").and_then(|r| r.comment.clone()), Some("added later".into()));
 }
+
+#[tokio::test]
+async fn concurrent_callers_share_one_schema_scan() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("copy.duckdb");
+    std::fs::copy(demo_duckdb(), &path).expect("copy");
+    let duck = Duck::new(config(&path));
+    // A caller that stops waiting does not cancel the scan the others wait for.
+    assert!(tokio::time::timeout(Duration::from_millis(1), duck.schema()).await.is_err());
+    let callers: Vec<_> = (0..6)
+        .map(|_| {
+            let duck = duck.clone();
+            tokio::spawn(async move { duck.schema().await })
+        })
+        .collect();
+    let mut summaries = Vec::new();
+    for caller in callers {
+        summaries.push(caller.await.expect("join").expect("schema"));
+    }
+    assert!(summaries.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])), "one scan, one summary");
+    assert!(summaries[0].relation("daily_bars").is_some());
+}

@@ -7,7 +7,7 @@
 //! - `stop` interrupts blocking work until it really ends;
 //! - [`Duck`] is the cheap, cloneable handle in the app state: one open database, connections handed to blocking
 //!   tasks, bounded concurrency, deadlines enforced by interrupting the query, the file reopened (and the schema
-//!   recomputed) when it changes on disk.
+//!   recomputed, by one scan however many callers wait for it) when it changes on disk.
 mod connection;
 pub mod guard;
 mod query;
@@ -19,6 +19,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 use tokio::sync::Semaphore;
 
 use stop::{FinishOnDrop, InterruptOnDrop, Stop};
@@ -52,6 +54,9 @@ pub enum DuckError {
     /// The blocking task running the query failed (panicked or was cancelled).
     #[error("query task failed: {0}")]
     Task(String),
+    /// The schema scan that several callers waited for failed with this error.
+    #[error(transparent)]
+    Shared(Arc<DuckError>),
 }
 
 /// Identifies one version of the database file, so a replaced file is reopened.
@@ -68,16 +73,29 @@ impl FileStamp {
     }
 }
 
+/// A schema scan's outcome, shared by everyone waiting for it.
+type ScanOutcome = Result<Arc<SchemaSummary>, Arc<DuckError>>;
+
+/// The schema summary of the last file version scanned, and the scan in flight, if any.
+#[derive(Default)]
+struct SchemaCache {
+    /// The summary and the file version it describes. Failed scans are not cached.
+    ready: Option<(FileStamp, Arc<SchemaSummary>)>,
+    /// The scan running now and the file version it describes: later callers wait for it instead of scanning too.
+    scanning: Option<(FileStamp, Shared<BoxFuture<'static, ScanOutcome>>)>,
+}
+
 struct Inner {
     config: DuckConfig,
     /// The open database and the file version it was opened at. Connections are cloned from it.
     open: Mutex<Option<(duckdb::Connection, FileStamp)>>,
-    /// The schema summary and the file version it describes.
-    schema: Mutex<Option<(FileStamp, Arc<SchemaSummary>)>>,
+    schema: Mutex<SchemaCache>,
     /// Query slots. A slot is held by the blocking task itself, so it stays taken until the query has really ended.
     permits: Arc<Semaphore>,
 }
 
+/// Longest a schema scan may take: it counts the rows of every table.
+const SCHEMA_SCAN_DEADLINE: Duration = Duration::from_secs(120);
 /// How long past its deadline a caller waits for the interrupted work to unwind before answering anyway.
 const UNWIND_GRACE: Duration = Duration::from_secs(1);
 
@@ -98,7 +116,14 @@ impl Duck {
     /// reports DuckDB as down on `/healthz`) even when the file is missing.
     pub fn new(config: DuckConfig) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_concurrent_queries));
-        Self { inner: Arc::new(Inner { config, open: Mutex::new(None), schema: Mutex::new(None), permits }) }
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                open: Mutex::new(None),
+                schema: Mutex::new(SchemaCache::default()),
+                permits,
+            }),
+        }
     }
 
     /// The settings this handle was made with.
@@ -178,29 +203,75 @@ impl Duck {
     }
 
     /// The schema summary of the current file version, computed on first use after the file changes.
+    ///
+    /// The scan runs in a task of its own, one per file version however many callers wait for it, and finishes
+    /// (filling the cache) even if every caller stops waiting. A failed scan is not cached: the next call retries.
     pub async fn schema(&self) -> Result<Arc<SchemaSummary>, DuckError> {
         let stamp = FileStamp::of(&self.inner.config.path)?;
-        if let Some((at, summary)) = self.inner.schema.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
-            && *at == stamp
-        {
-            return Ok(Arc::clone(summary));
-        }
-        // Introspection counts rows of every table: give it more time than one query.
-        let summary = Arc::new(self.run_with_deadline(Duration::from_secs(120), schema::introspect).await?);
-        *self.inner.schema.lock().unwrap_or_else(|p| p.into_inner()) = Some((stamp, Arc::clone(&summary)));
-        Ok(summary)
+        let scan = {
+            let mut cache = self.inner.schema.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, summary)) = &cache.ready
+                && *at == stamp
+            {
+                return Ok(Arc::clone(summary));
+            }
+            match &cache.scanning {
+                // (A scan that ended in an error is normally gone already; never reuse one that is not.)
+                Some((at, scan)) if *at == stamp && !matches!(scan.peek(), Some(Err(_))) => scan.clone(),
+                _ => {
+                    let scan = self.start_schema_scan(stamp);
+                    cache.scanning = Some((stamp, scan.clone()));
+                    scan
+                }
+            }
+        };
+        scan.await.map_err(DuckError::Shared)
     }
 
-    /// DuckDB's version and the row count of every table: the DuckDB half of the status probe.
-    pub async fn probe(&self) -> Result<(String, Vec<TableCount>), DuckError> {
-        let version = self.run(|conn| Ok(conn.query_row("SELECT version()", [], |r| r.get::<_, String>(0))?)).await?;
+    /// Starts the schema scan for the current file version unless it is cached or running already, without waiting
+    /// for it.
+    pub fn refresh_schema_in_background(&self) {
+        let duck = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = duck.schema().await {
+                tracing::warn!(error = %e, "DuckDB schema scan failed");
+            }
+        });
+    }
+
+    /// Spawns the scan of file version `stamp`; it records its outcome in the cache when done.
+    fn start_schema_scan(&self, stamp: FileStamp) -> Shared<BoxFuture<'static, ScanOutcome>> {
+        let duck = self.clone();
+        let task = tokio::spawn(async move {
+            let outcome = duck.run_with_deadline(SCHEMA_SCAN_DEADLINE, schema::introspect).await;
+            let outcome = outcome.map(Arc::new).map_err(Arc::new);
+            let mut cache = duck.inner.schema.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.scanning.as_ref().is_some_and(|(at, _)| *at == stamp) {
+                cache.scanning = None;
+            }
+            if let Ok(summary) = &outcome {
+                cache.ready = Some((stamp, Arc::clone(summary)));
+            }
+            outcome
+        });
+        async move { task.await.map_err(|e| Arc::new(DuckError::Task(e.to_string())))? }.boxed().shared()
+    }
+
+    /// DuckDB's version, from a trivial query on a read-only connection: the cheap liveness probe. It never starts
+    /// the schema scan.
+    pub async fn ping(&self, deadline: Duration) -> Result<String, DuckError> {
+        self.run_with_deadline(deadline, |conn| Ok(conn.query_row("SELECT version()", [], |r| r.get::<_, String>(0))?))
+            .await
+    }
+
+    /// The row count of every table, from the schema summary.
+    pub async fn table_counts(&self) -> Result<Vec<TableCount>, DuckError> {
         let schema = self.schema().await?;
-        let tables = schema
+        Ok(schema
             .relations
             .iter()
             .filter_map(|r| r.row_count.map(|rows| TableCount { name: r.name.clone(), rows }))
-            .collect();
-        Ok((version, tables))
+            .collect())
     }
 }
 
