@@ -59,9 +59,10 @@ pub enum DuckError {
     Shared(Arc<DuckError>),
 }
 
-/// Identifies one version of the database file, so a replaced file is reopened.
+/// Identifies one version of the database file (modification time and length), so a replaced file is reopened and
+/// whatever was derived from the old one is recomputed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
+pub struct FileStamp {
     modified: Option<SystemTime>,
     len: u64,
 }
@@ -129,6 +130,11 @@ impl Duck {
     /// The settings this handle was made with.
     pub fn config(&self) -> &DuckConfig {
         &self.inner.config
+    }
+
+    /// The current version of the database file, for caches of what is derived from it.
+    pub fn file_stamp(&self) -> Result<FileStamp, DuckError> {
+        FileStamp::of(&self.inner.config.path)
     }
 
     /// Runs `work` on a connection of its own, on a blocking thread, once a concurrency slot is free, within
@@ -207,7 +213,7 @@ impl Duck {
     /// The scan runs in a task of its own, one per file version however many callers wait for it, and finishes
     /// (filling the cache) even if every caller stops waiting. A failed scan is not cached: the next call retries.
     pub async fn schema(&self) -> Result<Arc<SchemaSummary>, DuckError> {
-        let stamp = FileStamp::of(&self.inner.config.path)?;
+        let stamp = self.file_stamp()?;
         let scan = {
             let mut cache = self.inner.schema.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((at, summary)) = &cache.ready
