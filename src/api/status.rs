@@ -9,7 +9,8 @@ use super::AppError;
 pub struct ComponentStatus {
     /// Whether the store answered a query.
     pub ok: bool,
-    /// Engine version when `ok`, else what went wrong.
+    /// Engine version when `ok`, else `unavailable` or `timed out` (the reason is in the server log, not here: it
+    /// may name files or hosts).
     pub detail: String,
     /// Round-trip time of the probe query.
     pub latency_ms: f64,

@@ -43,14 +43,19 @@ impl From<GoTrueError> for AppError {
 
 impl From<DuckError> for AppError {
     fn from(e: DuckError) -> Self {
-        match e {
-            DuckError::Rejected(_) | DuckError::Engine(_) | DuckError::Timeout(_) => AppError::Invalid(e.to_string()),
-            DuckError::Missing(_) | DuckError::Busy => AppError::Unavailable("The trading database".into()),
-            DuckError::Task(detail) => {
-                tracing::error!(detail, "DuckDB task failed");
-                AppError::Internal
-            }
+        duck_error(&e)
+    }
+}
+
+fn duck_error(e: &DuckError) -> AppError {
+    match e {
+        DuckError::Rejected(_) | DuckError::Engine(_) | DuckError::Timeout(_) => AppError::Invalid(e.to_string()),
+        DuckError::Missing(_) | DuckError::Busy => AppError::Unavailable("The trading database".into()),
+        DuckError::Task(detail) => {
+            tracing::error!(detail, "DuckDB task failed");
+            AppError::Internal
         }
+        DuckError::Shared(inner) => duck_error(inner),
     }
 }
 

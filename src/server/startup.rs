@@ -29,8 +29,10 @@ pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: Canc
         .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
     let db = store::connect_and_migrate(&config).await.context("preparing Postgres")?;
     let duck = Duck::new(config.duck.clone());
-    if let Err(e) = duck.probe().await {
-        tracing::warn!("DuckDB is not available yet: {e}");
+    match duck.ping(duck.config().query_timeout).await {
+        // Describe the data for the model ahead of the first question, without holding up the start.
+        Ok(_) => duck.refresh_schema_in_background(),
+        Err(e) => tracing::warn!("DuckDB is not available yet: {e}"),
     }
     let auth = Arc::new(AuthService::new(&config, &db).await.context("preparing auth")?);
     let (log_writer, writer_task) = ChatLogWriter::start(db.clone(), &config.data_dir, WriterConfig::default()).await;

@@ -675,3 +675,41 @@ async fn an_openai_compatible_local_model_runs_the_same_tool_loop() {
     assert_eq!(tool_message["tool_call_id"], "call_1");
     assert!(tool_message["content"].as_str().unwrap_or_default().contains("[3]"), "{tool_message}");
 }
+
+#[tokio::test]
+async fn the_offline_model_reads_the_instruments_again_when_the_file_appears_or_changes() {
+    use tradechat::server::agent::llm::{Block, LlmClient, Message, ModelRequest, ModelTurn, Role};
+    use tradechat::server::agent::offline::OfflineModel;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("late.duckdb");
+    let duck = Duck::new(DuckConfig { path: path.clone(), ..duck().config().clone() });
+    let model = OfflineModel::new(duck, Duration::ZERO);
+    let ask = |question: &str| ModelRequest {
+        system: String::new(),
+        messages: vec![Message::text(Role::User, question)],
+        tools: tradechat::server::agent::tools::specs(),
+        max_tokens: 1_000,
+    };
+    let tool_calls = |turn: &ModelTurn| turn.content.iter().filter(|b| matches!(b, Block::ToolUse { .. })).count();
+
+    // No file yet: no instruments, so the symbol is not recognised (and that is not remembered).
+    let turn = model.complete(&ask("latest price of NOVA"), &|_| {}).await.expect("turn");
+    assert_eq!(tool_calls(&turn), 0);
+    std::fs::copy(demo_duckdb(), &path).expect("copy");
+    let turn = model.complete(&ask("latest price of NOVA"), &|_| {}).await.expect("turn");
+    assert_eq!(tool_calls(&turn), 1, "the file is there now: NOVA is known");
+
+    // A new version of the file is read again.
+    let turn = model.complete(&ask("latest price of ZZZQ"), &|_| {}).await.expect("turn");
+    assert_eq!(tool_calls(&turn), 0);
+    {
+        let conn = duckdb::Connection::open(&path).expect("open rw");
+        conn.execute_batch(
+            "INSERT INTO instruments VALUES ('ZZZQ', 'Zebra Widgets', 'equity', 'Tech', 'XNAS', 'USD', 1)",
+        )
+        .expect("insert");
+    }
+    let turn = model.complete(&ask("latest price of ZZZQ"), &|_| {}).await.expect("turn");
+    assert_eq!(tool_calls(&turn), 1, "the instrument added to the file is known");
+}

@@ -172,6 +172,115 @@ async fn a_slow_query_is_interrupted_near_its_deadline_while_others_keep_running
     assert!(message.contains("add LIMIT"), "{message}");
 }
 
+/// A statement that runs until it is interrupted (hours on two threads).
+const ENDLESS: &str = "SELECT count(*) FROM range(100000000000) a WHERE hash(a.range) % 7 = 3";
+
+/// Interrupts the connection it was given when dropped, so a failing test does not leave an endless query behind
+/// (the runtime waits for blocking tasks when it shuts down: the test would hang instead of failing).
+struct Cleanup(Option<Arc<duckdb::InterruptHandle>>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.0 {
+            handle.interrupt();
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_interrupt_landing_between_two_statements_is_not_lost() {
+    let duck = demo();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let started = Instant::now();
+    let result = duck
+        .run_with_deadline(Duration::from_millis(500), move |conn| {
+            let _ = handle_tx.send(conn.interrupt_handle());
+            // The deadline passes during the first statement; the work ignores that and starts another. DuckDB resets
+            // the interrupt flag when a statement starts, so only a repeated interrupt stops the second one.
+            let first = conn.query_row(ENDLESS, [], |r| r.get::<_, i64>(0));
+            let second = conn.query_row(ENDLESS, [], |r| r.get::<_, i64>(0));
+            let _ = done_tx.send((first.is_err(), second.is_err()));
+            Ok(())
+        })
+        .await;
+    let _cleanup = Cleanup(handle_rx.try_recv().ok());
+    assert!(matches!(result, Err(DuckError::Timeout(_))), "{result:?}");
+    // Both statements stop within a few interrupt rounds of the deadline (500 ms), well before the caller would
+    // stop waiting (1 s later).
+    assert!(started.elapsed() < Duration::from_millis(1200), "answered {:?} after the start", started.elapsed());
+    let both_interrupted = tokio::task::spawn_blocking(move || done_rx.recv_timeout(Duration::from_secs(3)))
+        .await
+        .expect("join")
+        .expect("the work ended soon after its deadline");
+    assert_eq!(both_interrupted, (true, true));
+}
+
+#[tokio::test]
+async fn a_query_whose_caller_goes_away_is_interrupted_and_then_frees_its_slot() {
+    let mut cfg = config(demo_duckdb());
+    cfg.max_concurrent_queries = 1;
+    cfg.query_timeout = Duration::from_secs(60);
+    let duck = Duck::new(cfg);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let abandoned = {
+        let duck = duck.clone();
+        tokio::spawn(async move {
+            duck.run(move |conn| {
+                let _ = handle_tx.send(conn.interrupt_handle());
+                let _ = done_tx.send(conn.query_row(ENDLESS, [], |r| r.get::<_, i64>(0)).is_err());
+                Ok(())
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _cleanup = Cleanup(handle_rx.try_recv().ok());
+    let busy = duck.run_with_deadline(Duration::from_millis(100), |_| Ok(())).await;
+    assert!(matches!(busy, Err(DuckError::Busy)), "the only slot is taken: {busy:?}");
+
+    // The caller goes away (a stopped run, a caller-side timeout): the query must not run on unobserved.
+    let dropped_at = Instant::now();
+    abandoned.abort();
+    let interrupted = tokio::task::spawn_blocking(move || done_rx.recv_timeout(Duration::from_secs(5)))
+        .await
+        .expect("join")
+        .expect("the abandoned query ended");
+    assert!(interrupted, "it ended by being interrupted");
+    assert!(
+        dropped_at.elapsed() < Duration::from_secs(1),
+        "interrupted {:?} after its caller left",
+        dropped_at.elapsed()
+    );
+    // Its slot is free again.
+    let quick = tokio::time::timeout(Duration::from_secs(2), duck.query("SELECT max(close) FROM daily_bars", 1)).await;
+    assert!(matches!(quick, Ok(Ok(_))), "{quick:?}");
+}
+
+#[tokio::test]
+async fn work_deaf_to_interrupts_is_answered_for_in_time_and_keeps_its_slot_until_it_ends() {
+    let mut cfg = config(demo_duckdb());
+    cfg.max_concurrent_queries = 1;
+    let duck = Duck::new(cfg);
+    let started = Instant::now();
+    let result = duck
+        .run_with_deadline(Duration::from_millis(300), |_| {
+            std::thread::sleep(Duration::from_secs(3));
+            Ok(())
+        })
+        .await;
+    assert!(matches!(result, Err(DuckError::Timeout(_))), "{result:?}");
+    let answered = started.elapsed();
+    assert!(answered < Duration::from_millis(1600), "not answered within ~1 s of the deadline: {answered:?}");
+    // The work still runs, so its slot is still taken ...
+    let busy = duck.run_with_deadline(Duration::from_millis(200), |_| Ok(())).await;
+    assert!(matches!(busy, Err(DuckError::Busy)), "{busy:?}");
+    // ... until it ends.
+    duck.run_with_deadline(Duration::from_secs(5), |_| Ok(())).await.expect("the slot came back");
+    assert!(started.elapsed() >= Duration::from_secs(3));
+}
+
 /// Every type, its JSON, and DuckDB's own reading of that JSON back into the type equals the original.
 #[tokio::test]
 async fn every_duckdb_type_round_trips_to_json_exactly() {
@@ -300,4 +409,26 @@ async fn the_schema_is_described_once_per_file_version() {
     let changed = duck.schema().await.expect("recomputed");
     assert!(!Arc::ptr_eq(&first, &changed));
     assert_eq!(changed.relation("extra").and_then(|r| r.comment.clone()), Some("added later".into()));
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_schema_scan() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("copy.duckdb");
+    std::fs::copy(demo_duckdb(), &path).expect("copy");
+    let duck = Duck::new(config(&path));
+    // A caller that stops waiting does not cancel the scan the others wait for.
+    assert!(tokio::time::timeout(Duration::from_millis(1), duck.schema()).await.is_err());
+    let callers: Vec<_> = (0..6)
+        .map(|_| {
+            let duck = duck.clone();
+            tokio::spawn(async move { duck.schema().await })
+        })
+        .collect();
+    let mut summaries = Vec::new();
+    for caller in callers {
+        summaries.push(caller.await.expect("join").expect("schema"));
+    }
+    assert!(summaries.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])), "one scan, one summary");
+    assert!(summaries[0].relation("daily_bars").is_some());
 }

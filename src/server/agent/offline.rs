@@ -10,14 +10,16 @@
 //! - portfolio P&L — "how is my portfolio doing", "positions", "P&L";
 //! - VWAP — "VWAP of NOVA";
 //! - charts — "chart NOVA", "candlestick chart of ETH".
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::OnceCell;
 
 use super::llm::{Block, LlmClient, LlmError, ModelRequest, ModelTurn, Role, StopReason, TextSink, Usage};
-use crate::server::duck::Duck;
+use crate::server::duck::{Duck, FileStamp};
+
+/// (symbol, lower-case name) of every instrument.
+type Instruments = Arc<Vec<(String, String)>>;
 
 /// The model name it logs under.
 pub const OFFLINE_MODEL: &str = "offline-demo";
@@ -25,8 +27,9 @@ pub const OFFLINE_MODEL: &str = "offline-demo";
 /// The offline demo model.
 pub struct OfflineModel {
     duck: Duck,
-    /// (symbol, lower-case name) of the instruments, read once.
-    instruments: OnceCell<Vec<(String, String)>>,
+    /// The instruments, read once per version of the DuckDB file (a failed read is not kept: the next question
+    /// tries again).
+    instruments: Mutex<Option<(FileStamp, Instruments)>>,
     /// Pause between streamed words (so the UI streams like with a real model).
     word_delay: Duration,
 }
@@ -44,23 +47,40 @@ enum Intent {
 impl OfflineModel {
     /// A model reading instruments from `duck`, streaming a word every `word_delay`.
     pub fn new(duck: Duck, word_delay: Duration) -> Self {
-        Self { duck, instruments: OnceCell::new(), word_delay }
+        Self { duck, instruments: Mutex::new(None), word_delay }
     }
 
-    async fn instruments(&self) -> &[(String, String)] {
-        self.instruments
-            .get_or_init(|| async {
-                let sql = "SELECT symbol, lower(name) FROM instruments ORDER BY symbol";
-                match self.duck.query(sql, 10_000).await {
-                    Ok(r) => r
-                        .rows
+    /// The instruments of the current file version; none while the file cannot be read.
+    async fn instruments(&self) -> Instruments {
+        let stamp = match self.duck.file_stamp() {
+            Ok(stamp) => stamp,
+            Err(e) => {
+                tracing::debug!(error = %e, "offline model: no instruments");
+                return Instruments::default();
+            }
+        };
+        if let Some((at, cached)) = self.instruments.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && *at == stamp
+        {
+            return Arc::clone(cached);
+        }
+        let sql = "SELECT symbol, lower(name) FROM instruments ORDER BY symbol";
+        match self.duck.query(sql, 10_000).await {
+            Ok(r) => {
+                let read: Instruments = Arc::new(
+                    r.rows
                         .iter()
                         .filter_map(|row| Some((row.first()?.as_str()?.to_owned(), row.get(1)?.as_str()?.to_owned())))
                         .collect(),
-                    Err(_) => Vec::new(),
-                }
-            })
-            .await
+                );
+                *self.instruments.lock().unwrap_or_else(|p| p.into_inner()) = Some((stamp, Arc::clone(&read)));
+                read
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "offline model: reading the instruments failed");
+                Instruments::default()
+            }
+        }
     }
 
     async fn symbols_in(&self, question: &str) -> Vec<String> {
@@ -71,7 +91,8 @@ impl OfflineModel {
             .map(str::to_owned)
             .collect();
         let mut found = Vec::new();
-        for (symbol, name) in self.instruments().await {
+        let instruments = self.instruments().await;
+        for (symbol, name) in instruments.iter() {
             let sym = symbol.to_lowercase();
             let base = sym.split('-').next().unwrap_or(&sym).to_owned();
             let first_name_word = name.split_whitespace().next().unwrap_or_default();

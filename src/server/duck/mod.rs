@@ -4,20 +4,26 @@
 //! - [`guard`] refuses anything but one read-only statement, lexically and with DuckDB's own parser;
 //! - `query` runs a guarded statement and collects JSON-safe rows ([`values`] converts each DuckDB type);
 //! - [`schema`] describes the database for the model;
+//! - `stop` interrupts blocking work until it really ends;
 //! - [`Duck`] is the cheap, cloneable handle in the app state: one open database, connections handed to blocking
 //!   tasks, bounded concurrency, deadlines enforced by interrupting the query, the file reopened (and the schema
-//!   recomputed) when it changes on disk.
+//!   recomputed, by one scan however many callers wait for it) when it changes on disk.
 mod connection;
 pub mod guard;
 mod query;
 pub mod schema;
+mod stop;
 pub mod values;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 use tokio::sync::Semaphore;
+
+use stop::{FinishOnDrop, InterruptOnDrop, Stop};
 
 pub use query::{Column, MAX_FETCH_ROWS, QueryResult};
 pub use schema::SchemaSummary;
@@ -48,11 +54,15 @@ pub enum DuckError {
     /// The blocking task running the query failed (panicked or was cancelled).
     #[error("query task failed: {0}")]
     Task(String),
+    /// The schema scan that several callers waited for failed with this error.
+    #[error(transparent)]
+    Shared(Arc<DuckError>),
 }
 
-/// Identifies one version of the database file, so a replaced file is reopened.
+/// Identifies one version of the database file (modification time and length), so a replaced file is reopened and
+/// whatever was derived from the old one is recomputed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
+pub struct FileStamp {
     modified: Option<SystemTime>,
     len: u64,
 }
@@ -64,14 +74,31 @@ impl FileStamp {
     }
 }
 
+/// A schema scan's outcome, shared by everyone waiting for it.
+type ScanOutcome = Result<Arc<SchemaSummary>, Arc<DuckError>>;
+
+/// The schema summary of the last file version scanned, and the scan in flight, if any.
+#[derive(Default)]
+struct SchemaCache {
+    /// The summary and the file version it describes. Failed scans are not cached.
+    ready: Option<(FileStamp, Arc<SchemaSummary>)>,
+    /// The scan running now and the file version it describes: later callers wait for it instead of scanning too.
+    scanning: Option<(FileStamp, Shared<BoxFuture<'static, ScanOutcome>>)>,
+}
+
 struct Inner {
     config: DuckConfig,
     /// The open database and the file version it was opened at. Connections are cloned from it.
     open: Mutex<Option<(duckdb::Connection, FileStamp)>>,
-    /// The schema summary and the file version it describes.
-    schema: Mutex<Option<(FileStamp, Arc<SchemaSummary>)>>,
-    permits: Semaphore,
+    schema: Mutex<SchemaCache>,
+    /// Query slots. A slot is held by the blocking task itself, so it stays taken until the query has really ended.
+    permits: Arc<Semaphore>,
 }
+
+/// Longest a schema scan may take: it counts the rows of every table.
+const SCHEMA_SCAN_DEADLINE: Duration = Duration::from_secs(120);
+/// How long past its deadline a caller waits for the interrupted work to unwind before answering anyway.
+const UNWIND_GRACE: Duration = Duration::from_secs(1);
 
 /// Handle to the DuckDB trading database. Clones share one open database.
 #[derive(Clone)]
@@ -89,8 +116,15 @@ impl Duck {
     /// A handle for the configured file. Nothing is opened until the first query, so the server starts (and
     /// reports DuckDB as down on `/healthz`) even when the file is missing.
     pub fn new(config: DuckConfig) -> Self {
-        let permits = Semaphore::new(config.max_concurrent_queries);
-        Self { inner: Arc::new(Inner { config, open: Mutex::new(None), schema: Mutex::new(None), permits }) }
+        let permits = Arc::new(Semaphore::new(config.max_concurrent_queries));
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                open: Mutex::new(None),
+                schema: Mutex::new(SchemaCache::default()),
+                permits,
+            }),
+        }
     }
 
     /// The settings this handle was made with.
@@ -98,38 +132,63 @@ impl Duck {
         &self.inner.config
     }
 
+    /// The current version of the database file, for caches of what is derived from it.
+    pub fn file_stamp(&self) -> Result<FileStamp, DuckError> {
+        FileStamp::of(&self.inner.config.path)
+    }
+
     /// Runs `work` on a connection of its own, on a blocking thread, once a concurrency slot is free, within
-    /// `deadline`: past it the query is interrupted and [`DuckError::Timeout`] returned (within milliseconds).
+    /// `deadline`: past it the work is interrupted (again and again, until it ends) and [`DuckError::Timeout`]
+    /// returned, at most [`UNWIND_GRACE`] later even if the work has not ended yet.
+    ///
+    /// The slot is released only when the work has really ended. Dropping the returned future (the run was stopped,
+    /// the caller's own timeout fired) interrupts the work too.
     pub async fn run_with_deadline<T, F>(&self, deadline: Duration, work: F) -> Result<T, DuckError>
     where
         T: Send + 'static,
         F: FnOnce(&duckdb::Connection) -> Result<T, DuckError> + Send + 'static,
     {
         let started = Instant::now();
-        let _permit = tokio::time::timeout(deadline, self.inner.permits.acquire())
+        let permit = tokio::time::timeout(deadline, Arc::clone(&self.inner.permits).acquire_owned())
             .await
             .map_err(|_| DuckError::Busy)?
             .map_err(|e| DuckError::Task(e.to_string()))?;
         let remaining = deadline.saturating_sub(started.elapsed());
         let inner = Arc::clone(&self.inner);
-        let (handle_tx, handle_rx) = tokio::sync::oneshot::channel();
+        let stop = Arc::new(Stop::default());
+        let worker_stop = Arc::clone(&stop);
         let mut task = tokio::task::spawn_blocking(move || {
+            let _slot = permit;
+            let _finished = FinishOnDrop(Arc::clone(&worker_stop));
             let conn = inner.connection()?;
-            // The async side interrupts through this handle if the deadline passes.
-            let _ = handle_tx.send(conn.interrupt_handle());
+            if !worker_stop.attach(conn.interrupt_handle()) {
+                return Err(DuckError::Timeout(deadline));
+            }
             work(&conn)
         });
+        // From here on, however this future ends, the work is interrupted until it stops.
+        let _interrupt_on_drop = InterruptOnDrop(Arc::clone(&stop));
         tokio::select! {
-            joined = &mut task => joined.map_err(|e| DuckError::Task(e.to_string()))?,
-            () = tokio::time::sleep(remaining) => {
-                if let Ok(handle) = handle_rx.await {
-                    handle.interrupt();
-                }
-                // Wait for the interrupted query to unwind so its connection is released before we answer.
-                let _ = task.await;
-                Err(DuckError::Timeout(deadline))
-            }
+            joined = &mut task => return joined.map_err(|e| DuckError::Task(e.to_string()))?,
+            () = tokio::time::sleep(remaining) => {}
         }
+        let unwound = tokio::time::timeout(UNWIND_GRACE, async {
+            loop {
+                stop.interrupt();
+                tokio::select! {
+                    _ = &mut task => break,
+                    () = tokio::time::sleep(stop::INTERRUPT_EVERY) => {}
+                }
+            }
+        })
+        .await;
+        if unwound.is_err() {
+            tracing::warn!(
+                deadline_ms = deadline.as_millis(),
+                "DuckDB work did not stop within 1 s of its deadline; it keeps its slot until it does"
+            );
+        }
+        Err(DuckError::Timeout(deadline))
     }
 
     /// [`Self::run_with_deadline`] with the configured query timeout.
@@ -150,29 +209,75 @@ impl Duck {
     }
 
     /// The schema summary of the current file version, computed on first use after the file changes.
+    ///
+    /// The scan runs in a task of its own, one per file version however many callers wait for it, and finishes
+    /// (filling the cache) even if every caller stops waiting. A failed scan is not cached: the next call retries.
     pub async fn schema(&self) -> Result<Arc<SchemaSummary>, DuckError> {
-        let stamp = FileStamp::of(&self.inner.config.path)?;
-        if let Some((at, summary)) = self.inner.schema.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
-            && *at == stamp
-        {
-            return Ok(Arc::clone(summary));
-        }
-        // Introspection counts rows of every table: give it more time than one query.
-        let summary = Arc::new(self.run_with_deadline(Duration::from_secs(120), schema::introspect).await?);
-        *self.inner.schema.lock().unwrap_or_else(|p| p.into_inner()) = Some((stamp, Arc::clone(&summary)));
-        Ok(summary)
+        let stamp = self.file_stamp()?;
+        let scan = {
+            let mut cache = self.inner.schema.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, summary)) = &cache.ready
+                && *at == stamp
+            {
+                return Ok(Arc::clone(summary));
+            }
+            match &cache.scanning {
+                // (A scan that ended in an error is normally gone already; never reuse one that is not.)
+                Some((at, scan)) if *at == stamp && !matches!(scan.peek(), Some(Err(_))) => scan.clone(),
+                _ => {
+                    let scan = self.start_schema_scan(stamp);
+                    cache.scanning = Some((stamp, scan.clone()));
+                    scan
+                }
+            }
+        };
+        scan.await.map_err(DuckError::Shared)
     }
 
-    /// DuckDB's version and the row count of every table: the DuckDB half of the status probe.
-    pub async fn probe(&self) -> Result<(String, Vec<TableCount>), DuckError> {
-        let version = self.run(|conn| Ok(conn.query_row("SELECT version()", [], |r| r.get::<_, String>(0))?)).await?;
+    /// Starts the schema scan for the current file version unless it is cached or running already, without waiting
+    /// for it.
+    pub fn refresh_schema_in_background(&self) {
+        let duck = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = duck.schema().await {
+                tracing::warn!(error = %e, "DuckDB schema scan failed");
+            }
+        });
+    }
+
+    /// Spawns the scan of file version `stamp`; it records its outcome in the cache when done.
+    fn start_schema_scan(&self, stamp: FileStamp) -> Shared<BoxFuture<'static, ScanOutcome>> {
+        let duck = self.clone();
+        let task = tokio::spawn(async move {
+            let outcome = duck.run_with_deadline(SCHEMA_SCAN_DEADLINE, schema::introspect).await;
+            let outcome = outcome.map(Arc::new).map_err(Arc::new);
+            let mut cache = duck.inner.schema.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.scanning.as_ref().is_some_and(|(at, _)| *at == stamp) {
+                cache.scanning = None;
+            }
+            if let Ok(summary) = &outcome {
+                cache.ready = Some((stamp, Arc::clone(summary)));
+            }
+            outcome
+        });
+        async move { task.await.map_err(|e| Arc::new(DuckError::Task(e.to_string())))? }.boxed().shared()
+    }
+
+    /// DuckDB's version, from a trivial query on a read-only connection: the cheap liveness probe. It never starts
+    /// the schema scan.
+    pub async fn ping(&self, deadline: Duration) -> Result<String, DuckError> {
+        self.run_with_deadline(deadline, |conn| Ok(conn.query_row("SELECT version()", [], |r| r.get::<_, String>(0))?))
+            .await
+    }
+
+    /// The row count of every table, from the schema summary.
+    pub async fn table_counts(&self) -> Result<Vec<TableCount>, DuckError> {
         let schema = self.schema().await?;
-        let tables = schema
+        Ok(schema
             .relations
             .iter()
             .filter_map(|r| r.row_count.map(|rows| TableCount { name: r.name.clone(), rows }))
-            .collect();
-        Ok((version, tables))
+            .collect())
     }
 }
 
