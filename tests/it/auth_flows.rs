@@ -343,10 +343,9 @@ async fn sign_out_with_an_expired_access_cookie_revokes_the_session() {
 
     // The access cookie expires: the same claims, properly signed, an hour in the past.
     let payload = jar.0["tc-access"].split('.').nth(1).expect("payload").to_owned();
-    let mut claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64"),
-    )
-    .expect("claims");
+    let mut claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64"))
+            .expect("claims");
     let now = chrono::Utc::now().timestamp();
     claims["iat"] = (now - 7200).into();
     claims["exp"] = (now - 3600).into();

@@ -41,7 +41,11 @@ mod tests {
     fn forwarded_addresses_count_only_from_trusted_proxies() {
         let proxy = ip("10.0.0.1");
         let headers = forwarded("198.51.100.7, 203.0.113.5");
-        assert_eq!(client_ip(ip("192.0.2.1"), &headers, &[proxy]), ip("192.0.2.1"), "untrusted peer: its header is ignored");
+        assert_eq!(
+            client_ip(ip("192.0.2.1"), &headers, &[proxy]),
+            ip("192.0.2.1"),
+            "untrusted peer: its header is ignored"
+        );
         assert_eq!(client_ip(proxy, &headers, &[proxy]), ip("203.0.113.5"), "the address the proxy saw");
         let chained = forwarded("198.51.100.7, 10.0.0.2");
         assert_eq!(client_ip(proxy, &chained, &[proxy, ip("10.0.0.2")]), ip("198.51.100.7"), "proxies skipped");

@@ -185,7 +185,13 @@ impl GoTrue {
     }
 
     /// An in-process call answered with a session.
-    async fn session_call(&self, router: &axum::Router, method: Method, uri: &str, body: Value) -> Result<TokenPair, GoTrueError> {
+    async fn session_call(
+        &self,
+        router: &axum::Router,
+        method: Method,
+        uri: &str,
+        body: Value,
+    ) -> Result<TokenPair, GoTrueError> {
         let answer = within(self.call(router, method, uri, None, body)).await?;
         serde_json::from_slice::<Session>(&answer)
             .map(TokenPair::from)

@@ -58,7 +58,8 @@ pub async fn confirm(
 
 /// Headers a reverse proxy adds: their presence means the request did not start on this host, even when the peer
 /// is loopback (a proxy on the same machine).
-const FORWARDING_HEADERS: [&str; 5] = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "x-forwarded-proto"];
+const FORWARDING_HEADERS: [&str; 5] =
+    ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "x-forwarded-proto"];
 
 /// Whether `host` (a `Host` header value) names this machine's loopback interface.
 fn is_loopback_host(host: &str) -> bool {
@@ -103,7 +104,9 @@ pub async fn outbox_page(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(builtin) = local_builtin_only(&state, peer, &headers) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(builtin) = local_builtin_only(&state, peer, &headers) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let items: String = builtin
         .mailer()

@@ -99,7 +99,8 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         {
             match auth.refresh(&refresh).await {
                 Ok(pair) => {
-                    verified = auth.verifier.verify(&pair.access_token).await.ok().map(|i| (i, pair.access_token.clone()));
+                    verified =
+                        auth.verifier.verify(&pair.access_token).await.ok().map(|i| (i, pair.access_token.clone()));
                     new_cookies = Some(session_cookies(&pair, secure));
                 }
                 // A refresh token GoTrue refuses is dead: end the session in the browser too.
