@@ -690,6 +690,7 @@ async fn the_offline_model_reads_the_instruments_again_when_the_file_appears_or_
         messages: vec![Message::text(Role::User, question)],
         tools: tradechat::server::agent::tools::specs(),
         max_tokens: 1_000,
+        tool_use: true,
     };
     let tool_calls = |turn: &ModelTurn| turn.content.iter().filter(|b| matches!(b, Block::ToolUse { .. })).count();
 
