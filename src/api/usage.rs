@@ -187,7 +187,7 @@ pub async fn dismiss_alert(id: i64) -> Result<(), AppError> {
 pub async fn fetch_admin_dashboard(from: Option<String>, to: Option<String>) -> Result<AdminDashboard, AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        let identity = crate::server::auth::require_admin(&state)?;
+        let identity = crate::server::auth::require_admin(&state).await?;
         let parse = |s: Option<String>, what: &str| -> Result<Option<NaiveDate>, AppError> {
             s.filter(|s| !s.is_empty())
                 .map(|s| {
@@ -211,7 +211,7 @@ pub async fn fetch_admin_dashboard(from: Option<String>, to: Option<String>) -> 
 pub async fn admin_exchange(chat_log_id: i64) -> Result<Exchange, AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        crate::server::auth::require_admin(&state)?;
+        crate::server::auth::require_admin(&state).await?;
         crate::server::limits::dashboards::admin_exchange(&state, chat_log_id).await
     })
     .await
@@ -228,7 +228,7 @@ pub async fn set_user_limits(
 ) -> Result<(), AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        let admin = crate::server::auth::require_admin(&state)?;
+        let admin = crate::server::auth::require_admin(&state).await?;
         let money = |s: Option<String>, what: &str| -> Result<Option<rust_decimal::Decimal>, AppError> {
             s.filter(|s| !s.trim().is_empty())
                 .map(|s| {

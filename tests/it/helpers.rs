@@ -200,6 +200,17 @@ pub async fn sign_up(app: &TestApp, email: &str) -> String {
         .join("; ")
 }
 
+/// Marks `email` as confirmed, as the owner's first sign-in link or code does (see the auth flow tests).
+pub async fn confirm_email(pool: &sqlx::PgPool, email: &str) {
+    let updated = sqlx::query("UPDATE auth.users SET email_confirmed_at = now() WHERE lower(email) = lower($1)")
+        .bind(email)
+        .execute(pool)
+        .await
+        .expect("confirm email")
+        .rows_affected();
+    assert_eq!(updated, 1, "no user {email}");
+}
+
 /// One Server-Sent Event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sse {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tradechat::server::agent::fake_anthropic::{FakeAnthropic, Reply, sse};
 use tradechat::server::limits::alerts;
 
-use crate::helpers::{AppOptions, TestApp, create_user, log_record, next_ids, sign_up, spawn_app_with};
+use crate::helpers::{AppOptions, TestApp, confirm_email, create_user, log_record, next_ids, sign_up, spawn_app_with};
 
 /// A fake model whose every answer streams slowly (a run stays in flight for a few seconds).
 async fn slow_model() -> FakeAnthropic {
@@ -306,6 +306,10 @@ async fn admin_endpoints_refuse_non_admins_and_usage_shows_only_the_users_rows()
         let r = app.client.post(app.url(path)).header("cookie", &user).form(&form).send().await.expect("post");
         assert_eq!(r.status(), 403, "{path}");
     }
+    // An address in ADMIN_EMAILS counts once its owner has confirmed it (anyone can sign up under it with a password).
+    let r = app.client.post(app.url("/api/admin/dashboard")).header("cookie", &boss).send().await.expect("post");
+    assert_eq!(r.status(), 403, "unconfirmed admin address");
+    confirm_email(&app.state.db, "boss@example.com").await;
     let r = app.client.post(app.url("/api/admin/dashboard")).header("cookie", &boss).send().await.expect("post");
     assert_eq!(r.status(), 200);
 
@@ -376,6 +380,7 @@ async fn dashboard_numbers_equal_the_seeds_sql_on_a_fixed_data_set() {
         tradechat::server::store::chat_logs::insert_batch(&mut conn, chunk).await.expect("insert");
     }
     let admin = sign_up(&app, "analyst@example.com").await;
+    confirm_email(&app.state.db, "analyst@example.com").await;
     let from = (today - chrono::Duration::days(2)).to_string();
     let dashboard: Value = app
         .client

@@ -91,7 +91,7 @@ pub async fn user_info(state: &AppState, identity: &Identity) -> Result<UserInfo
         id: identity.user_id,
         email: identity.email.clone(),
         display_name,
-        is_admin: is_admin(state, identity),
+        is_admin: is_admin(state, identity).await,
         context_exchanges: state.config.llm.context_exchanges,
     })
 }

@@ -37,15 +37,33 @@ pub fn require_user() -> Result<Identity, AppError> {
 }
 
 /// The signed-in admin, [`AppError::Unauthorized`] when signed out, [`AppError::Forbidden`] for other users.
-pub fn require_admin(state: &AppState) -> Result<Identity, AppError> {
+pub async fn require_admin(state: &AppState) -> Result<Identity, AppError> {
     let identity = require_user()?;
-    if is_admin(state, &identity) { Ok(identity) } else { Err(AppError::Forbidden) }
+    if is_admin(state, &identity).await { Ok(identity) } else { Err(AppError::Forbidden) }
 }
 
-/// Whether the identity is an admin: listed in `ADMIN_EMAILS`, or `app_metadata.role = "admin"` in the token.
-pub fn is_admin(state: &AppState, identity: &Identity) -> bool {
-    identity.email.as_deref().is_some_and(|e| state.config.auth.is_admin_email(e))
-        || identity.app_metadata.get("role").and_then(|r| r.as_str()) == Some("admin")
+/// Whether the identity is an admin: `app_metadata.role = "admin"` in the token, or an address in `ADMIN_EMAILS`
+/// that its owner has confirmed (by a link or code). Anyone can sign up with a password under any address, so an
+/// unconfirmed one proves nothing; `auth.users` is read in both modes (Supabase's database has it too).
+pub async fn is_admin(state: &AppState, identity: &Identity) -> bool {
+    if identity.app_metadata.get("role").and_then(|r| r.as_str()) == Some("admin") {
+        return true;
+    }
+    let Some(email) = identity.email.as_deref().filter(|e| state.config.auth.is_admin_email(e)) else {
+        return false;
+    };
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM auth.users
+                        WHERE id = $1 AND lower(email) = lower($2) AND email_confirmed_at IS NOT NULL)",
+    )
+    .bind(identity.user_id)
+    .bind(email)
+    .fetch_one(&state.db)
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not check the admin's confirmed address; not treating them as admin");
+        false
+    })
 }
 
 /// Work after any sign-in: the profile row exists from the first one on.
