@@ -125,6 +125,19 @@ async fn rate_and_concurrency_limits_hold_across_two_instances_on_one_postgres()
     }
 }
 
+/// A run of `user` that settled at `usd` just now, as admission and settlement leave it.
+async fn settled_run(pool: &sqlx::PgPool, user: uuid::Uuid, usd: &str) {
+    sqlx::query(
+        "INSERT INTO run_reservations (run_id, user_id, reserved_usd, actual_usd, settled_at, expires_at)
+         VALUES (gen_random_uuid(), $1, $2, $2, now(), now())",
+    )
+    .bind(user)
+    .bind(usd.parse::<Decimal>().expect("amount"))
+    .execute(pool)
+    .await
+    .expect("spend");
+}
+
 /// A webhook receiver that records what it is sent.
 async fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -158,20 +171,7 @@ async fn each_threshold_fires_once_per_window_and_reaches_the_webhook() {
     })
     .await;
     let user = create_user(&app.state.db, "spender@example.com").await;
-    let spend = |usd: &str| {
-        let (pool, amount) = (app.state.db.clone(), usd.parse::<Decimal>().expect("amount"));
-        async move {
-            sqlx::query(
-                "INSERT INTO run_reservations (run_id, user_id, reserved_usd, actual_usd, settled_at, expires_at)
-                 VALUES (gen_random_uuid(), $1, $2, $2, now(), now())",
-            )
-            .bind(user.user_id)
-            .bind(amount)
-            .execute(&pool)
-            .await
-            .expect("spend");
-        }
-    };
+    let spend = |usd: &'static str| settled_run(&app.state.db, user.user_id, usd);
     let check = || alerts::check(&app.state.db, &app.state.agent.http, &app.state.config.limits, user.user_id);
 
     spend("0.40").await;
@@ -251,20 +251,7 @@ async fn monthly_thresholds_fire_once_and_each_window_fires_anew() {
         .await
         .expect("earlier alert");
     }
-    let spend = |usd: &str| {
-        let (pool, amount) = (app.state.db.clone(), usd.parse::<Decimal>().expect("amount"));
-        async move {
-            sqlx::query(
-                "INSERT INTO run_reservations (run_id, user_id, reserved_usd, actual_usd, settled_at, expires_at)
-                 VALUES (gen_random_uuid(), $1, $2, $2, now(), now())",
-            )
-            .bind(user.user_id)
-            .bind(amount)
-            .execute(&pool)
-            .await
-            .expect("spend");
-        }
-    };
+    let spend = |usd: &'static str| settled_run(&app.state.db, user.user_id, usd);
     let check = || alerts::check(&app.state.db, &app.state.agent.http, &app.state.config.limits, user.user_id);
 
     spend("0.85").await; // 85 % of the month's budget; above the daily alert level.
