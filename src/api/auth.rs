@@ -1,5 +1,9 @@
-//! Sign-in server functions: password, email link or code, sign-out, the current user and their display name.
-//! Sessions live in HttpOnly cookies the browser never reads; these functions set and clear them.
+//! Sign-in server functions: password, email link or code, the emailed link's "Continue" step, sign-out, the
+//! current user and their display name. Sessions live in HttpOnly cookies the browser never reads; these functions
+//! set and clear them.
+//!
+//! Each is called by an `ActionForm`, so it also works as a plain HTML form before the WASM has loaded: the browser
+//! is then sent back to the page it came from (or, where the outcome must be shown, to `/login` with it in the URL).
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -8,11 +12,11 @@ use super::AppError;
 /// The signed-in user as the UI shows them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInfo {
-    /// User id.
+    /// `auth.users.id`.
     pub id: uuid::Uuid,
-    /// Email.
+    /// The address they signed in with.
     pub email: Option<String>,
-    /// Display name, if set.
+    /// What they chose to be called, if anything.
     pub display_name: Option<String>,
     /// Whether the admin pages are available.
     pub is_admin: bool,
@@ -24,6 +28,78 @@ impl UserInfo {
     /// The name to show: the display name, else the email, else "you".
     pub fn label(&self) -> String {
         self.display_name.clone().or_else(|| self.email.clone()).unwrap_or_else(|| "you".into())
+    }
+}
+
+/// How a visitor can sign in here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOptions {
+    /// Whether links and codes can be emailed (SMTP, Supabase, or the development outbox).
+    pub email: bool,
+    /// Where the development outbox can be read, when emails go there and this visitor is on this machine.
+    pub outbox: Option<String>,
+}
+
+/// Which email to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailMethod {
+    /// "Email me a sign-in link".
+    #[default]
+    Link,
+    /// "Email me a code" (the same email carries both).
+    Code,
+}
+
+impl EmailMethod {
+    /// The value in URLs and forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Link => "link",
+            Self::Code => "code",
+        }
+    }
+
+    /// Parses the URL/form value (unknown values are the link).
+    pub fn parse(raw: &str) -> Self {
+        if raw == "code" { Self::Code } else { Self::Link }
+    }
+}
+
+/// A sign-in email that went out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSent {
+    /// To whom (normalised).
+    pub email: String,
+    /// Which form asked for it.
+    pub method: EmailMethod,
+}
+
+/// What an emailed sign-in link is, before it is used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkState {
+    /// Usable: "Continue as {email}" (the address is unknown in Supabase mode until the link is used).
+    Ready {
+        /// Whose link it is.
+        email: Option<String>,
+    },
+    /// Already used, or replaced by a newer link.
+    Used,
+    /// Older than an hour.
+    Expired,
+    /// Not a link this server sent.
+    Invalid,
+}
+
+impl LinkState {
+    /// The `error=` value `/login` explains.
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            Self::Ready { .. } => None,
+            Self::Used => Some("link_used"),
+            Self::Expired => Some("link_expired"),
+            Self::Invalid => Some("link_invalid"),
+        }
     }
 }
 
@@ -40,36 +116,55 @@ pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
     .await
 }
 
-/// Signs in with email and password.
+/// How this visitor can sign in: whether email works here, and where the local outbox is (development only).
+#[server(endpoint = "auth/methods")]
+pub async fn sign_in_methods() -> Result<SignInOptions, AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        Ok(crate::server::auth::flows::sign_in_methods(&state))
+    })
+    .await
+}
+
+/// Signs in with email and password, or (`create`) creates the account and signs in.
 #[server(endpoint = "auth/sign_in")]
-pub async fn sign_in_with_password(email: String, password: String) -> Result<UserInfo, AppError> {
+pub async fn sign_in_with_password(
+    email: String,
+    password: String,
+    #[server(default)] create: bool,
+) -> Result<UserInfo, AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        let pair = crate::server::auth::flows::gotrue(&state).sign_in_password(email.trim(), &password).await?;
+        let gotrue = crate::server::auth::flows::gotrue(&state);
+        let pair = if create {
+            gotrue.sign_up(email.trim(), &password).await?
+        } else {
+            gotrue.sign_in_password(email.trim(), &password).await?
+        };
         crate::server::auth::flows::start_session(&state, &pair).await
     })
     .await
 }
 
-/// Creates an account with email and password, and signs in.
-#[server(endpoint = "auth/sign_up")]
-pub async fn sign_up_with_password(email: String, password: String) -> Result<UserInfo, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        let pair = crate::server::auth::flows::gotrue(&state).sign_up(email.trim(), &password).await?;
-        crate::server::auth::flows::start_session(&state, &pair).await
-    })
-    .await
-}
-
-/// Emails a sign-in link and a 6-digit code. Answers the same whether or not the address has an account.
+/// Emails a sign-in link and a 6-digit code. Answers the same whether or not the address has an account. As a
+/// plain form (no JavaScript) it goes on to `/login`, which says where the email went.
 #[server(endpoint = "auth/send_email")]
-pub async fn send_sign_in_email(email: String) -> Result<(), AppError> {
+pub async fn send_sign_in_email(
+    email: String,
+    #[server(default)] method: Option<String>,
+    #[server(default)] next: Option<String>,
+) -> Result<EmailSent, AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
+        let email = email.trim().to_ascii_lowercase();
+        let method = EmailMethod::parse(method.as_deref().unwrap_or_default());
         let redirect_to = format!("{}/auth/confirm", state.config.auth.site_url);
-        crate::server::auth::flows::gotrue(&state).send_otp(email.trim(), &redirect_to).await?;
-        Ok(())
+        crate::server::auth::flows::gotrue(&state).send_otp(&email, &redirect_to).await?;
+        let next = crate::domain::local_path(next.as_deref());
+        crate::server::auth::flows::remember_next(&state, next);
+        let login = crate::app::LoginLink { next, email: Some(&email), sent: Some(method), error: None };
+        crate::server::forms::after_plain_form(&login.url());
+        Ok(EmailSent { email, method })
     })
     .await
 }
@@ -85,6 +180,35 @@ pub async fn verify_email_code(email: String, code: String) -> Result<UserInfo, 
         }
         let pair = crate::server::auth::flows::gotrue(&state).verify_code(email.trim(), &code).await?;
         crate::server::auth::flows::start_session(&state, &pair).await
+    })
+    .await
+}
+
+/// What the emailed link `token_hash` is, without using it (the "Continue as …" page shows it).
+#[server(endpoint = "auth/link")]
+pub async fn sign_in_link(token_hash: String) -> Result<LinkState, AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        crate::server::auth::flows::link_state(&state, &token_hash).await
+    })
+    .await
+}
+
+/// Signs in with the emailed link `token_hash` — on POST only, from the "Continue" button, so neither a mail
+/// scanner opening the link nor a cross-site page can spend it or sign someone into another account — and goes
+/// on to `next`, or where the visitor was going when they asked for the email (a path of this site either way).
+#[server(endpoint = "auth/confirm")]
+pub async fn confirm_sign_in(token_hash: String, #[server(default)] next: Option<String>) -> Result<(), AppError> {
+    crate::server::errors::at_edge(async move {
+        let state = crate::server::state::AppState::from_context()?;
+        let pair =
+            crate::server::auth::flows::gotrue(&state).verify_token_hash(token_hash.trim()).await.map_err(|e| {
+                tracing::info!(error = %e, "sign-in link refused");
+                AppError::Invalid("That sign-in link is invalid or has expired; ask for a new one.".into())
+            })?;
+        crate::server::auth::flows::start_session(&state, &pair).await?;
+        leptos_axum::redirect(&crate::server::auth::flows::next_after_link(&state, next.as_deref()));
+        Ok(())
     })
     .await
 }

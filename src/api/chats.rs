@@ -2,32 +2,51 @@
 //! under row-level security.
 use leptos::prelude::*;
 
-use super::{AppError, ConversationSummary, Exchange, Page, SavedChat};
+use super::{AppError, ConversationSummary, Exchange, Page, SavedChat, SavedRef};
 
 /// Items per page of the saved and history lists.
 pub const PAGE_SIZE: u32 = 20;
 
-/// ⭐ an answer (by its `chat_log_id`) with an optional note (≤ 500 characters). Saving twice keeps one save.
-#[server(endpoint = "saved/save")]
-pub async fn save_answer(chat_log_id: i64, note: Option<String>) -> Result<SavedChat, AppError> {
+/// ⭐ an answer (by its `chat_log_id`) with an optional note (≤ 500 characters), or sets the note of its save;
+/// with `unstar`, removes the save. Returns the star as it now is. Idempotent: saving twice keeps one save,
+/// unstarring an answer that is not saved is not an error.
+#[server(endpoint = "saved/star")]
+pub async fn set_star(
+    chat_log_id: i64,
+    #[server(default)] note: Option<String>,
+    #[server(default)] unstar: bool,
+) -> Result<Option<SavedRef>, AppError> {
     crate::server::errors::at_edge(async move {
         use crate::server::{auth, errors::saved_error, store};
         let state = crate::server::state::AppState::from_context()?;
         let identity = auth::require_user()?;
         let note = crate::domain::Note::parse_optional(note.as_deref().unwrap_or_default())?;
-        // The answer may have finished a moment ago: give the log writer a moment to store it.
-        state.log_writer.wait_settled(chat_log_id, std::time::Duration::from_secs(3)).await;
+        if !unstar {
+            // The answer may have finished a moment ago: give the log writer a moment to store it.
+            state.log_writer.wait_settled(chat_log_id, std::time::Duration::from_secs(3)).await;
+        }
         let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
-        let saved = store::saved::save(&mut tx, chat_log_id, note.as_ref()).await.map_err(saved_error)?;
+        let star = if unstar {
+            match store::saved::remove_by_chat_log(&mut tx, chat_log_id).await {
+                Ok(()) | Err(store::saved::SavedError::NotFound) => None,
+                Err(e) => return Err(saved_error(e)),
+            }
+        } else {
+            let mut saved = store::saved::save(&mut tx, chat_log_id, note.as_ref()).await.map_err(saved_error)?;
+            if saved.note.as_deref() != note.as_ref().map(crate::domain::Note::as_str) {
+                saved = store::saved::update_note(&mut tx, saved.id, note.as_ref()).await.map_err(saved_error)?;
+            }
+            Some(SavedRef { id: saved.id, note: saved.note })
+        };
         tx.commit().await?;
-        Ok(saved)
+        Ok(star)
     })
     .await
 }
 
 /// Sets or clears the note of a save.
 #[server(endpoint = "saved/note")]
-pub async fn update_saved_note(saved_id: i64, note: Option<String>) -> Result<SavedChat, AppError> {
+pub async fn update_saved_note(saved_id: i64, #[server(default)] note: Option<String>) -> Result<SavedChat, AppError> {
     crate::server::errors::at_edge(async move {
         use crate::server::{auth, errors::saved_error, store};
         let state = crate::server::state::AppState::from_context()?;
@@ -50,21 +69,6 @@ pub async fn remove_saved(saved_id: i64) -> Result<(), AppError> {
         let identity = auth::require_user()?;
         let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
         store::saved::remove(&mut tx, saved_id).await.map_err(saved_error)?;
-        tx.commit().await?;
-        Ok(())
-    })
-    .await
-}
-
-/// Removes the save of an answer (unstar in the chat).
-#[server(endpoint = "saved/unstar")]
-pub async fn unstar_answer(chat_log_id: i64) -> Result<(), AppError> {
-    crate::server::errors::at_edge(async move {
-        use crate::server::{auth, errors::saved_error, store};
-        let state = crate::server::state::AppState::from_context()?;
-        let identity = auth::require_user()?;
-        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
-        store::saved::remove_by_chat_log(&mut tx, chat_log_id).await.map_err(saved_error)?;
         tx.commit().await?;
         Ok(())
     })
@@ -94,6 +98,11 @@ pub async fn list_conversations() -> Result<Vec<ConversationSummary>, AppError> 
         use crate::server::{auth, store};
         let state = crate::server::state::AppState::from_context()?;
         let identity = auth::require_user()?;
+        // Asked right after an answer ended (the sidebar refreshes then): let its log, which creates or touches its
+        // conversation, reach Postgres first.
+        for log_id in state.agent.runs.recently_finished(identity.user_id, std::time::Duration::from_secs(5)) {
+            state.log_writer.wait_settled(log_id, std::time::Duration::from_secs(2)).await;
+        }
         let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
         let list = store::conversations::recent(&mut tx, 50).await?;
         tx.commit().await?;
@@ -129,19 +138,46 @@ pub async fn conversation_exchanges(conversation_id: uuid::Uuid) -> Result<Vec<E
     .await
 }
 
-/// Deletes one of the user's conversations (its answers stay in history and saves).
-#[server(endpoint = "conversations/delete")]
-pub async fn delete_conversation(conversation_id: uuid::Uuid) -> Result<(), AppError> {
+/// Renames one of the user's conversations (1–200 characters).
+#[server(endpoint = "conversations/rename")]
+pub async fn rename_conversation(conversation_id: uuid::Uuid, title: String) -> Result<(), AppError> {
     crate::server::errors::at_edge(async move {
         use crate::server::{auth, store};
         let state = crate::server::state::AppState::from_context()?;
         let identity = auth::require_user()?;
+        let title = crate::domain::ConversationTitle::parse(&title)?;
+        let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        if !store::conversations::rename(&mut tx, conversation_id, title.as_str()).await? {
+            return Err(AppError::NotFound("That conversation".into()));
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes one of the user's conversations: it and its questions and answers leave the sidebar, history, search
+/// and the model's context. Saved answers from it stay in Saved (they are the user's own copies). What stays in
+/// `chat_logs` is what the cost figures need: tokens, cost, model, status, timings and tool names — the text of
+/// questions, answers, errors and tool inputs is erased. As a plain form it goes on to a new conversation.
+#[server(endpoint = "conversations/delete")]
+pub async fn delete_conversation(conversation_id: uuid::Uuid) -> Result<uuid::Uuid, AppError> {
+    crate::server::errors::at_edge(async move {
+        use crate::server::{auth, store};
+        let state = crate::server::state::AppState::from_context()?;
+        let identity = auth::require_user()?;
+        if state.agent.runs.active(identity.user_id, conversation_id).is_some() {
+            return Err(AppError::Invalid(
+                "An answer is still being written in this conversation; stop it, then delete the conversation.".into(),
+            ));
+        }
         let mut tx = store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
         if !store::conversations::delete(&mut tx, conversation_id).await? {
             return Err(AppError::NotFound("That conversation".into()));
         }
         tx.commit().await?;
-        Ok(())
+        crate::server::forms::after_plain_form("/");
+        Ok(conversation_id)
     })
     .await
 }

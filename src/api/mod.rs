@@ -12,12 +12,15 @@ mod types;
 mod usage;
 
 pub use auth::{
-    UserInfo, change_password, current_user, send_sign_in_email, set_display_name, sign_in_with_password, sign_out,
-    sign_up_with_password, verify_email_code,
+    ChangePassword, ConfirmSignIn, EmailMethod, EmailSent, LinkState, SendSignInEmail, SetDisplayName, SignInOptions,
+    SignInWithPassword, SignOut, UserInfo, VerifyEmailCode, change_password, confirm_sign_in, current_user,
+    send_sign_in_email, set_display_name, sign_in_link, sign_in_methods, sign_in_with_password, sign_out,
+    verify_email_code,
 };
 pub use chats::{
-    PAGE_SIZE, ToolRerun, conversation_exchanges, delete_conversation, list_conversations, list_saved, remove_saved,
-    rerun_tool, save_answer, search_history, unstar_answer, update_saved_note,
+    DeleteConversation, PAGE_SIZE, RemoveSaved, RenameConversation, SetStar, ToolRerun, UpdateSavedNote,
+    conversation_exchanges, delete_conversation, list_conversations, list_saved, remove_saved, rename_conversation,
+    rerun_tool, search_history, set_star, update_saved_note,
 };
 pub use error::AppError;
 pub use metrics::WriterMetrics;
@@ -25,6 +28,6 @@ pub use status::{ComponentStatus, StatusReport, TableCount, system_status};
 pub use stream::{ChartKind, ChartSeries, ChartSpec, ChatRequest, RunEnd, RunEvent, RunHandle, TablePreview};
 pub use types::{ConversationSummary, Exchange, Page, Profile, SavedChat, SavedRef};
 pub use usage::{
-    AdminDashboard, AlertView, DailyUsage, ExpensiveQuestion, LimitsView, Meter, MyUsage, ToolUsage, UserActivity,
-    admin_exchange, dismiss_alert, fetch_admin_dashboard, fetch_my_usage, set_user_limits,
+    AdminDashboard, AlertView, DailyUsage, DismissAlert, ExpensiveQuestion, LimitsView, Meter, MyUsage, SetUserLimits,
+    ToolUsage, UserActivity, admin_exchange, dismiss_alert, fetch_admin_dashboard, fetch_my_usage, set_user_limits,
 };

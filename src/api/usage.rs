@@ -221,10 +221,10 @@ pub async fn admin_exchange(chat_log_id: i64) -> Result<Exchange, AppError> {
 #[server(endpoint = "admin/limits")]
 pub async fn set_user_limits(
     user_id: uuid::Uuid,
-    requests_per_minute: Option<i32>,
-    max_concurrent_runs: Option<i32>,
-    daily_budget_usd: Option<String>,
-    monthly_budget_usd: Option<String>,
+    #[server(default)] requests_per_minute: Option<i32>,
+    #[server(default)] max_concurrent_runs: Option<i32>,
+    #[server(default)] daily_budget_usd: Option<String>,
+    #[server(default)] monthly_budget_usd: Option<String>,
 ) -> Result<(), AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;

@@ -11,10 +11,11 @@ mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use auth::{Auth, UserMenu};
+pub use auth::LoginLink;
+use auth::{Auth, ConfirmPage, LoginPage, UserMenu};
 use chat::ChatPage;
 use pages::admin::AdminPage;
 use pages::history::HistoryPage;
@@ -51,6 +52,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let auth = Auth::provide();
+    // Effects run only in the browser, once the page has hydrated: `<html data-hydrated>` tells tests (and
+    // stylesheets) that the app's code is live.
+    Effect::new(|_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("data-hydrated", "");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/tradechat.css" />
         <Title text="tradechat" />
@@ -82,8 +91,14 @@ pub fn App() -> impl IntoView {
             <main id="main" class="content">
                 // Async: the server sends each page complete (user, history, answers), readable before any script.
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=ChatPage ssr=SsrMode::Async />
-                    <Route path=path!("c/:id") view=ChatPage ssr=SsrMode::Async />
+                    // One chat view for `/` and `/c/:id`: it stays mounted when a new conversation gets its URL
+                    // mid-answer, or another one is opened from the sidebar.
+                    <ParentRoute path=path!("") view=ChatPage ssr=SsrMode::Async>
+                        <Route path=path!("") view=|| () />
+                        <Route path=path!("c/:id") view=|| () />
+                    </ParentRoute>
+                    <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("auth/confirm") view=ConfirmPage ssr=SsrMode::Async />
                     <Route path=path!("history") view=HistoryPage ssr=SsrMode::Async />
                     <Route path=path!("saved") view=SavedPage ssr=SsrMode::Async />
                     <Route path=path!("status") view=StatusPage ssr=SsrMode::Async />
@@ -93,13 +108,4 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
-}
-
-/// False while the page is only server-rendered, true once the browser has hydrated it. Controls that need the
-/// app's code are disabled until then, so an early click cannot submit a bare HTML form.
-pub fn use_hydrated() -> ReadSignal<bool> {
-    let (hydrated, set_hydrated) = signal(false);
-    // Effects run only in the browser, after hydration.
-    Effect::new(move |_| set_hydrated.set(true));
-    hydrated
 }

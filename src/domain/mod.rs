@@ -1,8 +1,10 @@
 //! Domain values parsed at the edge ("parse, don't validate"): once a `Note` exists, it is a valid note.
 //! Shared by the server (which enforces them) and the browser (which checks early, for a friendlier form).
+mod local_path;
 mod text;
 
-pub use text::{DisplayName, Note, Question, TextError};
+pub use local_path::local_path;
+pub use text::{ConversationTitle, DisplayName, Note, Question, TextError};
 
 use serde::{Deserialize, Serialize};
 

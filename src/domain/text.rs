@@ -107,6 +107,44 @@ impl From<DisplayName> for String {
     }
 }
 
+/// A conversation's title: 1–200 characters (`conversations.title VARCHAR(200)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ConversationTitle(String);
+
+impl ConversationTitle {
+    /// Longest title, in characters.
+    pub const MAX_CHARS: usize = 200;
+
+    /// Parses a title (inner line breaks and runs of spaces become single spaces: titles are one line).
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        let one_line = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = bounded(&one_line, "A title", Self::MAX_CHARS)?;
+        if text.is_empty() {
+            return Err(TextError::Empty("A title"));
+        }
+        Ok(Self(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ConversationTitle {
+    type Error = TextError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<ConversationTitle> for String {
+    fn from(t: ConversationTitle) -> Self {
+        t.0
+    }
+}
+
 /// A question to the agent: 1–8000 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -166,6 +204,14 @@ mod tests {
         assert_eq!(DisplayName::parse(" Ada ").expect("ok").as_str(), "Ada");
         assert!(Question::parse("").is_err());
         assert!(Question::parse(&"q".repeat(8_001)).is_err());
+    }
+
+    #[test]
+    fn titles_are_one_line_and_bounded() {
+        assert_eq!(ConversationTitle::parse("  NOVA\n  vs   QBIT ").expect("ok").as_str(), "NOVA vs QBIT");
+        assert!(ConversationTitle::parse(" \n ").is_err());
+        assert!(ConversationTitle::parse(&"t".repeat(201)).is_err());
+        assert!(ConversationTitle::parse(&"t".repeat(200)).is_ok());
     }
 
     #[test]

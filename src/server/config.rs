@@ -85,10 +85,14 @@ pub struct AuthConfig {
     pub admin_emails: Vec<String>,
     /// `TRUSTED_PROXIES`: comma-separated proxy IPs whose `X-Forwarded-For` is believed (rate-limit keys).
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// `SMTP_URL`: e.g. `smtps://user:pass@smtp.example.com:465`; without it, emails go to the log and `/dev/outbox`.
+    /// `SMTP_URL`: e.g. `smtps://user:pass@smtp.example.com:465`; without it, sign-in emails go to the local outbox
+    /// when `DEV_OUTBOX` is on, and are refused otherwise.
     pub smtp_url: Option<SecretString>,
     /// `SMTP_FROM`: sender address.
     pub smtp_from: String,
+    /// `DEV_OUTBOX`: without SMTP, keep sign-in emails in the local outbox at `/dev/outbox` (loopback requests
+    /// only) instead of refusing to send them. For local development: `./scripts/run` turns it on.
+    pub dev_outbox: bool,
     /// `ACCESS_TOKEN_TTL_SECS`: lifetime of built-in access tokens.
     pub access_token_ttl: Duration,
 }
@@ -346,6 +350,7 @@ fn auth_config(env: &Env<'_>) -> Result<AuthConfig, ConfigError> {
         trusted_proxies,
         smtp_url: env.get("SMTP_URL").map(SecretString::from),
         smtp_from: env.string_or("SMTP_FROM", "tradechat <no-reply@localhost>"),
+        dev_outbox: env.flag("DEV_OUTBOX")?,
         access_token_ttl: Duration::from_secs(
             env.parse_or("ACCESS_TOKEN_TTL_SECS", 3600u64, |s| (60..=86_400).contains(s))?,
         ),
@@ -363,6 +368,17 @@ impl Env<'_> {
 
     fn required(&self, var: &'static str, hint: &str) -> Result<String, ConfigError> {
         self.get(var).ok_or_else(|| ConfigError { var, problem: format!("not set; {hint}") })
+    }
+
+    /// An on/off switch: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`; unset is off.
+    fn flag(&self, var: &'static str) -> Result<bool, ConfigError> {
+        match self.get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("0" | "false" | "no" | "off") => Ok(false),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some(other) => {
+                Err(ConfigError { var, problem: format!("{other:?} is not 1/0, true/false, yes/no or on/off") })
+            }
+        }
     }
 
     fn string_or(&self, var: &str, default: &str) -> String {

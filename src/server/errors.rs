@@ -49,7 +49,9 @@ impl From<DuckError> for AppError {
 
 fn duck_error(e: &DuckError) -> AppError {
     match e {
-        DuckError::Rejected(_) | DuckError::Engine(_) | DuckError::Timeout(_) => AppError::Invalid(e.to_string()),
+        DuckError::Rejected(_) | DuckError::Engine(_) | DuckError::Timeout(_) | DuckError::TooLarge { .. } => {
+            AppError::Invalid(e.to_string())
+        }
         DuckError::Missing(_) | DuckError::Busy => AppError::Unavailable("The trading database".into()),
         DuckError::Task(detail) => {
             tracing::error!(detail, "DuckDB task failed");
@@ -68,10 +70,12 @@ pub fn saved_error(e: SavedError) -> AppError {
 }
 
 /// Runs a server function's body and, on error, sets the HTTP status (and `Retry-After`) that the error stands
-/// for — server functions answer 500 for every error otherwise.
+/// for — server functions answer 500 for every error otherwise. A plain form post is left alone: `server_fn`
+/// answers it with a redirect back to its page carrying the error, which a status would override.
 pub async fn at_edge<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
     let result = body.await;
     if let Err(e) = &result
+        && !crate::server::forms::is_plain_form_post()
         && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
     {
         let status =

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::middleware;
 
 use crate::server::state::AppState;
-use crate::server::{agent, auth, health, security};
+use crate::server::{agent, auth, downloads, forms, health, security};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -26,10 +26,12 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/auth/confirm", get(auth::routes::confirm))
         .route("/dev/outbox", get(auth::routes::outbox_page))
         .route("/dev/outbox.json", get(auth::routes::outbox_json))
         .route("/chat/stream", post(agent::http::chat_stream))
+        .route("/chat/ask", post(agent::http::ask))
+        .route("/chat/conversations/{id}/export", get(downloads::export_conversation))
+        .route("/chat/results.csv", post(downloads::results_csv))
         .route("/chat/runs/active", get(agent::http::active_run))
         .route("/chat/runs/{id}/events", get(agent::http::run_events))
         .route("/chat/runs/{id}/stop", post(agent::http::stop_run));
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), auth::session::authenticate))
         .layer(middleware::from_fn(auth::csrf::refuse_cross_site_writes))
         .layer(middleware::from_fn(security::common_headers))
+        .layer(middleware::map_response(forms::tidy_redirect))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

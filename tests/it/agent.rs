@@ -346,7 +346,7 @@ async fn over_http_a_run_streams_logs_costs_and_can_be_starred() {
     // The ⭐ works right away (the save waits for the writer if needed).
     let saved = app
         .client
-        .post(app.url("/api/saved/save"))
+        .post(app.url("/api/saved/star"))
         .header("cookie", &cookie)
         .form(&[("chat_log_id", chat_log_id.to_string().as_str()), ("note", "nice")])
         .send()

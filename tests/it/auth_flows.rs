@@ -252,8 +252,13 @@ async fn server_functions_keep_the_session_in_httponly_cookies_and_refuse_signed
     assert_eq!(status, 401, "signed out: {body}");
     assert_eq!(body, serde_json::json!("Unauthorized"));
 
-    let (status, user) =
-        call(&app, &mut jar, "/api/auth/sign_up", &[("email", &address), ("password", "correct horse battery")]).await;
+    let (status, user) = call(
+        &app,
+        &mut jar,
+        "/api/auth/sign_in",
+        &[("email", &address), ("password", "correct horse battery"), ("create", "true")],
+    )
+    .await;
     assert_eq!(status, 200, "{user}");
     assert_eq!(user["email"], address.as_str());
     assert!(jar.0.contains_key("tc-access") && jar.0.contains_key("tc-refresh"));
@@ -293,19 +298,150 @@ async fn server_functions_keep_the_session_in_httponly_cookies_and_refuse_signed
     assert_eq!((status, me), (200, Value::Null));
 }
 
+/// A client that does not follow redirects.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
 #[tokio::test]
-async fn the_magic_link_route_signs_in_and_redirects_only_to_this_site() {
+async fn opening_an_emailed_link_spends_nothing_and_continuing_signs_in_on_post_to_this_site_only() {
     let app = spawn_app().await;
     let address = email();
     gotrue(&app).send_otp(&address, &app.url("/auth/confirm")).await.expect("send");
     let (link, _) = outbox(&app, &address).await;
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let evil = no_redirects.get(format!("{link}&next=https://evil.example/")).send().await.expect("confirm");
-    assert_eq!(evil.status(), 303);
-    assert_eq!(evil.headers()["location"], "/", "no open redirect");
-    assert!(evil.headers().get_all("set-cookie").iter().any(|c| c.to_str().is_ok_and(|c| c.starts_with("tc-access="))));
-    let again = no_redirects.get(&link).send().await.expect("again");
-    assert_eq!(again.headers()["location"], "/?auth_error=link_invalid", "links work once");
+    let hash = token_hash(&link);
+
+    // Opening the link (as a mail scanner would, twice) shows "Continue as …" and signs nobody in.
+    for _ in 0..2 {
+        let page = no_redirects().get(&link).send().await.expect("open the link");
+        assert_eq!(page.status(), 200);
+        assert!(page.headers().get_all("set-cookie").iter().next().is_none(), "no session from a GET");
+        let html = page.text().await.expect("html");
+        assert!(html.contains(&format!("Continue as {address}")), "{html}");
+    }
+
+    // A page elsewhere posting the link's form is refused (login CSRF).
+    let cross_site = no_redirects()
+        .post(app.url("/api/auth/confirm"))
+        .header("origin", "https://evil.example")
+        .form(&[("token_hash", hash.as_str())])
+        .send()
+        .await
+        .expect("cross-site post");
+    assert_eq!(cross_site.status(), 403);
+
+    // "Continue", as a plain form: signed in, and sent on only to a path of this site (a TAB would make browsers
+    // leave it).
+    let evil_next = "/\t/evil.example";
+    let continued = no_redirects()
+        .post(app.url("/api/auth/confirm"))
+        .header("accept", "text/html")
+        .header("referer", &link)
+        .form(&[("token_hash", hash.as_str()), ("next", evil_next)])
+        .send()
+        .await
+        .expect("continue");
+    assert_eq!(continued.status(), 302);
+    assert_eq!(continued.headers()["location"], "/", "no open redirect");
+    assert!(
+        continued.headers().get_all("set-cookie").iter().any(|c| c.to_str().is_ok_and(|c| c.starts_with("tc-access=")))
+    );
+
+    // Spent: opening it again lands on /login, which says why.
+    let again = no_redirects().get(&link).header("accept", "text/html").send().await.expect("again");
+    assert_eq!(again.status(), 302);
+    let location = again.headers()["location"].to_str().expect("location").to_owned();
+    assert!(location.starts_with("/login?") && location.contains("error=link_used"), "{location}");
+    let login = app.client.get(app.url(&location)).send().await.expect("login").text().await.expect("html");
+    assert!(login.contains("already been used"), "{login}");
+    // And a link that was never sent is called invalid.
+    let unknown = no_redirects()
+        .get(app.url("/auth/confirm?token_hash=nope&type=email"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("unknown");
+    assert!(unknown.headers()["location"].to_str().expect("location").contains("error=link_invalid"));
+}
+
+#[tokio::test]
+async fn continuing_with_a_good_link_goes_on_to_next_for_the_app_too() {
+    let app = spawn_app().await;
+    let address = email();
+    gotrue(&app).send_otp(&address, &app.url("/auth/confirm")).await.expect("send");
+    let (link, _) = outbox(&app, &address).await;
+    // The hydrated app's call (JSON): the redirect is a header the app's router follows.
+    let continued = no_redirects()
+        .post(app.url("/api/auth/confirm"))
+        .form(&[("token_hash", token_hash(&link).as_str()), ("next", "/saved?q=NOVA")])
+        .send()
+        .await
+        .expect("continue");
+    assert_eq!(continued.status(), 200);
+    assert_eq!(continued.headers()["location"], "/saved?q=NOVA");
+    assert!(continued.headers().contains_key("serverfnredirect"));
+}
+
+/// What `/api/auth/methods` says to a request with `headers`.
+async fn methods(app: &TestApp, headers: &[(&str, &str)]) -> Value {
+    let mut request = app.client.post(app.url("/api/auth/methods"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("methods").json().await.expect("json")
+}
+
+#[tokio::test]
+async fn the_sign_in_forms_point_to_the_outbox_only_for_local_development_without_smtp() {
+    // ./scripts/run: no SMTP, DEV_OUTBOX on, a visitor on this machine.
+    let local = spawn_app().await;
+    assert_eq!(methods(&local, &[]).await, serde_json::json!({"email": true, "outbox": "/dev/outbox"}));
+    // The same server seen through a proxy is not local: no hint.
+    let proxied = methods(&local, &[("x-forwarded-for", "203.0.113.9")]).await;
+    assert_eq!(proxied, serde_json::json!({"email": true, "outbox": null}));
+
+    // With SMTP configured, emails really go out: no outbox, no hint (and /dev/outbox is gone).
+    let smtp = AppOptions { env: vec![("SMTP_URL".into(), "smtp://127.0.0.1:2525".into())], ..AppOptions::default() };
+    let with_smtp = spawn_app_with(smtp).await;
+    assert_eq!(methods(&with_smtp, &[]).await, serde_json::json!({"email": true, "outbox": null}));
+    assert_eq!(with_smtp.client.get(with_smtp.url("/dev/outbox")).send().await.expect("outbox").status(), 404);
+
+    // Neither SMTP nor DEV_OUTBOX (a production start without a mail server): links and codes are refused with
+    // a message saying what to do, and nothing is kept anywhere.
+    let bare =
+        spawn_app_with(AppOptions { env: vec![("DEV_OUTBOX".into(), "0".into())], ..AppOptions::default() }).await;
+    assert_eq!(methods(&bare, &[]).await, serde_json::json!({"email": false, "outbox": null}));
+    let refused = bare
+        .client
+        .post(bare.url("/api/auth/send_email"))
+        .form(&[("email", email())])
+        .send()
+        .await
+        .expect("send_email");
+    assert_eq!(refused.status(), 400);
+    let body = refused.text().await.expect("body");
+    assert!(body.contains("sign in with a password") && body.contains("SMTP_URL"), "{body}");
+    assert_eq!(bare.client.get(bare.url("/dev/outbox.json")).send().await.expect("outbox").status(), 404);
+}
+
+#[tokio::test]
+async fn a_plain_form_asking_for_an_email_goes_on_to_login_which_says_where_it_went() {
+    let app = spawn_app().await;
+    let address = email();
+    let response = no_redirects()
+        .post(app.url("/api/auth/send_email"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/history"))
+        .form(&[("email", address.as_str()), ("method", "code"), ("next", "/history")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().expect("location").to_owned();
+    assert!(location.starts_with("/login?next=%2Fhistory") && location.contains("sent=code"), "{location}");
+    let page = app.client.get(app.url(&location)).send().await.expect("login").text().await.expect("html");
+    assert!(page.contains(&format!("we sent a 6-digit code (and a sign-in link) to {address}")), "{page}");
+    assert!(page.contains("href=\"/dev/outbox\""), "the outbox hint links to it: {page}");
 }
 
 #[tokio::test]
@@ -313,8 +449,13 @@ async fn a_signed_in_user_sets_a_new_password_and_the_old_one_stops_working() {
     let app = spawn_app().await;
     let mut jar = Jar::default();
     let address = email();
-    let (status, _) =
-        call(&app, &mut jar, "/api/auth/sign_up", &[("email", &address), ("password", "correct horse battery")]).await;
+    let (status, _) = call(
+        &app,
+        &mut jar,
+        "/api/auth/sign_in",
+        &[("email", &address), ("password", "correct horse battery"), ("create", "true")],
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, body) = call(&app, &mut jar, "/api/auth/password", &[("password", "short")]).await;
     assert_eq!(status, 400, "{body}");
@@ -337,8 +478,13 @@ async fn sign_out_with_an_expired_access_cookie_revokes_the_session() {
     let app = spawn_app_with(options).await;
     let mut jar = Jar::default();
     let address = email();
-    let (status, _) =
-        call(&app, &mut jar, "/api/auth/sign_up", &[("email", &address), ("password", "correct horse battery")]).await;
+    let (status, _) = call(
+        &app,
+        &mut jar,
+        "/api/auth/sign_in",
+        &[("email", &address), ("password", "correct horse battery"), ("create", "true")],
+    )
+    .await;
     assert_eq!(status, 200);
 
     // The access cookie expires: the same claims, properly signed, an hour in the past.

@@ -111,6 +111,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         ("DATA_DIR".to_owned(), data_dir.path().display().to_string()),
         ("SHUTDOWN_GRACE_SECS".to_owned(), "1".to_owned()),
         ("SITE_URL".to_owned(), base_url.clone()),
+        // Sign-in emails go to the local outbox, as with ./scripts/run (tests that need otherwise override it).
+        ("DEV_OUTBOX".to_owned(), "1".to_owned()),
     ];
     vars.extend(options.env);
     let config = Config::from_lookup(|k| vars.iter().rev().find(|(name, _)| name == k).map(|(_, v)| v.clone()))
@@ -185,8 +187,8 @@ pub async fn next_ids(pool: &sqlx::PgPool, n: i64) -> Vec<i64> {
 pub async fn sign_up(app: &TestApp, email: &str) -> String {
     let response = app
         .client
-        .post(app.url("/api/auth/sign_up"))
-        .form(&[("email", email), ("password", "correct horse battery")])
+        .post(app.url("/api/auth/sign_in"))
+        .form(&[("email", email), ("password", "correct horse battery"), ("create", "true")])
         .send()
         .await
         .expect("sign up");

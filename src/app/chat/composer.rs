@@ -1,4 +1,5 @@
 //! The message box: Enter sends, Shift+Enter adds a line; disabled while an answer streams, with a Stop button.
+//! Before the WASM has loaded it is a plain form: `POST /chat/ask` starts the answer and opens its conversation.
 use leptos::prelude::*;
 
 use crate::domain::Question;
@@ -7,12 +8,14 @@ use crate::domain::Question;
 #[component]
 pub fn Composer(
     #[prop(into)] streaming: Signal<bool>,
+    /// The conversation a plain form post continues.
+    #[prop(into)]
+    conversation: Signal<Option<uuid::Uuid>>,
     on_send: impl Fn(String) + Clone + Send + Sync + 'static,
     on_stop: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let hydrated = crate::app::use_hydrated();
     let input = NodeRef::<leptos::html::Textarea>::new();
     let send = {
         let on_send = on_send.clone();
@@ -47,6 +50,8 @@ pub fn Composer(
     view! {
         <form
             class="composer"
+            method="post"
+            action="/chat/ask"
             on:submit={
                 let send = send.clone();
                 move |ev| {
@@ -58,13 +63,19 @@ pub fn Composer(
             <label for="composer-input" class="sr-only">
                 "Ask about markets or your portfolio"
             </label>
+            <input
+                type="hidden"
+                name="conversation_id"
+                value=move || conversation.get().map(|id| id.to_string()).unwrap_or_default()
+            />
             <textarea
                 node_ref=input
                 id="composer-input"
+                name="message"
                 rows="2"
                 maxlength="8000"
                 placeholder="Ask about prices, returns, movers or your portfolio… (Enter to send, Shift+Enter for a new line)"
-                disabled=move || streaming.get() || !hydrated.get()
+                disabled=move || streaming.get()
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))
                 on:keydown=keydown
@@ -75,7 +86,7 @@ pub fn Composer(
                     when=move || streaming.get()
                     fallback=move || {
                         view! {
-                            <button type="submit" class="btn primary" disabled=move || !hydrated.get()>
+                            <button type="submit" class="btn primary">
                                 "Send"
                             </button>
                         }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::state::{ExchangeView, Part, Phase};
 use crate::api::RunEnd;
+use crate::app::components::copy_button::CopyButton;
 use crate::app::components::star::Star;
 use crate::app::components::tool_step::ToolStepView;
 use crate::app::markdown;
@@ -29,11 +30,15 @@ fn AnswerPart(exchange: Signal<ExchangeView>, i: usize) -> impl IntoView {
     }
 }
 
-/// A stored or live exchange. `in_context` marks exchanges the model sees with the next question.
+/// A stored or live exchange. `in_context` says whether the model sees it with the next question.
+///
+/// `in_context` is a plain closure over the chat's own (long-lived) signals, not a derived signal: a stored
+/// exchange is drawn inside a `Transition`, whose previous content stays on screen while the conversation reloads,
+/// after the reactive values created for it have been disposed.
 #[component]
 pub fn ExchangeCard(
     #[prop(into)] exchange: Signal<ExchangeView>,
-    #[prop(into)] in_context: Signal<bool>,
+    in_context: impl Fn() -> bool + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let streaming = move || exchange.with(ExchangeView::is_streaming);
     let parts = move || exchange.with(|e| (0..e.parts.len()).map(|i| (i, e.part_key(i))).collect::<Vec<_>>());
@@ -69,12 +74,13 @@ pub fn ExchangeCard(
     // The ⭐ is built once its answer ends, and only rebuilt if its inputs change: a live exchange's signal also
     // fires while a later answer streams, and rebuilding would drop the star's own state (saved, note editor).
     let star = Memo::new(move |_| exchange.with(|e| (!e.is_streaming()).then(|| (e.chat_log_id, e.saved.clone()))));
+    let marked = in_context.clone();
     view! {
-        <article class="exchange" class:in-context=move || in_context.get() data-testid="exchange">
+        <article class="exchange" class:in-context=marked data-testid="exchange">
             <div class="question">
                 <span class="who">"You"</span>
                 <p>{move || exchange.with(|e| e.question.clone())}</p>
-                <Show when=move || in_context.get()>
+                <Show when=in_context>
                     <span class="context-badge" title="Sent to the model as context with your next question">
                         "in context"
                     </span>
@@ -98,6 +104,9 @@ pub fn ExchangeCard(
             </div>
             <footer class="exchange-foot">
                 <span class="muted small" data-testid="answer-meta">{footer}</span>
+                <Show when=move || !streaming() && exchange.with(|e| !e.text.is_empty())>
+                    <CopyButton text=Signal::derive(move || exchange.with(|e| e.text.clone())) label="Copy answer" />
+                </Show>
                 {move || star.get().map(|(chat_log_id, saved)| view! { <Star chat_log_id saved /> })}
             </footer>
         </article>

@@ -6,18 +6,22 @@ mod sidebar;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos::server::ServerAction;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use uuid::Uuid;
 
 use self::composer::Composer;
 use self::exchange::ExchangeCard;
 use self::sidebar::Sidebar;
 use self::state::{ExchangeView, Phase};
-use crate::api::{ChatRequest, RunEnd, RunEvent, conversation_exchanges, list_conversations};
+use crate::api::{
+    ChatRequest, DeleteConversation, RenameConversation, RunEnd, RunEvent, conversation_exchanges, list_conversations,
+};
 use crate::app::auth::{Auth, RequireUser};
 use crate::app::browser::{self, Follower};
 
-/// `/` (a new conversation) and `/c/:id`.
+/// `/` (a new conversation) and `/c/:id`: the parent of both routes, so it stays mounted between them.
 #[component]
 pub fn ChatPage() -> impl IntoView {
     view! {
@@ -25,16 +29,6 @@ pub fn ChatPage() -> impl IntoView {
             <ChatView />
         </RequireUser>
     }
-}
-
-/// Replaces the address bar's URL without navigating (a new conversation got its id mid-stream).
-fn replace_url(url: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = url;
 }
 
 fn scroll_to_end() {
@@ -57,7 +51,7 @@ const EXAMPLES: [&str; 5] = [
 #[component]
 fn ChatView() -> impl IntoView {
     let params = use_params_map();
-    let hydrated = crate::app::use_hydrated();
+    let query = use_query_map();
     let navigate = use_navigate();
     let auth = Auth::get();
     let route_id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<Uuid>().ok()));
@@ -72,7 +66,10 @@ fn ChatView() -> impl IntoView {
             }
         },
     );
-    let conversations = Resource::new(|| (), |_| list_conversations());
+    let rename = ServerAction::<RenameConversation>::new();
+    let delete = ServerAction::<DeleteConversation>::new();
+    let conversations =
+        Resource::new(move || (rename.version().get(), delete.version().get()), |_| list_conversations());
     let live = RwSignal::new(Vec::<ExchangeView>::new());
     // The browser's connection to a run is not `Send`; on the server there is never one (and values created during
     // SSR may be dropped on another thread), so only the browser build stores it thread-locally.
@@ -141,29 +138,38 @@ fn ChatView() -> impl IntoView {
         }
     });
 
-    let send = move |question: String| {
-        let conversation_id = current.get_untracked();
-        live.update(|l| l.push(ExchangeView::pending(question.clone())));
-        scroll_to_end();
-        leptos::task::spawn_local(async move {
-            match browser::start_run(&ChatRequest { message: question, conversation_id }).await {
-                Ok(handle) => {
-                    if conversation_id.is_none() {
-                        current.set(Some(handle.conversation_id));
-                        replace_url(&format!("/c/{}", handle.conversation_id));
+    let send = Callback::new({
+        let navigate = navigate.clone();
+        move |question: String| {
+            let conversation_id = current.get_untracked();
+            live.update(|l| l.push(ExchangeView::pending(question.clone())));
+            scroll_to_end();
+            let navigate = navigate.clone();
+            leptos::task::spawn_local(async move {
+                match browser::start_run(&ChatRequest { message: question, conversation_id }).await {
+                    Ok(handle) => {
+                        if conversation_id.is_none() {
+                            // Through the router, so its location matches the address bar; the view stays mounted
+                            // and keeps the live answer (see the effect above).
+                            current.set(Some(handle.conversation_id));
+                            navigate(
+                                &format!("/c/{}", handle.conversation_id),
+                                NavigateOptions { replace: true, scroll: false, ..Default::default() },
+                            );
+                        }
+                        run_id.set(Some(handle.run_id));
+                        attach(handle.run_id);
                     }
-                    run_id.set(Some(handle.run_id));
-                    attach(handle.run_id);
+                    Err(message) => live.update(|l| {
+                        if let Some(last) = l.last_mut() {
+                            last.error = Some(message);
+                            last.phase = Phase::Ended(RunEnd::Error);
+                        }
+                    }),
                 }
-                Err(message) => live.update(|l| {
-                    if let Some(last) = l.last_mut() {
-                        last.error = Some(message);
-                        last.phase = Phase::Ended(RunEnd::Error);
-                    }
-                }),
-            }
-        });
-    };
+            });
+        }
+    });
     let stop = move || {
         if let Some(id) = run_id.get_untracked() {
             leptos::task::spawn_local(async move {
@@ -176,21 +182,40 @@ fn ChatView() -> impl IntoView {
         live.set(Vec::new());
         run_id.set(None);
         current.set(None);
-        replace_url("/");
         navigate("/", Default::default());
     };
+
+    // The conversation on screen was deleted: start a new one.
+    let after_delete = new_conversation.clone();
+    Effect::new(move |_| {
+        if let Some(Ok(deleted)) = delete.value().get()
+            && current.get_untracked() == Some(deleted)
+        {
+            after_delete();
+        }
+    });
 
     // Which exchanges the model will see with the next question: the last N with an answer.
     let in_context = move |position_from_end: usize| position_from_end < context_size();
 
     view! {
         <div class="chat-layout">
-            <Sidebar conversations current=Signal::derive(move || current.get()) on_new=new_conversation />
+            <Sidebar
+                conversations
+                current=Signal::derive(move || current.get())
+                rename
+                delete
+                on_new=new_conversation
+            />
             <section class="chat" aria-label="Conversation">
                 <Transition fallback=|| view! { <p class="muted">"Loading the conversation…"</p> }>
                     {move || Suspend::new(async move {
                         match stored.await {
-                            Ok(exchanges) => {
+                            Ok(mut exchanges) => {
+                                // An answer that finished while the page was fetching this list is already shown
+                                // live.
+                                let live_ids: Vec<i64> = live.with_untracked(|l| l.iter().filter_map(|x| x.chat_log_id).collect());
+                                exchanges.retain(|e| !live_ids.contains(&e.chat_log_id));
                                 let total = exchanges.len();
                                 let empty = exchanges.is_empty();
                                 view! {
@@ -200,23 +225,34 @@ fn ChatView() -> impl IntoView {
                                             <p class="muted">
                                                 "Questions about prices, returns, movers, VWAP or your portfolio are answered with SQL over your DuckDB data — every step is shown."
                                             </p>
-                                            <div class="examples" role="group" aria-label="Example questions">
+                                            // Without the WASM, a plain form post asks the question.
+                                            <form
+                                                class="examples"
+                                                method="post"
+                                                action="/chat/ask"
+                                                role="group"
+                                                aria-label="Example questions"
+                                            >
                                                 {EXAMPLES
                                                     .iter()
                                                     .map(|q| {
                                                         view! {
                                                             <button
-                                                                type="button"
+                                                                type="submit"
                                                                 class="btn example"
-                                                                disabled=move || !hydrated.get()
-                                                                on:click=move |_| send(q.to_string())
+                                                                name="message"
+                                                                value=*q
+                                                                on:click=move |ev| {
+                                                                    ev.prevent_default();
+                                                                    send.run(q.to_string());
+                                                                }
                                                             >
                                                                 {*q}
                                                             </button>
                                                         }
                                                     })
                                                     .collect_view()}
-                                            </div>
+                                            </form>
                                         </div>
                                     </Show>
                                     {exchanges
@@ -225,10 +261,10 @@ fn ChatView() -> impl IntoView {
                                         .map(|(i, e)| {
                                             let view_model = ExchangeView::from_stored(&e);
                                             let has_answer = !view_model.text.is_empty();
-                                            let marked = Signal::derive(move || {
+                                            let marked = move || {
                                                 let after = total - 1 - i + live.with(|l| l.iter().filter(|x| !x.text.is_empty() && !x.is_streaming()).count());
                                                 has_answer && in_context(after)
-                                            });
+                                            };
                                             view! { <ExchangeCard exchange=view_model in_context=marked /> }
                                         })
                                         .collect_view()}
@@ -244,19 +280,28 @@ fn ChatView() -> impl IntoView {
                         let exchange = Signal::derive(move || {
                             live.with(|l| l.get(i).cloned().unwrap_or_else(|| ExchangeView::pending(String::new())))
                         });
-                        let marked = Signal::derive(move || {
+                        let marked = move || {
                             live.with(|l| {
                                 let later = l.iter().skip(i + 1).filter(|x| !x.text.is_empty() && !x.is_streaming()).count();
                                 l.get(i).is_some_and(|x| !x.is_streaming() && !x.text.is_empty()) && in_context(later)
                             })
-                        });
+                        };
                         view! { <ExchangeCard exchange in_context=marked /> }
                     }
                 </For>
+                // A question asked by a plain form post (before the WASM) that was refused.
+                {move || {
+                    query.read().get("ask_error").map(|e| view! { <p class="error" role="alert">{e}</p> })
+                }}
                 <Show when=move || reconnecting.get() && streaming.get()>
                     <p class="notice" role="status">"Connection lost — reconnecting to the answer…"</p>
                 </Show>
-                <Composer streaming on_send=send on_stop=stop />
+                <Composer
+                    streaming
+                    conversation=Signal::derive(move || current.get())
+                    on_send=move |q| send.run(q)
+                    on_stop=stop
+                />
             </section>
         </div>
     }

@@ -1,57 +1,125 @@
-//! The conversations sidebar: a new conversation, and the recent ones.
+//! The conversations sidebar: a new conversation, the recent ones, and for each a menu to rename it, export it
+//! (Markdown or JSON) or delete it (asked once). The menus are `<details>` elements and the writes `ActionForm`s,
+//! so all of it works before the WASM has loaded. On a narrow screen the list folds away behind "Conversations".
 use leptos::prelude::*;
+use leptos::server::ServerAction;
 use leptos_router::components::A;
 
-use crate::api::{AppError, ConversationSummary};
+use crate::api::{AppError, ConversationSummary, DeleteConversation, RenameConversation};
+use crate::domain::ConversationTitle;
 
-/// The sidebar over `conversations`, highlighting `current`.
+/// The sidebar over `conversations`, highlighting `current`; `rename` and `delete` are the actions its forms use.
 #[component]
 pub fn Sidebar(
     conversations: Resource<Result<Vec<ConversationSummary>, AppError>>,
     #[prop(into)] current: Signal<Option<uuid::Uuid>>,
+    rename: ServerAction<RenameConversation>,
+    delete: ServerAction<DeleteConversation>,
     on_new: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     view! {
         <nav class="sidebar" aria-label="Conversations">
-            <button type="button" class="btn primary new-chat" on:click=move |_| on_new()>
+            <a
+                href="/"
+                class="btn primary new-chat"
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    on_new();
+                }
+            >
                 "+ New conversation"
-            </button>
-            <Transition fallback=|| view! { <p class="muted small">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match conversations.await {
-                        Ok(list) if list.is_empty() => {
-                            view! { <p class="muted small">"Your conversations will appear here."</p> }.into_any()
+            </a>
+            // A CSS-only toggle: the list is always shown on wide screens and folds away on narrow ones.
+            <input type="checkbox" id="sidebar-toggle" class="sidebar-toggle-box sr-only" />
+            <label for="sidebar-toggle" class="btn small sidebar-toggle">"Conversations"</label>
+            <div class="sidebar-list">
+                // Items are keyed, so a refreshed list (an answer ended, a rename) keeps the others' DOM — an open
+                // menu stays open.
+                <Transition fallback=|| view! { <p class="muted small">"Loading…"</p> }>
+                    <ul class="conversations">
+                        <For
+                            each=move || conversations.get().and_then(Result::ok).unwrap_or_default()
+                            key=|c| (c.id, c.title.clone(), c.updated_at)
+                            let:c
+                        >
+                            <ConversationItem c current rename delete />
+                        </For>
+                    </ul>
+                    {move || match conversations.get() {
+                        Some(Ok(list)) if list.is_empty() => {
+                            Some(view! { <p class="muted small">"Your conversations will appear here."</p> }.into_any())
                         }
-                        Ok(list) => view! {
-                            <ul class="conversations">
-                                {list
-                                    .into_iter()
-                                    .map(|c| {
-                                        let id = c.id;
-                                        view! {
-                                            <li>
-                                                <A
-                                                    href=format!("/c/{id}")
-                                                    attr:class=move || {
-                                                        if current.get() == Some(id) { "conv active" } else { "conv" }
-                                                    }
-                                                >
-                                                    <span class="conv-title">{c.title.clone()}</span>
-                                                    <span class="muted small">
-                                                        {c.updated_at.format("%b %d, %H:%M").to_string()}
-                                                    </span>
-                                                </A>
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ul>
-                        }
-                        .into_any(),
-                        Err(e) => view! { <p class="error small" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+                        Some(Err(e)) => Some(view! { <p class="error small" role="alert">{e.to_string()}</p> }.into_any()),
+                        _ => None,
+                    }}
+                </Transition>
+            </div>
+            {move || {
+                let error = rename
+                    .value()
+                    .get()
+                    .and_then(Result::err)
+                    .or_else(|| delete.value().get().and_then(Result::err));
+                error.map(|e| view! { <p class="error small" role="alert">{e.to_string()}</p> })
+            }}
         </nav>
+    }
+}
+
+#[component]
+fn ConversationItem(
+    c: ConversationSummary,
+    current: Signal<Option<uuid::Uuid>>,
+    rename: ServerAction<RenameConversation>,
+    delete: ServerAction<DeleteConversation>,
+) -> impl IntoView {
+    let (id, title, updated) = (c.id, c.title, c.updated_at.format("%b %d, %H:%M").to_string());
+    let export = |format: &str| format!("/chat/conversations/{id}/export?format={format}");
+    let menu_label = format!("Options for {title}");
+    let link_text = title.clone();
+    view! {
+        <li class="conv-item" data-testid="conversation">
+            <A href=format!("/c/{id}") attr:class=move || if current.get() == Some(id) { "conv active" } else { "conv" }>
+                <span class="conv-title">{link_text}</span>
+                <span class="muted small">{updated}</span>
+            </A>
+            <details class="conv-menu">
+                <summary class="conv-menu-btn" role="button" aria-label=menu_label>"⋯"</summary>
+                <div class="menu" role="menu">
+                    <ActionForm action=rename attr:class="name-form">
+                        <input type="hidden" name="conversation_id" value=id.to_string() />
+                        <label for=format!("title-{id}")>"Title"</label>
+                        <input
+                            id=format!("title-{id}")
+                            name="title"
+                            maxlength=ConversationTitle::MAX_CHARS
+                            required
+                            value=title
+                        />
+                        <button type="submit" class="btn small" disabled=move || rename.pending().get()>
+                            "Rename"
+                        </button>
+                    </ActionForm>
+                    <a class="btn small" role="menuitem" href=export("markdown") download>
+                        "Export as Markdown"
+                    </a>
+                    <a class="btn small" role="menuitem" href=export("json") download>
+                        "Export as JSON"
+                    </a>
+                    <details class="confirm">
+                        <summary class="btn small danger" role="button">"Delete…"</summary>
+                        <p class="small">
+                            "Delete this conversation and its answers from your history? Saved answers stay in Saved."
+                        </p>
+                        <ActionForm action=delete>
+                            <input type="hidden" name="conversation_id" value=id.to_string() />
+                            <button type="submit" class="btn small danger" disabled=move || delete.pending().get()>
+                                "Delete conversation"
+                            </button>
+                        </ActionForm>
+                    </details>
+                </div>
+            </details>
+        </li>
     }
 }

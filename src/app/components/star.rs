@@ -1,105 +1,56 @@
-//! The ⭐ under an answer: save it (with an optional note), see that it is saved, edit the note, unstar.
+//! The ⭐ under an answer: save it (with an optional note), see that it is saved, edit the note, unstar. One
+//! `ActionForm` in a `<details>` element: it opens and submits before the WASM has loaded too, and the star's state
+//! is the action's latest answer (or what the page was rendered with).
 use leptos::prelude::*;
+use leptos::server::ServerAction;
 
-use crate::api::{SavedRef, save_answer, unstar_answer, update_saved_note};
+use crate::api::{SavedRef, SetStar};
 use crate::domain::Note;
 
 /// The star control for answer `chat_log_id`.
 #[component]
 pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView {
-    let saved = RwSignal::new(saved);
-    let hydrated = crate::app::use_hydrated();
-    let editing = RwSignal::new(false);
-    let note = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
     let Some(id) = chat_log_id else {
         return view! {
             <span class="muted small" title="This answer could not be logged, so it cannot be saved.">"☆ unavailable"</span>
         }
         .into_any();
     };
-
-    let submit = move || {
-        let text = note.get_untracked();
-        if let Err(e) = Note::parse_optional(&text) {
-            error.set(Some(e.to_string()));
-            return;
-        }
-        busy.set(true);
-        let existing = saved.get_untracked();
-        leptos::task::spawn_local(async move {
-            let result = match existing {
-                Some(s) => update_saved_note(s.id, Some(text)).await,
-                None => save_answer(id, Some(text)).await,
-            };
-            match result {
-                Ok(s) => {
-                    saved.set(Some(SavedRef { id: s.id, note: s.note }));
-                    editing.set(false);
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            busy.set(false);
-        });
-    };
-    let unstar = move |_| {
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match unstar_answer(id).await {
-                Ok(()) => {
-                    saved.set(None);
-                    editing.set(false);
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            busy.set(false);
-        });
-    };
-    let open_editor = move |_| {
-        note.set(saved.get_untracked().and_then(|s| s.note).unwrap_or_default());
-        editing.set(true);
-    };
+    let star = ServerAction::<SetStar>::new();
+    let current = Signal::derive(move || match star.value().get() {
+        Some(Ok(now)) => now,
+        _ => saved.clone(),
+    });
+    let is_saved = move || current.with(Option::is_some);
+    let note = RwSignal::new(current.with_untracked(|s| s.as_ref().and_then(|s| s.note.clone()).unwrap_or_default()));
     let chars = move || note.with(|n| n.trim().chars().count());
-
     view! {
         <div class="star">
-            <button
-                type="button"
-                class="btn star-btn"
-                class:starred=move || saved.get().is_some()
-                aria-pressed=move || saved.get().is_some().to_string()
-                aria-label=move || if saved.get().is_some() { "Saved — edit note" } else { "Save this answer" }
-                title=move || if saved.get().is_some() { "Saved" } else { "Save this answer" }
-                disabled=move || busy.get() || !hydrated.get()
-                on:click=open_editor
-            >
-                {move || if saved.get().is_some() { "★ Saved" } else { "☆ Save" }}
-            </button>
-            {move || {
-                saved
-                    .get()
-                    .and_then(|s| s.note)
-                    .filter(|_| !editing.get())
-                    .map(|n| view! { <span class="note-text" data-testid="star-note">{n}</span> })
-            }}
-            <Show when=move || editing.get()>
-                <form
-                    class="star-form"
-                    on:submit=move |ev| {
-                        ev.prevent_default();
-                        submit();
-                    }
+            // Closed again whenever a save or unstar has gone through.
+            <details class="star-details" prop:open=move || {
+                star.version().get();
+                false
+            }>
+                <summary
+                    role="button"
+                    class="btn star-btn"
+                    class:starred=is_saved
+                    aria-pressed=move || is_saved().to_string()
+                    aria-label=move || if is_saved() { "Saved — edit note" } else { "Save this answer" }
+                    title=move || if is_saved() { "Saved" } else { "Save this answer" }
                 >
+                    {move || if is_saved() { "★ Saved" } else { "☆ Save" }}
+                </summary>
+                <ActionForm action=star attr:class="star-form">
+                    <input type="hidden" name="chat_log_id" value=id />
                     <label class="sr-only" for=format!("note-{id}")>
                         "Note (optional)"
                     </label>
                     <textarea
                         id=format!("note-{id}")
+                        name="note"
                         rows="2"
-                        maxlength="500"
+                        maxlength=Note::MAX_CHARS
                         placeholder="Add a note (optional)"
                         prop:value=move || note.get()
                         on:input=move |ev| note.set(event_target_value(&ev))
@@ -108,21 +59,30 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
                         <span class="muted small" class:error=move || { chars() > Note::MAX_CHARS }>
                             {move || format!("{}/{}", chars(), Note::MAX_CHARS)}
                         </span>
-                        <button type="submit" class="btn primary small" disabled=move || busy.get()>
-                            {move || if saved.get().is_some() { "Save note" } else { "Save" }}
+                        <button type="submit" class="btn primary small" disabled=move || star.pending().get()>
+                            {move || if is_saved() { "Save note" } else { "Save" }}
                         </button>
-                        <Show when=move || saved.get().is_some()>
-                            <button type="button" class="btn small danger" disabled=move || busy.get() on:click=unstar>
+                        <Show when=is_saved>
+                            <button
+                                type="submit"
+                                class="btn small danger"
+                                name="unstar"
+                                value="true"
+                                disabled=move || star.pending().get()
+                            >
                                 "Unstar"
                             </button>
                         </Show>
-                        <button type="button" class="btn small" on:click=move |_| editing.set(false)>
-                            "Cancel"
-                        </button>
                     </div>
-                </form>
-            </Show>
-            {move || error.get().map(|e| view! { <p class="error small" role="alert">{e}</p> })}
+                </ActionForm>
+            </details>
+            {move || {
+                current
+                    .get()
+                    .and_then(|s| s.note)
+                    .map(|n| view! { <span class="note-text" data-testid="star-note">{n}</span> })
+            }}
+            {move || star.value().get().and_then(Result::err).map(|e| view! { <p class="error small" role="alert">{e.to_string()}</p> })}
         </div>
     }
     .into_any()

@@ -1,7 +1,9 @@
-//! One tool step inline in an answer: name, SQL (collapsible), duration, rows, errors; its table and chart.
+//! One tool step inline in an answer: name, SQL (collapsible, with "Copy SQL"), duration, rows, errors; its table
+//! and chart; and "Download CSV" of every row the query returns (a plain form post, so the browser downloads it).
 use leptos::prelude::*;
 
 use super::chart::Chart;
+use super::copy_button::CopyButton;
 use super::data_table::DataTable;
 use crate::api::rerun_tool;
 use crate::app::chat::state::ToolStep;
@@ -62,6 +64,17 @@ pub fn ToolStepView(step: ToolStep) -> impl IntoView {
                 </summary>
                 {sql.clone().map(|sql| view! { <pre class="sql"><code>{sql}</code></pre> })}
                 {(sql.is_none()).then(|| view! { <pre class="sql"><code>{step.input.to_string()}</code></pre> })}
+                <div class="step-actions">
+                    {sql.clone().map(|sql| view! { <CopyButton text=Signal::stored(sql) label="Copy SQL" /> })}
+                    {sql.clone().filter(|_| can_rerun && !failed).map(|sql| {
+                        view! {
+                            <form method="post" action="/chat/results.csv" class="inline-form">
+                                <input type="hidden" name="sql" value=sql />
+                                <button type="submit" class="btn small">"Download CSV"</button>
+                            </form>
+                        }
+                    })}
+                </div>
             </details>
             {step
                 .result

@@ -1,9 +1,13 @@
 //! The admin dashboard: activity by user, popular tools, daily costs with errors and durations, the most expensive
-//! questions, alerts, the log writer, and per-user limit overrides. Admins only (the server refuses others).
+//! questions, alerts, the log writer, and per-user limit overrides. Admins only (the server refuses others). The
+//! date range is in the URL (`/admin?from=2026-11-01&to=2026-11-30`).
+use crate::app::components::get_form::GetForm;
 use leptos::prelude::*;
+use leptos::server::ServerAction;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::{
-    AdminDashboard, ChartKind, ChartSeries, ChartSpec, Exchange, admin_exchange, fetch_admin_dashboard, set_user_limits,
+    AdminDashboard, ChartKind, ChartSeries, ChartSpec, Exchange, SetUserLimits, admin_exchange, fetch_admin_dashboard,
 };
 use crate::app::auth::RequireUser;
 use crate::app::components::chart::Chart;
@@ -21,31 +25,28 @@ pub fn AdminPage() -> impl IntoView {
 
 #[component]
 fn Admin() -> impl IntoView {
-    let from = RwSignal::new(String::new());
-    let to = RwSignal::new(String::new());
-    let range = RwSignal::new((None::<String>, None::<String>));
-    let dashboard = Resource::new(move || range.get(), |(f, t)| fetch_admin_dashboard(f, t));
+    let query = use_query_map();
+    let from = move || query.read().get("from").filter(|s| !s.is_empty());
+    let to = move || query.read().get("to").filter(|s| !s.is_empty());
+    // A date input holds only real dates; anything else in the URL is for the server to refuse, with its reason.
+    let as_date = |value: Option<String>| value.filter(|v| v.parse::<chrono::NaiveDate>().is_ok()).unwrap_or_default();
+    let limits = ServerAction::<SetUserLimits>::new();
+    let dashboard = Resource::new(move || (from(), to()), |(f, t)| fetch_admin_dashboard(f, t));
     view! {
         <section class="page admin">
             <h1>"Admin dashboard"</h1>
-            <form
-                class="range"
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    let opt = |s: String| (!s.is_empty()).then_some(s);
-                    range.set((opt(from.get_untracked()), opt(to.get_untracked())));
-                }
-            >
+            <GetForm action="/admin" class="range">
                 <label for="from">"From"</label>
-                <input id="from" type="date" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev)) />
+                <input id="from" name="from" type="date" value=move || as_date(from()) />
                 <label for="to">"To"</label>
-                <input id="to" type="date" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev)) />
+                <input id="to" name="to" type="date" value=move || as_date(to()) />
                 <button type="submit" class="btn">"Apply"</button>
-            </form>
+            </GetForm>
+            {move || limits.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match dashboard.await {
-                        Ok(d) => view! { <Dashboard d /> }.into_any(),
+                        Ok(d) => view! { <Dashboard d limits /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -59,7 +60,7 @@ fn money(s: &str) -> String {
 }
 
 #[component]
-fn Dashboard(d: AdminDashboard) -> impl IntoView {
+fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl IntoView {
     let mut days = d.daily.clone();
     days.reverse();
     let x: Vec<String> = days.iter().map(|r| r.day.to_string()).collect();
@@ -111,7 +112,7 @@ fn Dashboard(d: AdminDashboard) -> impl IntoView {
                                 <td class="num">{money(&a.total_cost)}</td>
                                 <td class="num">{a.avg_tokens.map(|t| format!("{t:.0}")).unwrap_or_default()}</td>
                                 <td>
-                                    <LimitsForm user_id=a.user_id />
+                                    <LimitsForm user_id=a.user_id action=limits />
                                 </td>
                             </tr>
                         }
@@ -269,52 +270,44 @@ fn ExchangeLink(chat_log_id: i64) -> impl IntoView {
     }
 }
 
+/// A user's limit overrides (blank fields: the defaults). The row last saved says so; errors show above the
+/// dashboard.
 #[component]
-fn LimitsForm(user_id: uuid::Uuid) -> impl IntoView {
-    let open = RwSignal::new(false);
-    let rpm = RwSignal::new(String::new());
-    let concurrent = RwSignal::new(String::new());
-    let daily = RwSignal::new(String::new());
-    let monthly = RwSignal::new(String::new());
-    let status = RwSignal::new(None::<String>);
-    let save = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let num = |s: String| s.trim().parse::<i32>().ok();
-        let opt = |s: String| (!s.trim().is_empty()).then_some(s);
-        let (r, c, d, m) = (
-            num(rpm.get_untracked()),
-            num(concurrent.get_untracked()),
-            opt(daily.get_untracked()),
-            opt(monthly.get_untracked()),
-        );
-        leptos::task::spawn_local(async move {
-            status.set(Some(match set_user_limits(user_id, r, c, d, m).await {
-                Ok(()) => "Saved.".into(),
-                Err(e) => e.to_string(),
-            }));
-        });
+fn LimitsForm(user_id: uuid::Uuid, action: ServerAction<SetUserLimits>) -> impl IntoView {
+    // The action's version when this row was submitted: its outcome is the next version's.
+    let submitted_at = RwSignal::new(None::<usize>);
+    let saved_here = move || {
+        submitted_at.get().is_some_and(|v| action.version().get() == v + 1)
+            && matches!(action.value().get(), Some(Ok(())))
     };
-    let field = move |label: &'static str, signal: RwSignal<String>| {
+    let field = |label: &'static str, name: &'static str, mode: &'static str| {
         view! {
             <label>
                 {label}
-                <input prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) />
+                <input name=name inputmode=mode size="6" />
             </label>
         }
     };
     view! {
-        <Show
-            when=move || open.get()
-            fallback=move || view! { <button type="button" class="btn small" on:click=move |_| open.set(true)>"Override"</button> }
-        >
-            <form class="limits-form" on:submit=save>
-                {field("per min", rpm)}
-                {field("at once", concurrent)}
-                {field("$/day", daily)}
-                {field("$/month", monthly)}
-                <button type="submit" class="btn small primary">"Save"</button>
-                {move || status.get().map(|s| view! { <span class="small">{s}</span> })}
-            </form>
-        </Show>
+        <details class="limits">
+            <summary class="btn small" role="button">"Override"</summary>
+            <ActionForm
+                action
+                attr:class="limits-form"
+                on:submit=move |_| submitted_at.set(Some(action.version().get_untracked()))
+            >
+                <input type="hidden" name="user_id" value=user_id.to_string() />
+                {field("per min", "requests_per_minute", "numeric")}
+                {field("at once", "max_concurrent_runs", "numeric")}
+                {field("$/day", "daily_budget_usd", "decimal")}
+                {field("$/month", "monthly_budget_usd", "decimal")}
+                <button type="submit" class="btn small primary" disabled=move || action.pending().get()>
+                    "Save"
+                </button>
+                <Show when=saved_here>
+                    <span class="small" role="status">"Saved."</span>
+                </Show>
+            </ActionForm>
+        </details>
     }
 }

@@ -1,10 +1,13 @@
 //! History: the user's past questions and answers by conversation, newest first, full-text search, open to
-//! continue.
+//! continue. The search and the page are in the URL (`/history?q=NOVA&page=2`).
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::{Exchange, search_history};
 use crate::app::auth::RequireUser;
+use crate::app::components::pager::{Pager, page_of};
+use crate::app::components::search_form::SearchForm;
 use crate::app::markdown;
 
 /// `/history`.
@@ -19,83 +22,36 @@ pub fn HistoryPage() -> impl IntoView {
 
 #[component]
 fn History() -> impl IntoView {
-    let query = RwSignal::new(String::new());
-    let search = RwSignal::new(None::<String>);
-    let items = RwSignal::new(Vec::<Exchange>::new());
-    let page = RwSignal::new(0u32);
-    let has_more = RwSignal::new(false);
-    let loading = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let load = move |reset: bool| {
-        let (s, p) = (search.get_untracked(), if reset { 0 } else { page.get_untracked() + 1 });
-        loading.set(true);
-        leptos::task::spawn_local(async move {
-            match search_history(s, p).await {
-                Ok(result) => {
-                    if reset {
-                        items.set(result.items);
-                    } else {
-                        items.update(|i| i.extend(result.items));
-                    }
-                    page.set(p);
-                    has_more.set(result.has_more);
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            loading.set(false);
-        });
-    };
-    // First page: rendered on the server too.
-    let first = Resource::new(|| (), |_| search_history(None, 0));
+    let query = use_query_map();
+    let search = move || query.read().get("q").map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    let page = move || page_of(&query.read());
+    let results = Resource::new(move || (search(), page()), |(search, page)| search_history(search, page - 1));
     view! {
         <section class="page list-page">
             <h1>"History"</h1>
-            <form
-                class="search"
-                role="search"
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    let q = query.get_untracked().trim().to_owned();
-                    search.set((!q.is_empty()).then_some(q));
-                    load(true);
-                }
-            >
-                <label for="history-search" class="sr-only">"Search your questions and answers"</label>
-                <input
-                    id="history-search"
-                    type="search"
-                    placeholder="Search your questions and answers"
-                    prop:value=move || query.get()
-                    on:input=move |ev| query.set(event_target_value(&ev))
-                />
-                <button type="submit" class="btn">"Search"</button>
-            </form>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <SearchForm action="/history" label="Search your questions and answers" value=Signal::derive(search) />
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    if let Ok(first) = first.await
-                        && items.with_untracked(Vec::is_empty)
-                        && search.get_untracked().is_none()
-                    {
-                        has_more.set(first.has_more);
-                        items.set(first.items);
+                    match results.await {
+                        Ok(found) if found.items.is_empty() => {
+                            let text = if search().is_some() { "Nothing matches that search." } else { "No questions yet." };
+                            view! { <p class="muted">{text}</p> }.into_any()
+                        }
+                        Ok(found) => {
+                            let (page, has_more) = (page(), found.has_more);
+                            view! {
+                                {by_conversation(found.items)
+                                    .into_iter()
+                                    .map(|group| view! { <ConversationGroup group /> })
+                                    .collect_view()}
+                                <Pager path="/history" query=query.get_untracked() page has_more />
+                            }
+                            .into_any()
+                        }
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
-            <For each=move || by_conversation(items.get()) key=|g| g.key() let:group>
-                <ConversationGroup group />
-            </For>
-            <Show when=move || items.with(Vec::is_empty) && !loading.get()>
-                <p class="muted">
-                    {move || if search.get().is_some() { "Nothing matches that search." } else { "No questions yet." }}
-                </p>
-            </Show>
-            <Show when=move || has_more.get()>
-                <button type="button" class="btn" disabled=move || loading.get() on:click=move |_| load(false)>
-                    "Load more"
-                </button>
-            </Show>
+            </Transition>
         </section>
     }
 }
@@ -107,13 +63,6 @@ struct Group {
     conversation_id: Option<uuid::Uuid>,
     title: String,
     exchanges: Vec<Exchange>,
-}
-
-impl Group {
-    /// Stable while pages are appended: the conversation and its newest exchange here.
-    fn key(&self) -> (Option<uuid::Uuid>, i64, usize) {
-        (self.conversation_id, self.exchanges.first().map_or(0, |e| e.chat_log_id), self.exchanges.len())
-    }
 }
 
 fn by_conversation(items: Vec<Exchange>) -> Vec<Group> {

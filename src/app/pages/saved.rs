@@ -1,9 +1,15 @@
-//! Saved: the user's ⭐ answers with notes — search, edit a note, remove, jump to the conversation.
+//! Saved: the user's ⭐ answers with notes — search, edit a note, remove, jump to the conversation. The search and
+//! the page are in the URL (`/saved?q=…&page=2`); editing and removing are `ActionForm`s that work before the WASM
+//! has loaded, and the list reloads after each.
 use leptos::prelude::*;
+use leptos::server::ServerAction;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
-use crate::api::{SavedChat, list_saved, remove_saved, update_saved_note};
+use crate::api::{RemoveSaved, SavedChat, UpdateSavedNote, list_saved};
 use crate::app::auth::RequireUser;
+use crate::app::components::pager::{Pager, page_of};
+use crate::app::components::search_form::SearchForm;
 use crate::app::markdown;
 use crate::domain::Note;
 
@@ -19,69 +25,41 @@ pub fn SavedPage() -> impl IntoView {
 
 #[component]
 fn Saved() -> impl IntoView {
-    let query = RwSignal::new(String::new());
-    let search = RwSignal::new(None::<String>);
-    let page = RwSignal::new(0u32);
-    let version = RwSignal::new(0u32);
-    let list = Resource::new(move || (search.get(), page.get(), version.get()), |(s, p, _)| list_saved(s, p));
+    let query = use_query_map();
+    let search = move || query.read().get("q").map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    let page = move || page_of(&query.read());
+    let edit = ServerAction::<UpdateSavedNote>::new();
+    let remove = ServerAction::<RemoveSaved>::new();
+    let list = Resource::new(
+        move || (search(), page(), edit.version().get(), remove.version().get()),
+        |(search, page, _, _)| list_saved(search, page - 1),
+    );
     view! {
         <section class="page list-page">
             <h1>"Saved answers"</h1>
-            <form
-                class="search"
-                role="search"
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    let q = query.get_untracked().trim().to_owned();
-                    page.set(0);
-                    search.set((!q.is_empty()).then_some(q));
-                }
-            >
-                <label for="saved-search" class="sr-only">"Search saved answers and notes"</label>
-                <input
-                    id="saved-search"
-                    type="search"
-                    placeholder="Search saved answers and notes"
-                    prop:value=move || query.get()
-                    on:input=move |ev| query.set(event_target_value(&ev))
-                />
-                <button type="submit" class="btn">"Search"</button>
-            </form>
+            <SearchForm action="/saved" label="Search saved answers and notes" value=Signal::derive(search) />
+            {move || {
+                let error = edit.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err));
+                error.map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+            }}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
-                        Ok(result) if result.items.is_empty() => view! {
-                            <p class="muted">
-                                {if search.get_untracked().is_some() {
-                                    "Nothing matches that search."
-                                } else {
-                                    "Nothing saved yet: press ☆ Save under an answer."
-                                }}
-                            </p>
+                        Ok(result) if result.items.is_empty() => {
+                            let text = if search().is_some() {
+                                "Nothing matches that search."
+                            } else {
+                                "Nothing saved yet: press ☆ Save under an answer."
+                            };
+                            view! { <p class="muted">{text}</p> }.into_any()
                         }
-                        .into_any(),
                         Ok(result) => {
-                            let has_more = result.has_more;
+                            let (page, has_more) = (page(), result.has_more);
                             view! {
                                 <ul class="cards">
-                                    {result
-                                        .items
-                                        .into_iter()
-                                        .map(|s| view! { <SavedItem saved=s on_removed=move || version.update(|v| *v += 1) /> })
-                                        .collect_view()}
+                                    {result.items.into_iter().map(|saved| view! { <SavedItem saved edit remove /> }).collect_view()}
                                 </ul>
-                                <div class="pager">
-                                    <Show when=move || { page.get() > 0 }>
-                                        <button type="button" class="btn" on:click=move |_| page.update(|p| *p -= 1)>
-                                            "Newer"
-                                        </button>
-                                    </Show>
-                                    <Show when=move || has_more>
-                                        <button type="button" class="btn" on:click=move |_| page.update(|p| *p += 1)>
-                                            "Older"
-                                        </button>
-                                    </Show>
-                                </div>
+                                <Pager path="/saved" query=query.get_untracked() page has_more />
                             }
                             .into_any()
                         }
@@ -94,89 +72,47 @@ fn Saved() -> impl IntoView {
 }
 
 #[component]
-fn SavedItem(saved: SavedChat, on_removed: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+fn SavedItem(
+    saved: SavedChat,
+    edit: ServerAction<UpdateSavedNote>,
+    remove: ServerAction<RemoveSaved>,
+) -> impl IntoView {
     let id = saved.id;
-    let note = RwSignal::new(saved.note.clone());
-    let draft = RwSignal::new(String::new());
-    let editing = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
     let html = markdown::render(&saved.response);
     let link = saved.conversation_id.map(|c| format!("/c/{c}"));
-    let save_note = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let text = draft.get_untracked();
-        if let Err(e) = Note::parse_optional(&text) {
-            error.set(Some(e.to_string()));
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match update_saved_note(id, Some(text)).await {
-                Ok(s) => {
-                    note.set(s.note);
-                    editing.set(false);
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-        });
-    };
-    let remove = move |_| {
-        let on_removed = on_removed.clone();
-        leptos::task::spawn_local(async move {
-            match remove_saved(id).await {
-                Ok(()) => on_removed(),
-                Err(e) => error.set(Some(e.to_string())),
-            }
-        });
-    };
     view! {
         <li class="card" data-testid="saved-item">
             <div class="card-head">
                 <h2 class="card-title">{saved.question.clone()}</h2>
                 <span class="muted small">{saved.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</span>
             </div>
-            <Show
-                when=move || editing.get()
-                fallback=move || {
-                    view! {
-                        <p class="note" data-testid="saved-note">
-                            {move || note.get().unwrap_or_else(|| "No note.".into())}
-                        </p>
-                    }
-                }
-            >
-                <form class="note-form" on:submit=save_note>
-                    <label for=format!("saved-note-{id}") class="sr-only">"Note"</label>
-                    <textarea
-                        id=format!("saved-note-{id}")
-                        rows="2"
-                        maxlength="500"
-                        prop:value=move || draft.get()
-                        on:input=move |ev| draft.set(event_target_value(&ev))
-                    ></textarea>
-                    <button type="submit" class="btn small primary">"Save note"</button>
-                    <button type="button" class="btn small" on:click=move |_| editing.set(false)>"Cancel"</button>
-                </form>
-            </Show>
+            <p class="note" data-testid="saved-note">{saved.note.clone().unwrap_or_else(|| "No note.".into())}</p>
             <details>
                 <summary>"Answer"</summary>
                 <div class="markdown" inner_html=html></div>
             </details>
             <div class="card-actions">
-                <button
-                    type="button"
-                    class="btn small"
-                    on:click=move |_| {
-                        draft.set(note.get_untracked().unwrap_or_default());
-                        editing.set(true);
-                    }
-                >
-                    "Edit note"
-                </button>
+                <details class="note-editor">
+                    <summary class="btn small" role="button">"Edit note"</summary>
+                    <ActionForm action=edit attr:class="note-form">
+                        <input type="hidden" name="saved_id" value=id />
+                        <label for=format!("saved-note-{id}")>"Note"</label>
+                        <textarea id=format!("saved-note-{id}") name="note" rows="2" maxlength=Note::MAX_CHARS>
+                            {saved.note.clone().unwrap_or_default()}
+                        </textarea>
+                        <button type="submit" class="btn small primary" disabled=move || edit.pending().get()>
+                            "Save note"
+                        </button>
+                    </ActionForm>
+                </details>
                 {link.map(|href| view! { <A href=href attr:class="btn small">"Open conversation"</A> })}
-                <button type="button" class="btn small danger" on:click=remove>"Remove"</button>
+                <ActionForm action=remove>
+                    <input type="hidden" name="saved_id" value=id />
+                    <button type="submit" class="btn small danger" disabled=move || remove.pending().get()>
+                        "Remove"
+                    </button>
+                </ActionForm>
             </div>
-            {move || error.get().map(|e| view! { <p class="error small" role="alert">{e}</p> })}
         </li>
     }
 }

@@ -1,8 +1,9 @@
 //! "My usage": spend today and this month against the budget, requests, tokens, costliest questions, alerts.
 use leptos::prelude::*;
+use leptos::server::ServerAction;
 use leptos_router::components::A;
 
-use crate::api::{Meter, MyUsage, dismiss_alert, fetch_my_usage};
+use crate::api::{DismissAlert, Meter, MyUsage, fetch_my_usage};
 use crate::app::auth::RequireUser;
 
 /// `/usage`.
@@ -56,14 +57,15 @@ fn MeterView(label: &'static str, meter: Meter) -> impl IntoView {
 
 #[component]
 fn Usage() -> impl IntoView {
-    let usage = Resource::new(|| (), |_| fetch_my_usage());
+    let dismiss = ServerAction::<DismissAlert>::new();
+    let usage = Resource::new(move || dismiss.version().get(), |_| fetch_my_usage());
     view! {
         <section class="page list-page">
             <h1>"My usage"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match usage.await {
-                        Ok(u) => view! { <UsageBody usage=u on_change=move || usage.refetch() /> }.into_any(),
+                        Ok(u) => view! { <UsageBody usage=u dismiss /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -73,7 +75,7 @@ fn Usage() -> impl IntoView {
 }
 
 #[component]
-fn UsageBody(usage: MyUsage, on_change: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+fn UsageBody(usage: MyUsage, dismiss: ServerAction<DismissAlert>) -> impl IntoView {
     let MyUsage {
         today,
         month,
@@ -89,25 +91,15 @@ fn UsageBody(usage: MyUsage, on_change: impl Fn() + Clone + Send + Sync + 'stati
         {alerts
             .into_iter()
             .map(|a| {
-                let on_change = on_change.clone();
-                let id = a.id;
                 view! {
                     <div class="alert" role="status" data-testid="alert">
                         <span>{a.message}</span>
-                        <button
-                            type="button"
-                            class="btn small"
-                            on:click=move |_| {
-                                let on_change = on_change.clone();
-                                leptos::task::spawn_local(async move {
-                                    if dismiss_alert(id).await.is_ok() {
-                                        on_change();
-                                    }
-                                });
-                            }
-                        >
-                            "Dismiss"
-                        </button>
+                        <ActionForm action=dismiss>
+                            <input type="hidden" name="id" value=a.id />
+                            <button type="submit" class="btn small" disabled=move || dismiss.pending().get()>
+                                "Dismiss"
+                            </button>
+                        </ActionForm>
                     </div>
                 }
             })

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use futures_util::{Stream, StreamExt, stream};
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::runs::Run;
 use crate::api::{AppError, ChatRequest, RunEvent, RunHandle};
-use crate::server::auth::Identity;
+use crate::server::auth::{CurrentUser, Identity};
 use crate::server::state::AppState;
 
 /// `POST /chat/stream`.
@@ -48,6 +48,33 @@ pub async fn chat_stream(
         (StatusCode::CREATED, Json(RunHandle { run_id: run.id, conversation_id: run.conversation_id })).into_response()
     } else {
         events(&state, run, 0).into_response()
+    }
+}
+
+/// The composer's plain form (before the WASM has loaded).
+#[derive(Debug, Deserialize)]
+pub struct AskForm {
+    message: String,
+    #[serde(default)]
+    conversation_id: Option<String>,
+}
+
+/// `POST /chat/ask`: the composer as a plain HTML form. Starts the run and opens its conversation, where the page
+/// shows the answer once it is logged (and follows it live once the WASM has loaded). A refusal goes back to the
+/// conversation with the reason in `?ask_error=`.
+pub async fn ask(
+    State(state): State<AppState>,
+    CurrentUser(identity): CurrentUser,
+    axum::Form(form): axum::Form<AskForm>,
+) -> Response {
+    let conversation_id = form.conversation_id.as_deref().filter(|s| !s.is_empty()).and_then(|s| s.parse().ok());
+    let back = |id: Option<Uuid>| id.map_or_else(|| "/".to_owned(), |id| format!("/c/{id}"));
+    match super::start_run(&state, &identity, ChatRequest { message: form.message, conversation_id }).await {
+        Ok(run) => Redirect::to(&back(Some(run.conversation_id))).into_response(),
+        Err(e) => {
+            let reason = leptos_router::location::Url::escape(&e.to_string());
+            Redirect::to(&format!("{}?ask_error={reason}", back(conversation_id))).into_response()
+        }
     }
 }
 

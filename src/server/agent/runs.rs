@@ -156,6 +156,18 @@ impl RunRegistry {
             .cloned()
     }
 
+    /// The log ids of the user's runs that finished within `within` (their logs may still be on the way to
+    /// Postgres).
+    pub fn recently_finished(&self, user_id: Uuid, within: Duration) -> Vec<i64> {
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|r| r.user_id == user_id && r.finished_at().is_some_and(|at| at.elapsed() < within))
+            .filter_map(|r| r.chat_log_id())
+            .collect()
+    }
+
     /// Runs registered now (finished ones included until evicted).
     pub fn len(&self) -> usize {
         self.runs.lock().unwrap_or_else(|p| p.into_inner()).len()

@@ -11,7 +11,7 @@ use super::client_ip::client_ip;
 use super::gotrue::{GoTrue, TokenPair};
 use super::session::{AccessToken, clearing_cookies, read_cookies, session_cookies};
 use super::{Identity, after_sign_in, is_admin};
-use crate::api::{AppError, UserInfo};
+use crate::api::{AppError, LinkState, SignInOptions, UserInfo};
 use crate::server::state::AppState;
 use crate::server::store::profiles;
 use crate::server::store::scoped::ScopedTx;
@@ -74,6 +74,50 @@ pub fn caller_ip(state: &AppState) -> Option<IpAddr> {
     let parts = use_context::<axum::http::request::Parts>()?;
     let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
     Some(client_ip(peer.ip(), &parts.headers, &state.config.auth.trusted_proxies))
+}
+
+/// How the caller of the current server function can sign in: whether email works on this server, and the local
+/// outbox when emails go there and the caller is on this machine (the sign-in forms then link to it).
+pub fn sign_in_methods(state: &AppState) -> SignInOptions {
+    let Some(builtin) = state.auth.builtin.as_deref() else {
+        return SignInOptions { email: true, outbox: None };
+    };
+    let outbox = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| {
+            let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+            super::routes::local_outbox(state, *peer, &parts.headers)
+        })
+        .map(|_| "/dev/outbox".to_owned());
+    SignInOptions { email: builtin.mailer().can_send(), outbox }
+}
+
+/// What the emailed link `token_hash` is, without spending it. Supabase offers no such look-up: there a link is
+/// `Ready` until it is used, and the "Continue" step reports a bad one.
+pub async fn link_state(state: &AppState, token_hash: &str) -> Result<LinkState, AppError> {
+    match state.auth.builtin.as_deref() {
+        Some(builtin) => Ok(builtin.link_state(token_hash.trim()).await?),
+        None => Ok(LinkState::Ready { email: None }),
+    }
+}
+
+/// Remembers `next` in the caller's browser until its emailed link is used (see [`super::session::next_cookie`]).
+pub fn remember_next(state: &AppState, next: &str) {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.append_header(SET_COOKIE, super::session::next_cookie(next, state.config.auth.secure_cookies()));
+    }
+}
+
+/// Where to go after an emailed link signed in: `next` when given, else what [`remember_next`] kept (forgotten
+/// now), else `/`. Always a path of this site.
+pub fn next_after_link(state: &AppState, next: Option<&str>) -> String {
+    let secure = state.config.auth.secure_cookies();
+    let remembered = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| super::session::read_next_cookie(&parts.headers, secure));
+    if remembered.is_some() {
+        remember_next(state, "");
+    }
+    let chosen = next.filter(|n| !n.is_empty()).map(str::to_owned).or(remembered);
+    crate::domain::local_path(chosen.as_deref()).to_owned()
 }
 
 /// The GoTrue client acting for the caller of the current server function (their address reaches the built-in

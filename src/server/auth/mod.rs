@@ -6,10 +6,12 @@
 //! - [`client_ip`] — the address per-IP limits count (the peer, or what a trusted proxy forwarded);
 //! - [`builtin`] — the GoTrue-compatible provider served under `/auth/v1` when Supabase is not configured;
 //! - [`session`] — cookies and the per-request authentication middleware; [`csrf`] — cross-site write refusal;
+//! - [`current_user`] — the [`CurrentUser`] extractor plain handlers take;
 //! - [`service`] — the state object tying them together; [`routes`] — `/auth/confirm` and `/dev/outbox`.
 pub mod builtin;
 pub mod client_ip;
 pub mod csrf;
+pub mod current_user;
 pub mod flows;
 pub mod gotrue;
 pub mod identity;
@@ -19,6 +21,7 @@ pub mod service;
 pub mod session;
 pub mod verify;
 
+pub use current_user::CurrentUser;
 pub use identity::Identity;
 pub use service::AuthService;
 

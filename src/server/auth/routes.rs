@@ -1,60 +1,15 @@
-//! Auth routes outside the GoTrue API: `/auth/confirm` (where magic links land) and `/dev/outbox` (built-in mode,
-//! local requests only — loopback peer and `Host`, no proxy headers: the emails that would have been sent).
+//! `/dev/outbox`: with `DEV_OUTBOX` and no SMTP (local development), the sign-in emails that would have been sent,
+//! for local requests only (loopback peer and `Host`, no proxy headers). Emailed links land on the `/auth/confirm`
+//! page of the app, which signs in on POST (`crate::api::confirm_sign_in`).
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use axum::response::{Html, IntoResponse, Response};
 
-use super::client_ip::client_ip;
-use super::session::session_cookies;
+use super::builtin::mail::{Outbox, OutboxEmail};
 use crate::server::state::AppState;
-
-/// `/auth/confirm` query.
-#[derive(Deserialize)]
-pub struct ConfirmQuery {
-    token_hash: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    next: Option<String>,
-}
-
-/// Only paths of this site are valid redirect targets (no open redirect).
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => p,
-        _ => "/",
-    }
-}
-
-/// `GET /auth/confirm?token_hash=…&type=email`: verifies the magic link, sets the session cookies, redirects.
-pub async fn confirm(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Query<ConfirmQuery>,
-) -> Response {
-    let (Some(token_hash), Some("email" | "magiclink")) = (q.token_hash.as_deref(), q.kind.as_deref()) else {
-        return Redirect::to("/?auth_error=link_invalid").into_response();
-    };
-    let ip = client_ip(peer.ip(), &headers, &state.config.auth.trusted_proxies);
-    match state.auth.gotrue.for_client(Some(ip)).verify_token_hash(token_hash).await {
-        Ok(pair) => {
-            crate::server::auth::after_sign_in(&state, &pair).await;
-            let mut response = Redirect::to(safe_next(q.next.as_deref())).into_response();
-            for c in session_cookies(&pair, state.config.auth.secure_cookies()) {
-                response.headers_mut().append(header::SET_COOKIE, c);
-            }
-            response
-        }
-        Err(e) => {
-            tracing::info!(error = %e, "magic link refused");
-            Redirect::to("/?auth_error=link_invalid").into_response()
-        }
-    }
-}
 
 /// Headers a reverse proxy adds: their presence means the request did not start on this host, even when the peer
 /// is loopback (a proxy on the same machine).
@@ -70,70 +25,93 @@ fn is_loopback_host(host: &str) -> bool {
     name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The built-in provider, when the request plainly comes from this machine: a loopback peer, no forwarding header,
-/// and a loopback `Host` (a same-host reverse proxy usually adds the one or passes on the other). A proxy that does
-/// neither cannot be told apart: production deployments set `SMTP_URL`, which leaves the outbox empty.
-fn local_builtin_only<'a>(
-    state: &'a AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Option<&'a super::builtin::BuiltInAuth> {
+/// Whether a request plainly started on this machine: a loopback peer, no forwarding header, and a loopback `Host`
+/// (a same-host reverse proxy usually adds the one or passes on the other). A proxy that does neither cannot be told
+/// apart, which is why the outbox also needs `DEV_OUTBOX`, which production leaves off.
+pub fn is_local_request(peer: SocketAddr, headers: &HeaderMap) -> bool {
     let forwarded = FORWARDING_HEADERS.iter().any(|name| headers.contains_key(*name));
     let host_ok = headers.get(header::HOST).is_none_or(|h| h.to_str().is_ok_and(is_loopback_host));
-    if !peer.ip().is_loopback() || forwarded || !host_ok {
-        return None;
-    }
-    state.auth.builtin.as_deref()
+    peer.ip().is_loopback() && !forwarded && host_ok
 }
 
-/// `GET /dev/outbox.json`: the outbox as JSON (end-to-end tests read links and codes here).
+/// The local outbox, when emails go there (`DEV_OUTBOX`, no SMTP) and the request is local.
+pub fn local_outbox<'a>(state: &'a AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<&'a Outbox> {
+    if !is_local_request(peer, headers) {
+        return None;
+    }
+    state.auth.builtin.as_deref()?.mailer().outbox()
+}
+
+/// `GET /dev/outbox.json`: the outbox as JSON, newest first.
 pub async fn outbox_json(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    match local_builtin_only(&state, peer, &headers) {
-        Some(builtin) => Json(builtin.mailer().outbox()).into_response(),
+    match local_outbox(&state, peer, &headers) {
+        Some(outbox) => Json(outbox.emails()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-/// `GET /dev/outbox`: the outbox as a page.
+/// `GET /dev/outbox`: the outbox as a page, newest first, each email with its sign-in link and code.
 pub async fn outbox_page(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(builtin) = local_builtin_only(&state, peer, &headers) else {
+    let Some(outbox) = local_outbox(&state, peer, &headers) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let items: String = builtin
-        .mailer()
-        .outbox()
+    Html(outbox_html(&outbox.emails())).into_response()
+}
+
+fn outbox_html(emails: &[OutboxEmail]) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    };
+    let items: String = emails
         .iter()
         .map(|m| {
             format!(
-                "<article><h2>{}</h2><p>To {} · {}</p><p><a href=\"{}\">Sign in</a> · code <code>{}</code></p><pre>{}</pre></article>",
-                escape(&m.subject),
-                escape(&m.to),
-                escape(&m.sent_at),
-                escape(&m.link),
-                escape(&m.code),
-                escape(&m.body)
+                r#"<article class="card outbox-mail" id="mail-{id}" data-testid="outbox-mail">
+  <div class="card-head"><h2 class="card-title">{subject}</h2><span class="muted small">to {to} · {sent}</span></div>
+  <p><a class="btn primary" href="{link}">Sign in as {to}</a></p>
+  <p>Or enter this code: <code class="outbox-code" data-testid="outbox-code">{code}</code></p>
+  <details><summary>The whole email</summary><pre>{body}</pre></details>
+</article>"#,
+                id = m.id,
+                subject = escape(&m.subject),
+                to = escape(&m.to),
+                sent = escape(&m.sent_at),
+                link = escape(&m.link),
+                code = escape(&m.code),
+                body = escape(&m.body),
             )
         })
         .collect();
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><title>Outbox</title><h1>Outbox (built-in auth, not sent)</h1>{}",
-        if items.is_empty() { "<p>No emails yet.</p>".to_owned() } else { items }
-    ))
-    .into_response()
+    let list = if items.is_empty() {
+        r#"<p class="muted">No emails yet. Ask for a sign-in link or code, then <a href="/dev/outbox">refresh</a>.</p>"#
+            .to_owned()
+    } else {
+        items
+    };
+    format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>Outbox · tradechat</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/pkg/tradechat.css"></head>
+<body><main class="content"><section class="page list-page">
+<h1>Outbox</h1>
+<p class="lead">This server has no mail server (local development, <code>DEV_OUTBOX</code>): the sign-in emails it would
+have sent are kept here instead, newest first. Only this machine can see this page. <a href="/dev/outbox">Refresh</a> ·
+<a href="/">Back to tradechat</a></p>
+{list}
+</section></main></body></html>"#
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{is_loopback_host, safe_next};
+    use super::is_loopback_host;
 
     #[test]
     fn only_loopback_host_names_count_as_local() {
@@ -143,14 +121,5 @@ mod tests {
         for public in ["example.com", "example.com:443", "10.0.0.1:3000", "[2001:db8::1]:80", "localhost.evil.com"] {
             assert!(!is_loopback_host(public), "{public}");
         }
-    }
-
-    #[test]
-    fn only_local_paths_are_redirect_targets() {
-        assert_eq!(safe_next(Some("/saved")), "/saved");
-        for evil in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "/x://y"] {
-            assert_eq!(safe_next(Some(evil)), "/", "{evil}");
-        }
-        assert_eq!(safe_next(None), "/");
     }
 }

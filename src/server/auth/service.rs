@@ -57,7 +57,8 @@ impl AuthService {
                     Some(s) => s.expose_secret().as_bytes().to_vec(),
                     None => local_secret(&config.data_dir)?,
                 };
-                let mailer = Mailer::new(auth.smtp_url.as_ref(), &auth.smtp_from).map_err(anyhow::Error::msg)?;
+                let mailer = Mailer::new(auth.smtp_url.as_ref(), &auth.smtp_from, auth.dev_outbox)
+                    .map_err(anyhow::Error::msg)?;
                 let builtin = Arc::new(BuiltInAuth::new(
                     pool.clone(),
                     secret.clone(),

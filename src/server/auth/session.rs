@@ -21,14 +21,42 @@ pub fn cookie_names(secure: bool) -> (&'static str, &'static str) {
 }
 
 fn cookie(name: &'static str, value: String, secure: bool, max_age_days: i64) -> HeaderValue {
+    cookie_for(name, value, secure, cookie::time::Duration::days(max_age_days))
+}
+
+fn cookie_for(name: &'static str, value: String, secure: bool, max_age: cookie::time::Duration) -> HeaderValue {
     let c = Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")
         .secure(secure)
-        .max_age(cookie::time::Duration::days(max_age_days))
+        .max_age(max_age)
         .build();
     HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The cookie remembering where to go after an emailed link signs in (set when the email is asked for, in the
+/// browser that asked): the link itself carries no destination.
+pub fn next_cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-tc-next" } else { "tc-next" }
+}
+
+/// `Set-Cookie` remembering `path` (a path of this site) for an hour; an empty `path` deletes it.
+pub fn next_cookie(path: &str, secure: bool) -> HeaderValue {
+    let age = if path.is_empty() { cookie::time::Duration::ZERO } else { cookie::time::Duration::hours(1) };
+    cookie_for(next_cookie_name(secure), path.to_owned(), secure, age)
+}
+
+/// The remembered destination, if any.
+pub fn read_next_cookie(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = next_cookie_name(secure);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|text| Cookie::split_parse(text).flatten())
+        .find(|c| c.name() == name && !c.value().is_empty())
+        .map(|c| c.value().to_owned())
 }
 
 /// `Set-Cookie` values that store `pair`.

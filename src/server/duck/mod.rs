@@ -9,6 +9,7 @@
 //!   tasks, bounded concurrency, deadlines enforced by interrupting the query, the file reopened (and the schema
 //!   recomputed, by one scan however many callers wait for it) when it changes on disk.
 mod connection;
+mod csv_export;
 pub mod guard;
 mod query;
 pub mod schema;
@@ -54,6 +55,14 @@ pub enum DuckError {
     /// The blocking task running the query failed (panicked or was cancelled).
     #[error("query task failed: {0}")]
     Task(String),
+    /// A result grew past its byte budget.
+    #[error("The result is too large for {what} (over {limit} bytes); aggregate, filter or select fewer columns.")]
+    TooLarge {
+        /// The budget, in bytes.
+        limit: usize,
+        /// What it was for ("a CSV download", "the answer").
+        what: &'static str,
+    },
     /// The schema scan that several callers waited for failed with this error.
     #[error(transparent)]
     Shared(Arc<DuckError>),
@@ -206,6 +215,13 @@ impl Duck {
         let checked = guard::check_lexically(sql)?;
         let fetch_rows = fetch_rows.min(MAX_FETCH_ROWS);
         self.run(move |conn| query::run(conn, &checked, fetch_rows)).await
+    }
+
+    /// Runs untrusted SQL (the same guard and deadline as [`Self::query`]) and returns every row as CSV with a
+    /// header, at most `max_bytes` ([`DuckError::TooLarge`] past that).
+    pub async fn query_csv(&self, sql: &str, max_bytes: usize) -> Result<Vec<u8>, DuckError> {
+        let checked = guard::check_lexically(sql)?;
+        self.run(move |conn| csv_export::run(conn, &checked, max_bytes)).await
     }
 
     /// The schema summary of the current file version, computed on first use after the file changes.

@@ -135,9 +135,45 @@ fn needs_text_cast(type_name: &str) -> bool {
         || t.contains("UHUGEINT") && t != "UHUGEINT"
 }
 
+/// Where a query's rows go as they are read.
+pub(super) trait RowSink {
+    /// Whether the next row's values are wanted (rows past a cap are only counted, not converted).
+    fn wants_more(&self) -> bool;
+    /// Takes one row's values, in column order; an error stops the query.
+    fn take(&mut self, values: Vec<Json>) -> Result<(), DuckError>;
+}
+
+/// Keeps the first `cap` rows.
+struct FirstRows {
+    rows: Vec<Vec<Json>>,
+    cap: usize,
+}
+
+impl RowSink for FirstRows {
+    fn wants_more(&self) -> bool {
+        self.rows.len() < self.cap
+    }
+
+    fn take(&mut self, values: Vec<Json>) -> Result<(), DuckError> {
+        self.rows.push(values);
+        Ok(())
+    }
+}
+
 /// Runs `checked` on `conn`: DuckDB's parser check, then the query itself, keeping up to `fetch_rows` rows.
 pub(super) fn run(conn: &Connection, checked: &Checked, fetch_rows: usize) -> Result<QueryResult, DuckError> {
     let started = Instant::now();
+    let mut first = FirstRows { rows: Vec::new(), cap: fetch_rows };
+    let (columns, total_rows) = read(conn, checked, &mut first)?;
+    Ok(QueryResult { columns, rows: first.rows, total_rows, elapsed_ms: started.elapsed().as_secs_f64() * 1000.0 })
+}
+
+/// Runs `checked` on `conn` and hands every row to `sink`; returns the columns and how many rows there were.
+pub(super) fn read(
+    conn: &Connection,
+    checked: &Checked,
+    sink: &mut impl RowSink,
+) -> Result<(Vec<Column>, u64), DuckError> {
     let serialized: String =
         conn.query_row("SELECT json_serialize_sql(?::VARCHAR)", [&checked.parse_as], |r| r.get(0))?;
     guard::check_parsed(checked.kind, &serialized)?;
@@ -159,13 +195,12 @@ pub(super) fn run(conn: &Connection, checked: &Checked, fetch_rows: usize) -> Re
     };
 
     let mut stmt = conn.prepare(&exec_sql)?;
-    let mut rows_out = Vec::new();
     let mut total_rows = 0u64;
     let mut rows = stmt.query([])?;
     let mut tz_columns: Option<Vec<bool>> = None;
     while let Some(row) = rows.next()? {
         total_rows += 1;
-        if rows_out.len() >= fetch_rows {
+        if !sink.wants_more() {
             continue;
         }
         let tz = tz_columns.get_or_insert_with(|| {
@@ -180,7 +215,7 @@ pub(super) fn run(conn: &Connection, checked: &Checked, fetch_rows: usize) -> Re
         for (i, with_tz) in tz.iter().enumerate() {
             values.push(to_json(&row.get_ref(i)?.to_owned(), *with_tz));
         }
-        rows_out.push(values);
+        sink.take(values)?;
     }
     drop(rows);
     let names = stmt.column_names();
@@ -201,7 +236,7 @@ pub(super) fn run(conn: &Connection, checked: &Checked, fetch_rows: usize) -> Re
             Column { name, type_name }
         })
         .collect();
-    Ok(QueryResult { columns, rows: rows_out, total_rows, elapsed_ms: started.elapsed().as_secs_f64() * 1000.0 })
+    Ok((columns, total_rows))
 }
 
 /// Column names and DuckDB types of a query, from `DESCRIBE` of it as a subquery.

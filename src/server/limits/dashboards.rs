@@ -230,7 +230,9 @@ pub async fn admin_dashboard(state: &AppState, from: NaiveDate, to: NaiveDate) -
     timings.push(("durations", lap.elapsed()));
     let lap = std::time::Instant::now();
     let expensive: Vec<ExpensiveRow> = sqlx::query_as(
-        "SELECT id, conversation_id, question, cost, (input_tokens + output_tokens)::bigint AS tokens, created_at, user_id
+        "SELECT id, conversation_id,
+                CASE WHEN deleted_at IS NULL THEN question ELSE '(deleted by its owner)' END AS question,
+                cost, (input_tokens + output_tokens)::bigint AS tokens, created_at, user_id
          FROM chat_logs WHERE created_at >= $1 AND created_at < $2 AND cost IS NOT NULL
          ORDER BY cost DESC NULLS LAST LIMIT 20",
     )

@@ -35,6 +35,13 @@ pub async fn recent(conn: &mut PgConnection, limit: u32) -> Result<Vec<Conversat
         .collect())
 }
 
+/// The title of the user's conversation `id`, if it is theirs.
+pub async fn title(conn: &mut PgConnection, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT title FROM conversations WHERE id = $1").bind(id).fetch_optional(conn).await?;
+    Ok(row.map(|(title,)| title.unwrap_or_else(|| "Conversation".into())))
+}
+
 /// Whether the conversation exists for the user.
 pub async fn is_visible(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1)").bind(id).fetch_one(conn).await
@@ -158,8 +165,8 @@ pub async fn rename(conn: &mut PgConnection, id: Uuid, title: &str) -> Result<bo
     Ok(r.rows_affected() == 1)
 }
 
-/// Deletes the user's conversation (its logs stay, detached); false if it is not theirs.
+/// Deletes the user's conversation (see `tradechat_delete_conversation`: its exchanges leave history, their text
+/// is erased, their cost figures stay); false if it is not theirs.
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM conversations WHERE id = $1").bind(id).execute(conn).await?;
-    Ok(r.rows_affected() == 1)
+    sqlx::query_scalar("SELECT tradechat_delete_conversation($1)").bind(id).fetch_one(conn).await
 }

@@ -40,6 +40,7 @@ use self::mail::Mailer;
 use self::rate_limit::{hit, limits, release};
 use super::client_ip::client_ip;
 use super::verify::TokenVerifier;
+use crate::api::LinkState;
 
 /// A spent refresh token asked for again within this window returns its child instead of revoking the session.
 const REUSE_INTERVAL_SECS: f64 = 10.0;
@@ -400,13 +401,21 @@ impl BuiltInAuth {
 
     async fn send_otp(&self, ip: IpAddr, email: &str, create_user: bool) -> Reply {
         let email = normalize_email(email)?;
+        if !self.mailer.can_send() {
+            return Err(err(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "email_provider_disabled",
+                "Sign-in links and codes cannot be emailed from this server (it has no mail server): sign in with a \
+                 password, or ask its administrator to set SMTP_URL.",
+            ));
+        }
         if !hit(&self.pool, &format!("otp-ip:{ip}"), limits::EMAILS_PER_IP).await?
             || !hit(&self.pool, &format!("otp-email:{email}"), limits::EMAILS_PER_ADDRESS).await?
         {
             return Err(rate_limited("over_email_send_rate_limit"));
         }
         let user = match self.find_user(&email).await? {
-            Some(user) => user,
+            Some(user) => Some(user),
             None if create_user => {
                 sqlx::query(
                     "INSERT INTO auth.users (email, raw_app_meta_data) VALUES ($1, '{\"provider\":\"email\",\"providers\":[\"email\"]}')
@@ -415,33 +424,59 @@ impl BuiltInAuth {
                 .bind(&email)
                 .execute(&self.pool)
                 .await?;
-                self.find_user(&email).await?.ok_or_else(invalid_credentials)?
+                Some(self.find_user(&email).await?.ok_or_else(invalid_credentials)?)
             }
-            // Same answer as for a known address: nothing reveals whether it exists.
-            None => return Ok(Json(json!({})).into_response()),
+            None => None,
         };
         let (link_token, code) = (random_token(), random_code());
+        // The same statements run for an unknown address (matching no user), so the answer takes as long and says
+        // the same: nothing reveals whether the address has an account. Sending does not wait for SMTP either.
+        let user_id = user.as_ref().map(|u| u.id);
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE tradechat_auth.one_time_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
-            .bind(user.id)
+            .bind(user_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(&format!(
-            "INSERT INTO tradechat_auth.one_time_tokens (user_id, kind, token_hash, expires_at) VALUES
-             ($1, 'magiclink', $2, now() + interval '{LINK_TTL}'), ($1, 'email_code', $3, now() + interval '{CODE_TTL}')"
+            "INSERT INTO tradechat_auth.one_time_tokens (user_id, kind, token_hash, expires_at)
+             SELECT u.id, t.kind, t.token_hash, now() + t.ttl
+             FROM auth.users u,
+                  (VALUES ('magiclink', $2, interval '{LINK_TTL}'), ('email_code', $3, interval '{CODE_TTL}'))
+                    AS t(kind, token_hash, ttl)
+             WHERE u.id = $1"
         ))
-        .bind(user.id)
+        .bind(user_id)
         .bind(hash(&["link", &link_token]))
-        .bind(hash(&["code", &user.id.to_string(), &code]))
+        .bind(hash(&["code", &user_id.unwrap_or_default().to_string(), &code]))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        let link = format!("{}/auth/confirm?token_hash={link_token}&type=email", self.site_url);
-        self.mailer.send_sign_in(&email, &link, &code).await.map_err(|e| {
-            tracing::error!(error = %e, "sending the sign-in email failed");
-            err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Error sending magic link email")
-        })?;
+        if user.is_some() {
+            let link = format!("{}/auth/confirm?token_hash={link_token}&type=email", self.site_url);
+            self.mailer.dispatch_sign_in(&email, &link, &code).map_err(|e| {
+                tracing::error!(error = %e, "sending the sign-in email failed");
+                err(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", "Error sending magic link email")
+            })?;
+        }
         Ok(Json(json!({})).into_response())
+    }
+
+    /// What the emailed link `token_hash` is, without using it.
+    pub async fn link_state(&self, token_hash: &str) -> Result<LinkState, sqlx::Error> {
+        let row: Option<(Option<String>, bool, bool)> = sqlx::query_as(
+            "SELECT u.email, t.used_at IS NOT NULL, t.expires_at <= now()
+             FROM tradechat_auth.one_time_tokens t JOIN auth.users u ON u.id = t.user_id
+             WHERE t.kind = 'magiclink' AND t.token_hash = $1",
+        )
+        .bind(hash(&["link", token_hash]))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            None => LinkState::Invalid,
+            Some((_, true, _)) => LinkState::Used,
+            Some((_, _, true)) => LinkState::Expired,
+            Some((email, false, false)) => LinkState::Ready { email },
+        })
     }
 
     async fn verify_link(&self, token_hash: &str) -> Reply {

@@ -1,0 +1,271 @@
+//! The sign-in forms — emailed link, emailed code, password (sign in or create an account) — as the dialog a
+//! signed-out page shows and as the bookmarkable `/login` page. Every form is an `ActionForm`: it works as a plain
+//! HTML form before the WASM has loaded, and its busy and error states come from its action. The three ways in
+//! are radio-button tabs switched by CSS alone, so they work before the WASM too.
+use leptos::prelude::*;
+use leptos::server::ServerAction;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::{use_location, use_query_map};
+
+use super::Auth;
+use crate::api::{
+    AppError, EmailMethod, SendSignInEmail, SignInOptions, SignInWithPassword, VerifyEmailCode, sign_in_methods,
+};
+use crate::domain::local_path;
+
+/// The sign-in dialog over a page that needs a user; afterwards the page itself shows.
+#[component]
+pub fn LoginModal() -> impl IntoView {
+    let location = use_location();
+    // Where the visitor is, to come back to after signing in (read once: the dialog is drawn for this page).
+    let here = move || match location.search.get_untracked() {
+        search if search.is_empty() => location.pathname.get_untracked(),
+        search => format!("{}?{search}", location.pathname.get_untracked()),
+    };
+    view! {
+        <div class="modal-backdrop">
+            <div class="modal" role="dialog" aria-modal="true" aria-labelledby="login-title">
+                <h2 id="login-title">"Sign in to tradechat"</h2>
+                <p class="muted">
+                    "Your questions, answers and saved items stay private to your account. Forgot your password? Sign in with a magic link, then set a new one in your menu."
+                </p>
+                <LoginForm next=here() />
+            </div>
+        </div>
+    }
+}
+
+/// `/login?next=…`: the same forms on a page of their own. Signed-in visitors go straight on to `next`.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let auth = Auth::get();
+    let query = use_query_map();
+    let next = move || local_path(query.read().get("next").as_deref()).to_owned();
+    view! {
+        <Suspense fallback=|| view! { <p class="muted boot">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(_)) => view! { <Redirect path=next() /> }.into_any(),
+                    _ => {
+                        view! {
+                            <section class="page login-page" aria-labelledby="login-title">
+                                <h1 id="login-title">"Sign in to tradechat"</h1>
+                                <p class="muted">
+                                    "Your questions, answers and saved items stay private to your account. Forgot your password? Sign in with a magic link, then set a new one in your menu."
+                                </p>
+                                <LoginForm next=next() />
+                            </section>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Why an emailed link did not sign the visitor in, from `/login?error=`.
+fn link_error(code: &str) -> &'static str {
+    match code {
+        "link_used" => {
+            "That sign-in link has already been used, or a newer one was sent since. Ask for a new one below."
+        }
+        "link_expired" => "That sign-in link has expired (links work for an hour). Ask for a new one below.",
+        _ => "That sign-in link is not valid. Ask for a new one below.",
+    }
+}
+
+/// The three ways in, going on to `next` afterwards.
+#[component]
+fn LoginForm(next: String) -> impl IntoView {
+    let methods = Resource::new(|| (), |_| sign_in_methods());
+    let next = StoredValue::new(next);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match methods.await {
+                    Ok(methods) => view! { <LoginTabs methods next=next.get_value() /> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
+    let auth = Auth::get();
+    let query = use_query_map();
+    let send = ServerAction::<SendSignInEmail>::new();
+    let verify = ServerAction::<VerifyEmailCode>::new();
+    let password = ServerAction::<SignInWithPassword>::new();
+    auth.reload_after(verify);
+    auth.reload_after(password);
+
+    let (arrived_email, arrived_sent, arrived_error) = query.with_untracked(|q| {
+        (q.get("email").unwrap_or_default(), q.get("sent").map(|m| EmailMethod::parse(&m)), q.get("error"))
+    });
+    // Typed once, shown in every tab's email field (each form keeps its own field so each works without the WASM).
+    let email = RwSignal::new(arrived_email.clone());
+    // The email just sent: this page's action, else a plain form post that came back here with it in the URL.
+    let sent = Signal::derive(move || match send.value().get() {
+        Some(Ok(sent)) => Some((sent.email, sent.method)),
+        _ => arrived_sent.map(|m| (arrived_email.clone(), m)),
+    });
+    let initial = match arrived_sent {
+        _ if !methods.email => "password",
+        Some(EmailMethod::Code) => "code",
+        _ => "link",
+    };
+    let outbox = methods.outbox.clone();
+    let notice = move || {
+        sent.get().map(|(to, method)| {
+            let what = match method {
+                EmailMethod::Link => "a sign-in link (and a 6-digit code)",
+                EmailMethod::Code => "a 6-digit code (and a sign-in link)",
+            };
+            view! {
+                <div class="notice" role="status" data-testid="email-sent">
+                    <p>{format!("Check your email: we sent {what} to {to}.")}</p>
+                    {outbox.clone().map(|href| {
+                        view! {
+                            <p data-testid="outbox-hint">
+                                "No mail server is set up here (local development), so nothing was mailed: the email is in the "
+                                // Not an app page: the router must let the browser load it.
+                                <a href=href rel="external">"local outbox"</a>
+                                "."
+                            </p>
+                        }
+                    })}
+                </div>
+            }
+        })
+    };
+    let email_field = move |id: &'static str| {
+        view! {
+            <label for=id>"Email"</label>
+            <input
+                id=id
+                name="email"
+                type="email"
+                autocomplete="email"
+                required
+                value=move || email.get()
+                on:input=move |ev| email.set(event_target_value(&ev))
+            />
+        }
+    };
+    let tab = move |value: &'static str, label: &'static str| {
+        view! {
+            <input
+                type="radio"
+                class="tab-radio sr-only"
+                name="login-method"
+                id=format!("login-method-{value}")
+                value=value
+                checked=initial == value
+            />
+            <label for=format!("login-method-{value}") class="tab">
+                {label}
+            </label>
+        }
+    };
+    let error_of = |e: AppError| view! { <p class="error" role="alert">{e.to_string()}</p> };
+    let next = StoredValue::new(next);
+    let next_field = move || view! { <input type="hidden" name="next" value=next.get_value() /> };
+    view! {
+        <div class="login" data-testid="sign-in">
+            {arrived_error.map(|code| view! { <p class="error" role="alert" data-testid="link-error">{link_error(&code)}</p> })}
+            <div class="tabs" role="radiogroup" aria-label="How to sign in">
+                {tab("link", "Magic link")}
+                {tab("code", "Email code")}
+                {tab("password", "Password")}
+            </div>
+            <div class="login-panel panel-link" data-testid="login-link">
+                {if methods.email {
+                    view! {
+                        <ActionForm action=send attr:class="login-form">
+                            {email_field("login-link-email")}
+                            <input type="hidden" name="method" value="link" />
+                            {next_field()}
+                            <button type="submit" class="btn primary" disabled=move || send.pending().get()>
+                                {move || if send.pending().get() { "Sending…" } else if sent.get().is_some() { "Send the link again" } else { "Email me a sign-in link" }}
+                            </button>
+                        </ActionForm>
+                    }
+                        .into_any()
+                } else {
+                    view! { <p class="muted">"This server cannot send email; sign in with a password."</p> }.into_any()
+                }}
+            </div>
+            <div class="login-panel panel-code" data-testid="login-code">
+                {if methods.email {
+                    view! {
+                        <ActionForm action=send attr:class="login-form">
+                            {email_field("login-code-email")}
+                            <input type="hidden" name="method" value="code" />
+                            {next_field()}
+                            <button type="submit" class="btn" disabled=move || send.pending().get()>
+                                {move || if send.pending().get() { "Sending…" } else if sent.get().is_some() { "Email me a new code" } else { "Email me a code" }}
+                            </button>
+                        </ActionForm>
+                        <Show when=move || sent.get().is_some()>
+                            <ActionForm action=verify attr:class="login-form">
+                                <input type="hidden" name="email" value=move || sent.get().map(|(to, _)| to).unwrap_or_default() />
+                                <label for="login-code">"6-digit code"</label>
+                                <input
+                                    id="login-code"
+                                    name="code"
+                                    inputmode="numeric"
+                                    autocomplete="one-time-code"
+                                    maxlength="6"
+                                    pattern="[0-9]{6}"
+                                    required
+                                />
+                                <button type="submit" class="btn primary" disabled=move || verify.pending().get()>
+                                    {move || if verify.pending().get() { "Signing in…" } else { "Sign in with the code" }}
+                                </button>
+                            </ActionForm>
+                        </Show>
+                        {move || verify.value().get().and_then(Result::err).map(error_of)}
+                    }
+                        .into_any()
+                } else {
+                    view! { <p class="muted">"This server cannot send email; sign in with a password."</p> }.into_any()
+                }}
+            </div>
+            {notice}
+            {move || send.value().get().and_then(Result::err).map(error_of)}
+            <div class="login-panel panel-password" data-testid="login-password">
+                <ActionForm action=password attr:class="login-form">
+                    {email_field("login-password-email")}
+                    <label for="login-password">"Password"</label>
+                    <input
+                        id="login-password"
+                        name="password"
+                        type="password"
+                        autocomplete="current-password"
+                        minlength="8"
+                        required
+                    />
+                    <div class="form-actions">
+                        <button type="submit" class="btn primary" disabled=move || password.pending().get()>
+                            {move || if password.pending().get() { "Working…" } else { "Sign in" }}
+                        </button>
+                        <button
+                            type="submit"
+                            class="btn"
+                            name="create"
+                            value="true"
+                            disabled=move || password.pending().get()
+                        >
+                            "Create account"
+                        </button>
+                    </div>
+                    <p class="muted small">"New here? Enter your email and a password of 8 or more characters, then “Create account”."</p>
+                </ActionForm>
+                {move || password.value().get().and_then(Result::err).map(error_of)}
+            </div>
+        </div>
+    }
+}
