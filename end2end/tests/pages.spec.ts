@@ -160,12 +160,14 @@ test("every page survives a direct load and a reload, with data, and is interact
       await expect(page.getByRole("heading", { name: "My usage" })).toBeVisible();
       await expect(page.getByTestId("spend-today")).toContainText("$0");
     });
+    await page.screenshot({ path: `${shots}/usage.png`, fullPage: true });
     expect(await serverHtml(page, "/status")).toContain("PostgreSQL");
     await loadAndReload(page, "/status", async () => {
       await expect(page.getByTestId("status-postgres")).toContainText("PostgreSQL");
     });
     await page.getByRole("button", { name: "Show tables" }).click();
     await expect(page.getByTestId("duckdb-tables")).toBeVisible();
+    await page.screenshot({ path: `${shots}/status.png`, fullPage: true });
   });
 
   await test.step("/login: a signed-in visitor is sent on", async () => {
@@ -249,6 +251,7 @@ test.describe("on a phone (390×844)", () => {
       ["/history", "mobile-history"],
       ["/saved", "mobile-saved"],
       ["/usage", "mobile-usage"],
+      ["/status", "mobile-status"],
     ]) {
       await page.goto(path);
       await hydrated(page);
