@@ -7,32 +7,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{EncodingKey, Header, encode};
 use tradechat::server::agent::fake_anthropic::{FakeAnthropic, Reply, sse};
 
 #[path = "support.rs"]
 mod support;
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-123";
-
-/// Bearer tokens for `n` users created directly in `auth.users`.
-async fn users(state: &tradechat::server::state::AppState, site: &str, n: usize) -> Vec<String> {
-    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "INSERT INTO auth.users (email) SELECT 'bench' || g || '@example.com' FROM generate_series(1, $1) g RETURNING id",
-    )
-    .bind(n as i64)
-    .fetch_all(&state.db)
-    .await
-    .expect("users");
-    let now = chrono::Utc::now().timestamp();
-    ids.into_iter()
-        .map(|id| {
-            let claims = serde_json::json!({"sub": id, "aud": "authenticated", "role": "authenticated", "exp": now + 86_400,
-                "iat": now, "iss": format!("{site}/auth/v1"), "email": format!("{id}@example.com")});
-            encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).expect("token")
-        })
-        .collect()
-}
 
 /// Runs one question to the end; returns the time to the first byte of the stream, or the status of a refusal
 /// (under overload the server sheds load with 503 rather than queueing without bound).
@@ -85,7 +65,7 @@ fn main() {
             ("LOG_FORMAT", "text".into()),
         ])
         .await;
-        let tokens = Arc::new(users(&state, &base, 500).await);
+        let tokens = Arc::new(support::users(&state, SECRET, &base, 500).await);
         let client = reqwest::Client::builder().pool_max_idle_per_host(600).build().expect("client");
         let url = format!("{base}/chat/stream");
         // Warm-up.

@@ -22,6 +22,28 @@ pub async fn fresh_database(label: &str) -> String {
     format!("{prefix}/{name}")
 }
 
+/// Bearer tokens for `n` users created directly in `auth.users`, each with a live session (tokens without one are
+/// refused: a session that cannot end is not a session).
+pub async fn users(state: &AppState, secret: &str, site: &str, n: usize) -> Vec<String> {
+    let ids: Vec<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
+        "WITH u AS (INSERT INTO auth.users (email) SELECT 'bench' || g || '@example.com' FROM generate_series(1, $1) g
+                    RETURNING id)
+         INSERT INTO tradechat_auth.sessions (id, user_id) SELECT gen_random_uuid(), id FROM u RETURNING user_id, id",
+    )
+    .bind(n as i64)
+    .fetch_all(&state.db)
+    .await
+    .expect("users");
+    let now = chrono::Utc::now().timestamp();
+    ids.into_iter()
+        .map(|(id, session)| {
+            let claims = serde_json::json!({"sub": id, "aud": "authenticated", "role": "authenticated", "exp": now + 86_400,
+                "iat": now, "iss": format!("{site}/auth/v1"), "email": format!("{id}@example.com"), "session_id": session});
+            jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())).expect("token")
+        })
+        .collect()
+}
+
 /// Resident set size of this process in MiB.
 pub fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")

@@ -187,19 +187,10 @@ pub async fn dismiss_alert(id: i64) -> Result<(), AppError> {
 pub async fn fetch_admin_dashboard(from: Option<String>, to: Option<String>) -> Result<AdminDashboard, AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        let identity = crate::server::auth::require_admin(&state).await?;
-        let parse = |s: Option<String>, what: &str| -> Result<Option<NaiveDate>, AppError> {
-            s.filter(|s| !s.is_empty())
-                .map(|s| {
-                    s.parse().map_err(|_| AppError::Invalid(format!("The {what} date must look like 2026-11-27.")))
-                })
-                .transpose()
-        };
-        let to = parse(to, "end")?.unwrap_or_else(|| Utc::now().date_naive());
-        let from = parse(from, "start")?.unwrap_or(to - chrono::Duration::days(29));
-        if from > to {
-            return Err(AppError::Invalid("The start date is after the end date.".into()));
-        }
+        let identity = crate::server::auth::require_admin(&state)?;
+        let range =
+            crate::server::usage_range::DateRange::parse(from.as_deref(), to.as_deref(), Utc::now().date_naive())?;
+        let (from, to) = (range.from, range.to);
         let _ = identity;
         crate::server::limits::dashboards::admin_dashboard(&state, from, to).await
     })
@@ -211,7 +202,7 @@ pub async fn fetch_admin_dashboard(from: Option<String>, to: Option<String>) -> 
 pub async fn admin_exchange(chat_log_id: i64) -> Result<Exchange, AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        crate::server::auth::require_admin(&state).await?;
+        crate::server::auth::require_admin(&state)?;
         crate::server::limits::dashboards::admin_exchange(&state, chat_log_id).await
     })
     .await
@@ -228,7 +219,7 @@ pub async fn set_user_limits(
 ) -> Result<(), AppError> {
     crate::server::errors::at_edge(async move {
         let state = crate::server::state::AppState::from_context()?;
-        let admin = crate::server::auth::require_admin(&state).await?;
+        let admin = crate::server::auth::require_admin(&state)?;
         let money = |s: Option<String>, what: &str| -> Result<Option<rust_decimal::Decimal>, AppError> {
             s.filter(|s| !s.trim().is_empty())
                 .map(|s| {

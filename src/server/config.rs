@@ -81,8 +81,10 @@ pub struct AuthConfig {
     pub jwt_secret: Option<SecretString>,
     /// `SITE_URL`: the public URL of the app (links in emails, cookie `Secure`, issuer in built-in mode).
     pub site_url: String,
-    /// `ADMIN_EMAILS`: comma-separated emails with admin rights.
+    /// `ADMIN_EMAILS`: comma-separated emails with admin rights, for sessions started by an emailed link or code.
     pub admin_emails: Vec<String>,
+    /// `ADMIN_USER_IDS`: comma-separated `auth.users` ids with admin rights, however they signed in.
+    pub admin_user_ids: Vec<uuid::Uuid>,
     /// `TRUSTED_PROXIES`: comma-separated proxy IPs whose `X-Forwarded-For` is believed (rate-limit keys).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `SMTP_URL`: e.g. `smtps://user:pass@smtp.example.com:465`; without it, sign-in emails go to the local outbox
@@ -336,9 +338,26 @@ fn auth_config(env: &Env<'_>) -> Result<AuthConfig, ConfigError> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| ConfigError { var: "TRUSTED_PROXIES", problem: format!("{s:?} is not an IP") }))
         .collect::<Result<Vec<_>, _>>()?;
+    let jwt_secret = match (env.get("SUPABASE_JWT_SECRET"), env.get("AUTH_JWT_SECRET")) {
+        (Some(s), _) => Some(("SUPABASE_JWT_SECRET", s)),
+        (None, Some(s)) => Some(("AUTH_JWT_SECRET", s)),
+        (None, None) => None,
+    };
+    // An HS256 key shorter than its 32-byte hash output can be brute-forced offline from one token.
+    if let Some((var, secret)) = &jwt_secret
+        && secret.len() < MIN_JWT_SECRET_BYTES
+    {
+        return Err(ConfigError {
+            var,
+            problem: format!(
+                "is {} bytes long; an HS256 signing secret needs at least {MIN_JWT_SECRET_BYTES} (e.g. `openssl rand -base64 48`)",
+                secret.len()
+            ),
+        });
+    }
     Ok(AuthConfig {
         mode,
-        jwt_secret: env.get("SUPABASE_JWT_SECRET").or_else(|| env.get("AUTH_JWT_SECRET")).map(SecretString::from),
+        jwt_secret: jwt_secret.map(|(_, s)| SecretString::from(s)),
         site_url,
         admin_emails: env
             .get("ADMIN_EMAILS")
@@ -347,6 +366,19 @@ fn auth_config(env: &Env<'_>) -> Result<AuthConfig, ConfigError> {
             .map(|e| e.trim().to_ascii_lowercase())
             .filter(|e| !e.is_empty())
             .collect(),
+        admin_user_ids: env
+            .get("ADMIN_USER_IDS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse().map_err(|_| ConfigError {
+                    var: "ADMIN_USER_IDS",
+                    problem: format!("{s:?} is not a user id (UUID)"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
         trusted_proxies,
         smtp_url: env.get("SMTP_URL").map(SecretString::from),
         smtp_from: env.string_or("SMTP_FROM", "tradechat <no-reply@localhost>"),
@@ -356,6 +388,9 @@ fn auth_config(env: &Env<'_>) -> Result<AuthConfig, ConfigError> {
         ),
     })
 }
+
+/// Shortest HS256 signing secret accepted, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// Typed access to variables, producing [`ConfigError`]s that name the variable.
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
@@ -501,6 +536,22 @@ mod tests {
         assert!(c.auth.is_admin_email("boss@example.com") && c.auth.secure_cookies());
         let err = config(&[("DATABASE_URL", "postgres://x"), ("TRUSTED_PROXIES", "10.0.0.1,nope")]).expect_err("ip");
         assert_eq!(err.var, "TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn short_signing_secrets_and_bad_admin_ids_are_refused() {
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("AUTH_JWT_SECRET", "short")]).expect_err("short");
+        assert_eq!(err.var, "AUTH_JWT_SECRET");
+        assert!(err.to_string().contains("5 bytes long"), "{err}");
+        let err =
+            config(&[("DATABASE_URL", "postgres://x"), ("SUPABASE_JWT_SECRET", &"s".repeat(31))]).expect_err("31");
+        assert_eq!(err.var, "SUPABASE_JWT_SECRET");
+        config(&[("DATABASE_URL", "postgres://x"), ("AUTH_JWT_SECRET", &"s".repeat(32))]).expect("32 bytes is enough");
+        let id = uuid::Uuid::new_v4();
+        let c = config(&[("DATABASE_URL", "postgres://x"), ("ADMIN_USER_IDS", &format!(" {id} ,"))]).expect("ids");
+        assert_eq!(c.auth.admin_user_ids, vec![id]);
+        let err = config(&[("DATABASE_URL", "postgres://x"), ("ADMIN_USER_IDS", "boss")]).expect_err("not a uuid");
+        assert_eq!(err.var, "ADMIN_USER_IDS");
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: Canc
         Err(e) => tracing::warn!("DuckDB is not available yet: {e}"),
     }
     let auth = Arc::new(AuthService::new(&config, &db).await.context("preparing auth")?);
+    if let Some(builtin) = &auth.builtin {
+        builtin.purge_periodically(shutdown.clone());
+    }
     let (log_writer, writer_task) = ChatLogWriter::start(db.clone(), &config.data_dir, WriterConfig::default()).await;
     let agent = Arc::new(AgentService::new(&config, &duck)?);
     let state = AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, agent, shutdown };

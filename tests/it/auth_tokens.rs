@@ -212,3 +212,45 @@ async fn a_rotated_jwks_is_picked_up_and_a_removed_key_rejected() {
     assert_eq!(server.fetches.load(Ordering::SeqCst), fetches + 1, "the stale set was refetched");
     verifier.verify(&new_token).await.expect("new still valid");
 }
+
+#[tokio::test]
+async fn a_hanging_jwks_fetch_delays_nobody_whose_key_is_cached() {
+    use tokio::sync::Notify;
+    let (release, arrived) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let state = (Arc::clone(&release), Arc::clone(&arrived), Arc::clone(&fetches));
+    // The first fetch answers at once; later ones hang until released.
+    let app = axum::Router::new()
+        .route(
+            "/jwks.json",
+            get(|State((release, arrived, fetches)): State<(Arc<Notify>, Arc<Notify>, Arc<AtomicUsize>)>| async move {
+                if fetches.fetch_add(1, Ordering::SeqCst) > 0 {
+                    arrived.notify_one();
+                    release.notified().await;
+                }
+                Json(json!({ "keys": [rsa_jwk(RSA1, "rsa-1")] }))
+            }),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    // Keys always count as stale, and refetches are never rate-limited: every verification wants a fetch.
+    let jwks = Arc::new(JwksCache::with_intervals(url, reqwest::Client::new(), Duration::ZERO, Duration::ZERO));
+    let verifier = TokenVerifier::new(None, Some(jwks), Some(ISSUER.into()));
+    let rs = EncodingKey::from_rsa_pem(RSA1.as_bytes()).expect("rsa");
+    let known = sign(Algorithm::RS256, Some("rsa-1"), &rs, &claims(json!({})));
+    verifier.verify(&known).await.expect("first fetch");
+
+    let unknown = sign(Algorithm::RS256, Some("rsa-new"), &rs, &claims(json!({})));
+    let stuck = tokio::spawn({
+        let verifier = verifier.clone();
+        async move { verifier.verify(&unknown).await }
+    });
+    arrived.notified().await;
+    // The fetch hangs; a token whose key is cached verifies meanwhile (a liveness bound, not a timing).
+    let meanwhile = tokio::time::timeout(Duration::from_secs(5), verifier.verify(&known)).await;
+    assert!(matches!(meanwhile, Ok(Ok(_))), "blocked behind the hanging fetch: {meanwhile:?}");
+    release.notify_one();
+    assert_eq!(stuck.await.expect("task").expect_err("still unknown"), VerifyError::UnknownKey);
+}

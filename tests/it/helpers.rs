@@ -183,6 +183,17 @@ pub async fn next_ids(pool: &sqlx::PgPool, n: i64) -> Vec<i64> {
         .expect("ids")
 }
 
+/// The `Cookie` header that sends back the cookies `response` set.
+pub fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Signs a new user up through the app's server function; returns the `Cookie` header of their session.
 pub async fn sign_up(app: &TestApp, email: &str) -> String {
     let response = app
@@ -193,13 +204,46 @@ pub async fn sign_up(app: &TestApp, email: &str) -> String {
         .await
         .expect("sign up");
     assert_eq!(response.status(), 200, "sign-up failed");
-    response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
-        .collect::<Vec<_>>()
-        .join("; ")
+    session_cookie(&response)
+}
+
+/// Signs `email` in through the app's server functions with a password; returns the session's `Cookie` header.
+pub async fn sign_in_with_password(app: &TestApp, email: &str, password: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/auth/sign_in"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(response.status(), 200, "sign-in failed");
+    session_cookie(&response)
+}
+
+/// Signs `email` in on `app` with an emailed code, as its owner would — from the inbox, here the outbox of
+/// `outbox_app` (the app itself, or the GoTrue it uses); returns the session's `Cookie` header.
+pub async fn sign_in_by_code(app: &TestApp, outbox_app: &TestApp, email: &str) -> String {
+    let sent = app.client.post(app.url("/api/auth/send_email")).form(&[("email", email)]).send().await.expect("send");
+    assert_eq!(sent.status(), 200, "{}", sent.text().await.unwrap_or_default());
+    let mails: Vec<serde_json::Value> = outbox_app
+        .client
+        .get(outbox_app.url("/dev/outbox.json"))
+        .send()
+        .await
+        .expect("outbox")
+        .json()
+        .await
+        .expect("json");
+    let code = mails.iter().find(|m| m["to"] == email).and_then(|m| m["code"].as_str()).expect("a code").to_owned();
+    let verified = app
+        .client
+        .post(app.url("/api/auth/verify_code"))
+        .form(&[("email", email), ("code", code.as_str())])
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(verified.status(), 200, "{}", verified.text().await.unwrap_or_default());
+    session_cookie(&verified)
 }
 
 /// Marks `email` as confirmed, as the owner's first sign-in link or code does (see the auth flow tests).

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use tradechat::server::agent::fake_anthropic::{FakeAnthropic, Reply, sse};
 use tradechat::server::limits::alerts;
 
-use crate::helpers::{AppOptions, TestApp, confirm_email, create_user, log_record, next_ids, sign_up, spawn_app_with};
+use crate::helpers::{
+    AppOptions, TestApp, create_user, log_record, next_ids, sign_in_by_code, sign_up, spawn_app_with,
+};
 
 /// A fake model whose every answer streams slowly (a run stays in flight for a few seconds).
 async fn slow_model() -> FakeAnthropic {
@@ -293,10 +295,11 @@ async fn admin_endpoints_refuse_non_admins_and_usage_shows_only_the_users_rows()
         let r = app.client.post(app.url(path)).header("cookie", &user).form(&form).send().await.expect("post");
         assert_eq!(r.status(), 403, "{path}");
     }
-    // An address in ADMIN_EMAILS counts once its owner has confirmed it (anyone can sign up under it with a password).
+    // An address in ADMIN_EMAILS counts for a session its owner started from the inbox (anyone can sign up under
+    // it with a password).
     let r = app.client.post(app.url("/api/admin/dashboard")).header("cookie", &boss).send().await.expect("post");
-    assert_eq!(r.status(), 403, "unconfirmed admin address");
-    confirm_email(&app.state.db, "boss@example.com").await;
+    assert_eq!(r.status(), 403, "a password session under the admin address");
+    let boss = sign_in_by_code(&app, &app, "boss@example.com").await;
     let r = app.client.post(app.url("/api/admin/dashboard")).header("cookie", &boss).send().await.expect("post");
     assert_eq!(r.status(), 200);
 
@@ -366,8 +369,7 @@ async fn dashboard_numbers_equal_the_seeds_sql_on_a_fixed_data_set() {
     for chunk in records.chunks(17) {
         tradechat::server::store::chat_logs::insert_batch(&mut conn, chunk).await.expect("insert");
     }
-    let admin = sign_up(&app, "analyst@example.com").await;
-    confirm_email(&app.state.db, "analyst@example.com").await;
+    let admin = sign_in_by_code(&app, &app, "analyst@example.com").await;
     let from = (today - chrono::Duration::days(2)).to_string();
     let dashboard: Value = app
         .client

@@ -9,4 +9,5 @@ mod health;
 mod helpers;
 mod limits;
 mod log_writer;
+mod security;
 mod store;

@@ -103,7 +103,7 @@ pub async fn run_events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
-        .map(|last| last + 1);
+        .map(|last| last.saturating_add(1));
     let after = query.after.unwrap_or(0).max(from_header.unwrap_or(0));
     events(&state, run, after).into_response()
 }
@@ -155,20 +155,18 @@ fn events(state: &AppState, run: Arc<Run>, after: usize) -> Sse<impl Stream<Item
                 return None;
             }
             loop {
-                let (fresh, _) = run.since(next);
+                let (fresh, finished) = run.since(next);
+                // A reader already past the end of a finished run (a reconnect after `done`) gets an empty stream.
+                if fresh.is_empty() && finished {
+                    return None;
+                }
                 if !fresh.is_empty() {
-                    let finished = fresh.iter().any(|e| matches!(e, RunEvent::Done { .. }));
+                    let finished = fresh.iter().any(|e| matches!(e.event, RunEvent::Done { .. }));
                     let count = fresh.len();
                     let events: Vec<Event> = fresh
                         .into_iter()
                         .enumerate()
-                        .map(|(i, e)| {
-                            Event::default()
-                                .event(e.kind())
-                                .id((next + i).to_string())
-                                .json_data(&e)
-                                .unwrap_or_else(|_| Event::default().event("error").data("{}"))
-                        })
+                        .map(|(i, e)| Event::default().event(e.event.kind()).id((next + i).to_string()).data(&*e.json))
                         .collect();
                     return Some((events, (run, next + count, finished)));
                 }

@@ -2,6 +2,11 @@
 //! number of clients follow it and re-attach after a disconnect or a page refresh with `after = N`, receiving each
 //! event exactly once, in order. Finished runs are kept briefly (and at most `MAX_FINISHED`) so a reconnecting
 //! client can still read the end; then they are dropped — nothing else stays in memory.
+//!
+//! Memory is bounded in bytes: each event is serialised once when it is recorded and shared by every reader (a
+//! reader holds references, never copies), and a run keeps at most [`RUN_EVENT_BYTES`] of them — a tool result's
+//! table preview past that is left out (the UI loads it on demand). So runs hold at most
+//! `(runs in flight + MAX_FINISHED) × RUN_EVENT_BYTES` plus their answers' text.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +22,25 @@ use crate::api::RunEvent;
 pub const FINISHED_TTL: Duration = Duration::from_secs(120);
 /// Finished runs kept at most.
 pub const MAX_FINISHED: usize = 256;
+/// Bytes of table previews one run keeps in its events.
+pub const RUN_EVENT_BYTES: usize = 512 * 1024;
+
+/// One recorded event: the event, and its JSON (the SSE `data:`), made once and shared by every reader.
+#[derive(Debug)]
+pub struct RecordedEvent {
+    /// The event.
+    pub event: RunEvent,
+    /// Its JSON.
+    pub json: Arc<str>,
+}
+
+/// What a run has recorded.
+#[derive(Default)]
+struct Recorded {
+    events: Vec<Arc<RecordedEvent>>,
+    /// Bytes of previews kept so far.
+    preview_bytes: usize,
+}
 
 /// One run.
 pub struct Run {
@@ -26,58 +50,70 @@ pub struct Run {
     pub user_id: Uuid,
     /// Its conversation.
     pub conversation_id: Uuid,
-    events: Mutex<Vec<RunEvent>>,
-    /// Number of events so far; bumped on every push (subscribers wait on it).
-    count: watch::Sender<usize>,
+    recorded: Mutex<Recorded>,
+    /// Number of events so far and whether the run has ended; bumped on every push (subscribers wait on it).
+    count: watch::Sender<(usize, bool)>,
     finished: Mutex<Option<Instant>>,
     /// Cancelled by a stop request or by shutdown.
     pub cancel: CancellationToken,
 }
 
 impl Run {
-    /// Appends an event.
-    pub fn push(&self, event: RunEvent) {
+    /// Appends an event (a preview past the run's byte budget is left out of it).
+    pub fn push(&self, mut event: RunEvent) {
         let done = matches!(event, RunEvent::Done { .. });
         let n = {
-            let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
-            events.push(event);
-            events.len()
+            let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+            if let RunEvent::ToolResult { preview, .. } = &mut event
+                && let Some(p) = preview.as_ref()
+            {
+                let size = serde_json::to_vec(p).map_or(usize::MAX, |v| v.len());
+                if recorded.preview_bytes.saturating_add(size) > RUN_EVENT_BYTES {
+                    *preview = None;
+                } else {
+                    recorded.preview_bytes += size;
+                }
+            }
+            let json: Arc<str> = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into()).into();
+            recorded.events.push(Arc::new(RecordedEvent { event, json }));
+            recorded.events.len()
         };
         if done {
             *self.finished.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         }
-        self.count.send_replace(n);
+        self.count.send_replace((n, done));
     }
 
     /// The answer text streamed so far.
     pub fn text(&self) -> String {
-        self.events
+        self.recorded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .events
             .iter()
-            .filter_map(|e| match e {
+            .filter_map(|e| match &e.event {
                 RunEvent::TextDelta { text } => Some(text.as_str()),
                 _ => None,
             })
             .collect()
     }
 
-    /// Events from index `after` on, and whether the run has finished.
-    pub fn since(&self, after: usize) -> (Vec<RunEvent>, bool) {
-        let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+    /// Events from index `after` on (shared, not copied), and whether the run has finished.
+    pub fn since(&self, after: usize) -> (Vec<Arc<RecordedEvent>>, bool) {
+        let recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
         let finished = self.finished.lock().unwrap_or_else(|p| p.into_inner()).is_some();
-        (events.iter().skip(after).cloned().collect(), finished)
+        (recorded.events.iter().skip(after).cloned().collect(), finished)
     }
 
-    /// Waits until there are more than `seen` events (or the run is gone).
+    /// Waits until there are more than `seen` events, or the run has ended.
     pub async fn changed(&self, seen: usize) {
         let mut rx = self.count.subscribe();
-        let _ = rx.wait_for(|n| *n > seen).await;
+        let _ = rx.wait_for(|(n, ended)| *n > seen || *ended).await;
     }
 
     /// The `chat_log_id` it was given when it started.
     pub fn chat_log_id(&self) -> Option<i64> {
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).iter().find_map(|e| match e {
+        self.recorded.lock().unwrap_or_else(|p| p.into_inner()).events.iter().find_map(|e| match &e.event {
             RunEvent::RunStarted { chat_log_id, .. } => *chat_log_id,
             _ => None,
         })
@@ -107,8 +143,8 @@ impl RunRegistry {
             id,
             user_id,
             conversation_id,
-            events: Mutex::new(Vec::new()),
-            count: watch::channel(0).0,
+            recorded: Mutex::new(Recorded::default()),
+            count: watch::channel((0, false)).0,
             finished: Mutex::new(None),
             cancel: CancellationToken::new(),
         });

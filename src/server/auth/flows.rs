@@ -7,7 +7,6 @@ use axum::http::header::SET_COOKIE;
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
-use super::client_ip::client_ip;
 use super::gotrue::{GoTrue, TokenPair};
 use super::session::{AccessToken, clearing_cookies, read_cookies, session_cookies};
 use super::{Identity, after_sign_in, is_admin};
@@ -39,6 +38,10 @@ pub async fn end_session(state: &AppState) {
         && let Err(e) = state.auth.gotrue.logout(&token).await
     {
         tracing::info!(error = %e, "sign-out: GoTrue did not revoke the session (it may have expired)");
+    }
+    // Refused on this instance at once (others see it within the liveness bound).
+    if let Some(session_id) = super::current_identity().and_then(|identity| identity.session_id) {
+        state.auth.sessions.revoked(session_id);
     }
     // A refresh of the old cookie remembered for concurrent requests must not outlive the session.
     if let Some(parts) = use_context::<axum::http::request::Parts>()
@@ -72,8 +75,7 @@ pub fn access_token(state: &AppState) -> Option<String> {
 /// The address of the caller of the current server function: the peer, or what a trusted proxy forwarded.
 pub fn caller_ip(state: &AppState) -> Option<IpAddr> {
     let parts = use_context::<axum::http::request::Parts>()?;
-    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
-    Some(client_ip(peer.ip(), &parts.headers, &state.config.auth.trusted_proxies))
+    super::client_ip::of_request(&parts.extensions, &parts.headers, &state.config.auth.trusted_proxies)
 }
 
 /// How the caller of the current server function can sign in: whether email works on this server, and the local
@@ -135,7 +137,7 @@ pub async fn user_info(state: &AppState, identity: &Identity) -> Result<UserInfo
         id: identity.user_id,
         email: identity.email.clone(),
         display_name,
-        is_admin: is_admin(state, identity).await,
+        is_admin: is_admin(&state.config.auth, identity),
         context_exchanges: state.config.llm.context_exchanges,
     })
 }

@@ -16,6 +16,8 @@ pub struct Identity {
     pub session_id: Option<Uuid>,
     /// `app_metadata` (set by the server, not the user).
     pub app_metadata: Value,
+    /// How the session was signed in: the `method`s of `amr` (`password`, `otp`, `magiclink`, …).
+    pub sign_in_methods: Vec<String>,
     /// The full verified claims, as set into `request.jwt.claims` for row-level security.
     pub claims: Value,
 }
@@ -30,8 +32,20 @@ impl Identity {
             role: claims.get("role").and_then(Value::as_str).unwrap_or("authenticated").to_owned(),
             session_id: claims.get("session_id").and_then(Value::as_str).and_then(|s| s.parse().ok()),
             app_metadata: claims.get("app_metadata").cloned().unwrap_or(Value::Object(Default::default())),
+            sign_in_methods: claims
+                .get("amr")
+                .and_then(Value::as_array)
+                .map(|amr| amr.iter().filter_map(|a| a.get("method")?.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
             claims,
         })
+    }
+
+    /// Whether this session was started by proving the address: an emailed link or code (or a signup
+    /// confirmation, invite or recovery link). A password proves nothing about who owns the address.
+    pub fn proved_email(&self) -> bool {
+        const BY_EMAIL: [&str; 5] = ["otp", "magiclink", "email/signup", "invite", "recovery"];
+        self.sign_in_methods.iter().any(|m| BY_EMAIL.contains(&m.as_str()))
     }
 }
 
@@ -48,6 +62,15 @@ mod tests {
         assert_eq!(identity.user_id, id);
         assert_eq!(identity.email.as_deref(), Some("a@b.c"));
         assert_eq!(identity.app_metadata["role"], "admin");
+        assert!(!identity.proved_email(), "no amr: nothing proven");
+        let by_link = Identity::from_claims(serde_json::json!({"sub": id.to_string(),
+            "amr": [{"method": "otp", "timestamp": 1}]}))
+        .expect("valid");
+        assert!(by_link.proved_email());
+        let by_password = Identity::from_claims(serde_json::json!({"sub": id.to_string(),
+            "amr": [{"method": "password", "timestamp": 1}]}))
+        .expect("valid");
+        assert!(!by_password.proved_email());
         assert!(Identity::from_claims(serde_json::json!({"sub": "not-a-uuid"})).is_none());
         assert!(Identity::from_claims(serde_json::json!({"email": "a@b.c"})).is_none());
     }

@@ -1,12 +1,15 @@
 //! The JWKS cache for asymmetric Supabase tokens (ES256/RS256): keys from
 //! `{SUPABASE_URL}/auth/v1/.well-known/jwks.json`, refreshed after ten minutes; an unknown `kid` triggers at most
 //! one refetch per 30 seconds, so forged tokens cannot cause a fetch storm. A `kid` is only ever a map key.
+//!
+//! No lock is held during the HTTP call: one caller fetches while the others carry on with the keys already
+//! cached (a slow or hanging JWKS endpoint delays nobody whose key is known).
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
-use tokio::sync::Mutex;
+use std::sync::Mutex;
 
 /// Keys older than this are refetched on next use.
 pub const REFRESH_AFTER: Duration = Duration::from_secs(600);
@@ -18,6 +21,17 @@ struct State {
     keys: HashMap<String, (DecodingKey, Algorithm)>,
     fetched_at: Option<Instant>,
     attempted_at: Option<Instant>,
+    /// A fetch is under way (by whoever set it).
+    fetching: bool,
+}
+
+/// Clears `fetching` when dropped.
+struct FetchDone<'a>(&'a Mutex<State>);
+
+impl Drop for FetchDone<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).fetching = false;
+    }
 }
 
 /// Cached signing keys of one issuer.
@@ -40,15 +54,27 @@ impl JwksCache {
         Self { url, http, state: Mutex::new(State::default()), refresh_after, min_refetch }
     }
 
-    /// The key for `kid`, fetching the set when it is stale or (rate-limited) when the kid is unknown.
+    /// The key for `kid`, fetching the set when it is stale or (rate-limited) when the kid is unknown. Only one
+    /// caller fetches at a time; the others answer from the cache meanwhile.
     pub async fn key(&self, kid: &str) -> Option<(DecodingKey, Algorithm)> {
-        let mut state = self.state.lock().await;
-        let stale = state.fetched_at.is_none_or(|at| at.elapsed() >= self.refresh_after);
-        let known = state.keys.contains_key(kid);
-        let may_fetch = state.attempted_at.is_none_or(|at| at.elapsed() >= self.min_refetch);
-        if (stale || !known) && may_fetch {
-            state.attempted_at = Some(Instant::now());
-            match self.fetch().await {
+        let should_fetch = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let stale = state.fetched_at.is_none_or(|at| at.elapsed() >= self.refresh_after);
+            let known = state.keys.contains_key(kid);
+            let may_fetch = state.attempted_at.is_none_or(|at| at.elapsed() >= self.min_refetch);
+            let fetch = (stale || !known) && may_fetch && !state.fetching;
+            if fetch {
+                state.attempted_at = Some(Instant::now());
+                state.fetching = true;
+            }
+            fetch
+        };
+        if should_fetch {
+            // However this call ends (even dropped mid-fetch), the next caller may fetch again.
+            let _done = FetchDone(&self.state);
+            let fetched = self.fetch().await;
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            match fetched {
                 Ok(keys) => {
                     state.keys = keys;
                     state.fetched_at = Some(Instant::now());
@@ -56,7 +82,7 @@ impl JwksCache {
                 Err(e) => tracing::warn!(error = %e, url = %self.url, "JWKS fetch failed; keeping cached keys"),
             }
         }
-        state.keys.get(kid).cloned()
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).keys.get(kid).cloned()
     }
 
     async fn fetch(&self) -> Result<HashMap<String, (DecodingKey, Algorithm)>, String> {

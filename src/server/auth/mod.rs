@@ -6,6 +6,7 @@
 //! - [`client_ip`] — the address per-IP limits count (the peer, or what a trusted proxy forwarded);
 //! - [`builtin`] — the GoTrue-compatible provider served under `/auth/v1` when Supabase is not configured;
 //! - [`session`] — cookies and the per-request authentication middleware; [`csrf`] — cross-site write refusal;
+//! - [`sessions`] — whether a session is still live (signed-out sessions are refused everywhere);
 //! - [`current_user`] — the [`CurrentUser`] extractor plain handlers take;
 //! - [`service`] — the state object tying them together; [`routes`] — `/auth/confirm` and `/dev/outbox`.
 pub mod builtin;
@@ -19,6 +20,7 @@ pub mod jwks;
 pub mod routes;
 pub mod service;
 pub mod session;
+pub mod sessions;
 pub mod verify;
 
 pub use current_user::CurrentUser;
@@ -26,6 +28,7 @@ pub use identity::Identity;
 pub use service::AuthService;
 
 use crate::api::AppError;
+use crate::server::config::AuthConfig;
 use crate::server::state::AppState;
 use crate::server::store::scoped::ScopedTx;
 
@@ -40,33 +43,26 @@ pub fn require_user() -> Result<Identity, AppError> {
 }
 
 /// The signed-in admin, [`AppError::Unauthorized`] when signed out, [`AppError::Forbidden`] for other users.
-pub async fn require_admin(state: &AppState) -> Result<Identity, AppError> {
+pub fn require_admin(state: &AppState) -> Result<Identity, AppError> {
     let identity = require_user()?;
-    if is_admin(state, &identity).await { Ok(identity) } else { Err(AppError::Forbidden) }
+    if is_admin(&state.config.auth, &identity) { Ok(identity) } else { Err(AppError::Forbidden) }
 }
 
-/// Whether the identity is an admin: `app_metadata.role = "admin"` in the token, or an address in `ADMIN_EMAILS`
-/// that its owner has confirmed (by a link or code). Anyone can sign up with a password under any address, so an
-/// unconfirmed one proves nothing; `auth.users` is read in both modes (Supabase's database has it too).
-pub async fn is_admin(state: &AppState, identity: &Identity) -> bool {
-    if identity.app_metadata.get("role").and_then(|r| r.as_str()) == Some("admin") {
+/// Whether the identity is an admin — only in ways nobody else can claim:
+/// - `app_metadata.role = "admin"` in the token (set by the server, never by the user);
+/// - its user id listed in `ADMIN_USER_IDS`;
+/// - its address listed in `ADMIN_EMAILS`, for a session started by an emailed link or code to that address.
+///
+/// Anyone can sign up with a password under any address (and with Supabase's "Confirm email" off the address even
+/// counts as confirmed), so a password session proves nothing about who owns an address; a session begun from the
+/// address's own inbox does. The check reads only the verified token.
+pub fn is_admin(auth: &AuthConfig, identity: &Identity) -> bool {
+    if identity.app_metadata.get("role").and_then(|r| r.as_str()) == Some("admin")
+        || auth.admin_user_ids.contains(&identity.user_id)
+    {
         return true;
     }
-    let Some(email) = identity.email.as_deref().filter(|e| state.config.auth.is_admin_email(e)) else {
-        return false;
-    };
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM auth.users
-                        WHERE id = $1 AND lower(email) = lower($2) AND email_confirmed_at IS NOT NULL)",
-    )
-    .bind(identity.user_id)
-    .bind(email)
-    .fetch_one(&state.db)
-    .await
-    .unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "could not check the admin's confirmed address; not treating them as admin");
-        false
-    })
+    identity.proved_email() && identity.email.as_deref().is_some_and(|e| auth.is_admin_email(e))
 }
 
 /// Work after any sign-in: the profile row exists from the first one on.

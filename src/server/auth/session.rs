@@ -2,6 +2,8 @@
 //! `Domain`. The [`authenticate`] middleware verifies the access token on every request (from the
 //! `Authorization: Bearer` header for API clients, else the cookie), refreshes an expired one with the refresh
 //! cookie, and puts the verified [`Identity`] into the request's extensions.
+use std::net::{IpAddr, Ipv4Addr};
+
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
@@ -9,6 +11,7 @@ use axum::response::Response;
 use cookie::{Cookie, SameSite};
 
 use super::Identity;
+use super::client_ip;
 use super::gotrue::{GoTrueError, TokenPair};
 use crate::server::state::AppState;
 
@@ -104,6 +107,14 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 #[derive(Clone)]
 pub struct AccessToken(pub String);
 
+/// The identity in `token`, if it verifies and its session is still live (see [`super::sessions`]). A token
+/// without a session cannot be revoked, and GoTrue issues none: it is refused too.
+async fn live_identity(auth: &super::AuthService, token: &str) -> Option<Identity> {
+    let identity = auth.verifier.verify(token).await.ok()?;
+    let session_id = identity.session_id?;
+    auth.sessions.is_live(session_id).await.then_some(identity)
+}
+
 /// Verifies the caller on every request and records the [`Identity`] (and its [`AccessToken`]) in the request
 /// extensions.
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
@@ -115,20 +126,22 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     let secure = state.config.auth.secure_cookies();
     let mut new_cookies: Option<[HeaderValue; 2]> = None;
     let verified: Option<(Identity, String)> = if let Some(token) = bearer(request.headers()) {
-        auth.verifier.verify(token).await.ok().map(|identity| (identity, token.to_owned()))
+        live_identity(auth, token).await.map(|identity| (identity, token.to_owned()))
     } else {
         let (access, refresh) = read_cookies(request.headers(), secure);
         let mut verified = match access {
-            Some(token) => auth.verifier.verify(&token).await.ok().map(|identity| (identity, token)),
+            Some(token) => live_identity(auth, &token).await.map(|identity| (identity, token)),
             None => None,
         };
         if verified.is_none()
             && let Some(refresh) = refresh
         {
-            match auth.refresh(&refresh).await {
+            let client =
+                client_ip::of_request(request.extensions(), request.headers(), &state.config.auth.trusted_proxies)
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            match auth.refresh(&refresh, client).await {
                 Ok(pair) => {
-                    verified =
-                        auth.verifier.verify(&pair.access_token).await.ok().map(|i| (i, pair.access_token.clone()));
+                    verified = live_identity(auth, &pair.access_token).await.map(|i| (i, pair.access_token.clone()));
                     new_cookies = Some(session_cookies(&pair, secure));
                 }
                 // A refresh token GoTrue refuses is dead: end the session in the browser too.

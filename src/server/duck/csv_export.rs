@@ -1,5 +1,5 @@
-//! A query's whole result as CSV (RFC 4180 quoting by the `csv` crate), for "Download CSV": every row, up to a
-//! byte cap, so one download cannot hold unbounded memory.
+//! A query's whole result as CSV (RFC 4180 quoting by the `csv` crate), for "Download CSV": every row and whole
+//! values, up to a byte cap for the file, so one download cannot hold unbounded memory.
 use csv::Writer;
 use duckdb::Connection;
 use serde_json::Value as Json;
@@ -17,6 +17,11 @@ struct CsvRows {
 impl RowSink for CsvRows {
     fn wants_more(&self) -> bool {
         true
+    }
+
+    /// Whole values: the download is bounded by its total size instead.
+    fn cell_bytes(&self) -> Option<usize> {
+        None
     }
 
     fn take(&mut self, values: Vec<Json>) -> Result<(), DuckError> {

@@ -11,6 +11,11 @@ use super::values::to_json;
 
 /// Rows the UI may fetch of one result (the model sees far fewer; see [`QueryResult::for_model`]).
 pub const MAX_FETCH_ROWS: usize = 10_000;
+/// Characters one text cell keeps (bytes for blobs): a longer value is cut, with a marker saying how long it was,
+/// inside DuckDB before the result is collected (so `repeat('x', 20000000)` costs the server 4 KiB, not 20 MB).
+pub const CELL_BYTES: usize = 4 * 1024;
+/// Bytes of rows one result keeps (about their JSON size); rows past it are counted, not kept.
+pub const RESULT_BYTES: usize = 256 * 1024;
 
 /// A result column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +37,9 @@ pub struct QueryResult {
     pub total_rows: u64,
     /// Wall time in DuckDB, milliseconds.
     pub elapsed_ms: f64,
+    /// Whether rows were left out because the kept ones reached [`RESULT_BYTES`] (not only the row cap).
+    #[serde(default)]
+    pub byte_capped: bool,
 }
 
 impl QueryResult {
@@ -60,7 +68,14 @@ impl QueryResult {
             out.push('\n');
             shown += 1;
         }
-        if (shown as u64) < self.total_rows {
+        if self.byte_capped && (shown as u64) < self.total_rows {
+            out.push_str(&format!(
+                "result too large: showing {shown} of {} rows (the rows kept reached {} KiB); aggregate or select \
+                 fewer columns\n",
+                self.total_rows,
+                RESULT_BYTES / 1024
+            ));
+        } else if (shown as u64) < self.total_rows {
             out.push_str(&format!(
                 "truncated: showing {shown} of {} rows; aggregate, filter or add LIMIT to see what matters\n",
                 self.total_rows
@@ -139,33 +154,76 @@ fn needs_text_cast(type_name: &str) -> bool {
 pub(super) trait RowSink {
     /// Whether the next row's values are wanted (rows past a cap are only counted, not converted).
     fn wants_more(&self) -> bool;
+    /// Longest text or blob kept whole; longer ones are cut (with their length) before leaving DuckDB.
+    fn cell_bytes(&self) -> Option<usize> {
+        Some(CELL_BYTES)
+    }
     /// Takes one row's values, in column order; an error stops the query.
     fn take(&mut self, values: Vec<Json>) -> Result<(), DuckError>;
 }
 
-/// Keeps the first `cap` rows.
+/// Keeps the first `cap` rows, up to [`RESULT_BYTES`].
 struct FirstRows {
     rows: Vec<Vec<Json>>,
     cap: usize,
+    bytes: usize,
+    byte_capped: bool,
 }
 
 impl RowSink for FirstRows {
     fn wants_more(&self) -> bool {
-        self.rows.len() < self.cap
+        self.rows.len() < self.cap && !self.byte_capped
     }
 
     fn take(&mut self, values: Vec<Json>) -> Result<(), DuckError> {
+        let size: usize = values.iter().map(json_size).sum::<usize>() + values.len() + 2;
+        if self.bytes + size > RESULT_BYTES && !self.rows.is_empty() {
+            self.byte_capped = true;
+            return Ok(());
+        }
+        self.bytes += size;
         self.rows.push(values);
         Ok(())
     }
 }
 
+/// About how many bytes `value` takes as JSON (exact for scalars and plain strings).
+fn json_size(value: &Json) -> usize {
+    match value {
+        Json::Null => 4,
+        Json::Bool(_) => 5,
+        Json::Number(n) => n.to_string().len(),
+        Json::String(s) => escaped_len(s) + 2,
+        Json::Array(items) => items.iter().map(json_size).sum::<usize>() + items.len() + 2,
+        Json::Object(fields) => fields.iter().map(|(k, v)| k.len() + 4 + json_size(v)).sum::<usize>() + 2,
+    }
+}
+
+/// The first `keep` bytes of a long text (cut at a character boundary) and how long it was.
+fn cut_bytes(bytes: &[u8], keep: usize) -> String {
+    let mut end = keep.min(bytes.len());
+    let text = loop {
+        match std::str::from_utf8(&bytes[..end]) {
+            Ok(text) => break text,
+            Err(e) if e.valid_up_to() > 0 && end - e.valid_up_to() < 4 => end = e.valid_up_to(),
+            Err(_) => break "",
+        }
+    };
+    format!("{text}…(truncated, {} bytes)", bytes.len())
+}
+
 /// Runs `checked` on `conn`: DuckDB's parser check, then the query itself, keeping up to `fetch_rows` rows.
 pub(super) fn run(conn: &Connection, checked: &Checked, fetch_rows: usize) -> Result<QueryResult, DuckError> {
     let started = Instant::now();
-    let mut first = FirstRows { rows: Vec::new(), cap: fetch_rows };
+    let mut first = FirstRows { rows: Vec::new(), cap: fetch_rows, bytes: 0, byte_capped: false };
     let (columns, total_rows) = read(conn, checked, &mut first)?;
-    Ok(QueryResult { columns, rows: first.rows, total_rows, elapsed_ms: started.elapsed().as_secs_f64() * 1000.0 })
+    Ok(QueryResult {
+        columns,
+        rows: first.rows,
+        total_rows,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        byte_capped: first.byte_capped,
+    })
 }
 
 /// Runs `checked` on `conn` and hands every row to `sink`; returns the columns and how many rows there were.
@@ -182,22 +240,41 @@ pub(super) fn read(
     // the result's Arrow schema instead.
     let described =
         if checked.kind == Kind::Explain { Vec::new() } else { describe(conn, &checked.sql).unwrap_or_default() };
-    let exec_sql = if described.iter().any(|c| needs_text_cast(&c.type_name)) {
-        let replaced = described
-            .iter()
-            .filter(|c| needs_text_cast(&c.type_name))
-            .map(|c| format!("CAST({0} AS VARCHAR) AS {0}", super::quote_ident(&c.name)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!("SELECT * REPLACE ({replaced}) FROM ({}) AS q", checked.sql)
-    } else {
+    let cell_bytes = sink.cell_bytes();
+    let replaced: Vec<String> = described
+        .iter()
+        .filter_map(|c| {
+            let name = super::quote_ident(&c.name);
+            if needs_text_cast(&c.type_name) {
+                Some(format!("CAST({name} AS VARCHAR) AS {name}"))
+            } else if c.type_name == "VARCHAR" {
+                // Long text is cut inside DuckDB, so neither its result nor the copy this crate makes of it (Arrow)
+                // ever holds the whole value: `repeat('x', 20000000)` leaves DuckDB as 4 KiB and its length.
+                cell_bytes.map(|keep| {
+                    format!(
+                        "CASE WHEN strlen({name}) > {keep} THEN left({name}, {keep}) || '…(truncated, ' || \
+                         strlen({name}) || ' bytes)' ELSE {name} END AS {name}"
+                    )
+                })
+            } else {
+                None
+            }
+        })
+        .collect();
+    let exec_sql = if replaced.is_empty() {
         checked.sql.clone()
+    } else {
+        format!("SELECT * REPLACE ({}) FROM ({}) AS q", replaced.join(", "), checked.sql)
     };
 
     let mut stmt = conn.prepare(&exec_sql)?;
     let mut total_rows = 0u64;
+    use duckdb::types::ValueRef;
     let mut rows = stmt.query([])?;
     let mut tz_columns: Option<Vec<bool>> = None;
+    // Text was cut in SQL (to at most 4 bytes a character); this catches what could not be (blobs, or a query
+    // DESCRIBE could not wrap).
+    let cell_bytes = cell_bytes.map_or(usize::MAX, |keep| keep * 4 + 64);
     while let Some(row) = rows.next()? {
         total_rows += 1;
         if !sink.wants_more() {
@@ -213,7 +290,14 @@ pub(super) fn read(
         });
         let mut values = Vec::with_capacity(tz.len());
         for (i, with_tz) in tz.iter().enumerate() {
-            values.push(to_json(&row.get_ref(i)?.to_owned(), *with_tz));
+            let value = row.get_ref(i)?;
+            values.push(match value {
+                // Cut before copying: the whole value never leaves DuckDB's memory.
+                ValueRef::Text(bytes) | ValueRef::Blob(bytes) if bytes.len() > cell_bytes => {
+                    Json::String(cut_bytes(bytes, cell_bytes))
+                }
+                _ => to_json(&value.to_owned(), *with_tz),
+            });
         }
         sink.take(values)?;
     }
@@ -284,6 +368,7 @@ mod tests {
             rows: (0..rows).map(|i| vec![Json::from(i)]).collect(),
             total_rows: 1_000,
             elapsed_ms: 1.0,
+            byte_capped: false,
         }
     }
 
@@ -315,6 +400,7 @@ mod tests {
             rows: vec![vec![Json::from(7), Json::from(huge), Json::from((0..100_000).collect::<Vec<i64>>())]],
             total_rows: 1,
             elapsed_ms: 1.0,
+            byte_capped: false,
         };
         let text = r.for_model(50, 4_000);
         let row = text.lines().find(|l| l.starts_with('[')).expect("the row is shown");
@@ -336,11 +422,27 @@ mod tests {
             rows: vec![vec![Json::from("short"), serde_json::json!([1, 2])]],
             total_rows: 1,
             elapsed_ms: 1.0,
+            byte_capped: false,
         };
         assert!(r.for_model(10, 10_000).contains("[\"short\",[1,2]]"));
         assert_eq!(cut_cell(&Json::from("abcdef"), 3), Json::from("abc…(truncated, 6 chars)"));
         assert_eq!(truncated("ééé", 3), "é…(truncated, 3 chars)");
         assert_eq!(truncated("\"\"\"", 4), "\"\"…(truncated, 3 chars)", "quotes count as escaped");
+    }
+
+    #[test]
+    fn long_cells_are_cut_at_a_character_boundary_with_their_length() {
+        let long = "é".repeat(CELL_BYTES);
+        let cut = cut_bytes(long.as_bytes(), CELL_BYTES);
+        assert!(cut.ends_with(&format!("…(truncated, {} bytes)", long.len())), "{}", &cut[cut.len() - 40..]);
+        assert!(cut.len() <= CELL_BYTES + 40);
+        let mut first = FirstRows { rows: Vec::new(), cap: 10_000, bytes: 0, byte_capped: false };
+        let row = || vec![Json::from("x".repeat(CELL_BYTES))];
+        while first.wants_more() {
+            first.take(row()).expect("take");
+        }
+        assert!(first.byte_capped && first.bytes <= RESULT_BYTES, "{} bytes", first.bytes);
+        assert_eq!(first.rows.len(), RESULT_BYTES / (CELL_BYTES + 5));
     }
 
     #[test]

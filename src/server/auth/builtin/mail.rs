@@ -190,3 +190,41 @@ mod tests {
         assert!(matches!(refused, Err(MailError::NotConfigured)));
     }
 }
+
+#[cfg(test)]
+mod log_tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// Collects everything the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_sign_in_link_never_reaches_the_log() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let link = "http://127.0.0.1:3000/auth/confirm?token_hash=SECRET-LINK-TOKEN&type=email";
+        tracing::subscriber::with_default(subscriber, || {
+            let mailer = super::Mailer::new(None, "x <x@localhost>", true).expect("outbox");
+            mailer.dispatch_sign_in("a@example.com", link, "424242").expect("kept");
+        });
+        let log = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+        assert!(log.contains("kept in the local outbox"), "the event is logged: {log}");
+        assert!(!log.contains("SECRET-LINK-TOKEN") && !log.contains("424242"), "{log}");
+    }
+}

@@ -38,7 +38,7 @@ use uuid::Uuid;
 use self::crypto::{child_refresh_token, hash, random_code, random_token};
 use self::mail::Mailer;
 use self::rate_limit::{hit, limits, release};
-use super::client_ip::client_ip;
+use super::client_ip::{client_ip, limit_key};
 use super::verify::TokenVerifier;
 use crate::api::LinkState;
 
@@ -128,6 +128,17 @@ impl FromRequestParts<Arc<BuiltInAuth>> for ClientIp {
         })?;
         Ok(Self(client_ip(peer.ip(), &parts.headers, &auth.trusted_proxies)))
     }
+}
+
+/// A refresh token and its session, as a refresh finds them.
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    session_id: Uuid,
+    revoked: bool,
+    #[sqlx(rename = "revoked_at")]
+    session_revoked: Option<DateTime<Utc>>,
+    user_id: Uuid,
+    method: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -291,9 +302,10 @@ impl BuiltInAuth {
         let session_id = Uuid::new_v4();
         let refresh = random_token();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO tradechat_auth.sessions (id, user_id) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO tradechat_auth.sessions (id, user_id, method) VALUES ($1, $2, $3)")
             .bind(session_id)
             .bind(user.id)
+            .bind(method)
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO tradechat_auth.refresh_tokens (token_hash, session_id) VALUES ($1, $2)")
@@ -313,7 +325,7 @@ impl BuiltInAuth {
 
     async fn password_grant(&self, ip: IpAddr, email: &str, password: &str) -> Reply {
         let email = normalize_email(email)?;
-        if !hit(&self.pool, &format!("signin-ip:{ip}"), limits::SIGN_IN_PER_IP).await? {
+        if !hit(&self.pool, &format!("signin-ip:{}", limit_key(ip)), limits::SIGN_IN_PER_IP).await? {
             return Err(rate_limited("over_request_rate_limit"));
         }
         // Counted as a failure before the password is checked (see `rate_limit::release`): parallel guesses cannot
@@ -344,15 +356,17 @@ impl BuiltInAuth {
         let token_hash = hash(&["refresh", refresh]);
         let mut tx = self.pool.begin().await?;
         // Locks the token row: concurrent refreshes of one token run one after the other.
-        let row: Option<(Uuid, bool, Option<DateTime<Utc>>, Uuid)> = sqlx::query_as(
-            "SELECT t.session_id, t.revoked, s.revoked_at, s.user_id
+        let row: Option<RefreshRow> = sqlx::query_as(
+            "SELECT t.session_id, t.revoked, s.revoked_at, s.user_id, s.method
              FROM tradechat_auth.refresh_tokens t JOIN tradechat_auth.sessions s ON s.id = t.session_id
              WHERE t.token_hash = $1 FOR UPDATE OF t",
         )
         .bind(&token_hash)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((session_id, revoked, session_revoked, user_id)) = row else { return Err(not_found()) };
+        let Some(RefreshRow { session_id, revoked, session_revoked, user_id, method }) = row else {
+            return Err(not_found());
+        };
         if session_revoked.is_some() {
             return Err(not_found());
         }
@@ -395,7 +409,8 @@ impl BuiltInAuth {
         }
         tx.commit().await?;
         let user = self.user_by_id(user_id).await?.ok_or_else(not_found)?;
-        let (access, exp) = self.mint(&user, session_id, "token_refresh")?;
+        // The session's own sign-in method, as GoTrue keeps a session's `amr` across refreshes.
+        let (access, exp) = self.mint(&user, session_id, &method)?;
         Ok(self.session_json(&user, access, exp, child))
     }
 
@@ -409,7 +424,7 @@ impl BuiltInAuth {
                  password, or ask its administrator to set SMTP_URL.",
             ));
         }
-        if !hit(&self.pool, &format!("otp-ip:{ip}"), limits::EMAILS_PER_IP).await?
+        if !hit(&self.pool, &format!("otp-ip:{}", limit_key(ip)), limits::EMAILS_PER_IP).await?
             || !hit(&self.pool, &format!("otp-email:{email}"), limits::EMAILS_PER_ADDRESS).await?
         {
             return Err(rate_limited("over_email_send_rate_limit"));
@@ -459,6 +474,41 @@ impl BuiltInAuth {
             })?;
         }
         Ok(Json(json!({})).into_response())
+    }
+
+    /// Deletes what can no longer matter: rate-limit windows over a day old, links and codes used or expired a day
+    /// ago, and sessions revoked a week ago (with their refresh tokens). Returns the rows deleted.
+    pub async fn purge_expired(&self) -> Result<u64, sqlx::Error> {
+        let mut deleted = 0;
+        for statement in [
+            "DELETE FROM tradechat_auth.rate_limits WHERE window_start < now() - interval '1 day'",
+            "DELETE FROM tradechat_auth.one_time_tokens
+             WHERE expires_at < now() - interval '1 day' OR used_at < now() - interval '1 day'",
+            // Refresh tokens go with their session (ON DELETE CASCADE).
+            "DELETE FROM tradechat_auth.sessions WHERE revoked_at < now() - interval '7 days'",
+        ] {
+            deleted += sqlx::query(statement).execute(&self.pool).await?.rows_affected();
+        }
+        Ok(deleted)
+    }
+
+    /// Runs [`Self::purge_expired`] now and every ten minutes until `stop`.
+    pub fn purge_periodically(self: &Arc<Self>, stop: tokio_util::sync::CancellationToken) {
+        let auth = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    () = stop.cancelled() => return,
+                }
+                match auth.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rows = n, "purged expired built-in auth rows"),
+                    Err(e) => tracing::warn!(error = %e, "purging expired built-in auth rows failed"),
+                }
+            }
+        });
     }
 
     /// What the emailed link `token_hash` is, without using it.
@@ -636,7 +686,7 @@ struct Credentials {
 
 async fn signup(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Json(body): Json<Credentials>) -> Reply {
     let email = normalize_email(&body.email)?;
-    if !hit(&auth.pool, &format!("signup-ip:{ip}"), limits::SIGN_IN_PER_IP).await? {
+    if !hit(&auth.pool, &format!("signup-ip:{}", limit_key(ip)), limits::SIGN_IN_PER_IP).await? {
         return Err(rate_limited("over_request_rate_limit"));
     }
     crypto::check_password(&body.password)
@@ -712,7 +762,7 @@ async fn verify(State(auth): State<Arc<BuiltInAuth>>, ClientIp(ip): ClientIp, Js
     if !matches!(body.kind.as_str(), "email" | "magiclink" | "signup") {
         return Err(err(StatusCode::BAD_REQUEST, "validation_failed", "Verify requires a verification type"));
     }
-    if !hit(&auth.pool, &format!("verify-ip:{ip}"), limits::VERIFY_PER_IP).await? {
+    if !hit(&auth.pool, &format!("verify-ip:{}", limit_key(ip)), limits::VERIFY_PER_IP).await? {
         return Err(rate_limited("over_request_rate_limit"));
     }
     match (body.token_hash, body.email, body.token) {
