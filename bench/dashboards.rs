@@ -57,7 +57,7 @@ fn main() {
             let from = today - chrono::Duration::days(days);
             let mut per_query: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
             for _ in 0..12 {
-                let d = tradechat::server::limits::dashboards::admin_dashboard(&state, from, today).await.expect("dashboard");
+                let d = tradechat::server::usage::dashboards::admin_dashboard(&state, from, today).await.expect("dashboard");
                 assert!(!d.daily.is_empty());
                 for (name, ms) in d.timings_ms {
                     per_query.entry(name).or_default().push(ms);
@@ -81,7 +81,7 @@ fn main() {
         let mut samples = Vec::new();
         for _ in 0..12 {
             let t = Instant::now();
-            tradechat::server::limits::dashboards::my_usage(&state, &identity).await.expect("usage");
+            tradechat::server::usage::dashboards::my_usage(&state, &identity).await.expect("usage");
             samples.push(t.elapsed());
         }
         samples.sort();

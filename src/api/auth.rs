@@ -106,12 +106,9 @@ impl LinkState {
 /// The signed-in user, or `None`.
 #[server(endpoint = "auth/me")]
 pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        match crate::server::auth::current_identity() {
-            Some(identity) => Ok(Some(crate::server::auth::flows::user_info(&state, &identity).await?)),
-            None => Ok(None),
-        }
+    crate::server::edge::anyone(async |state| match crate::server::auth::current_identity() {
+        Some(identity) => Ok(Some(crate::server::auth::flows::user_info(state, &identity).await?)),
+        None => Ok(None),
     })
     .await
 }
@@ -119,11 +116,7 @@ pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
 /// How this visitor can sign in: whether email works here, and where the local outbox is (development only).
 #[server(endpoint = "auth/methods")]
 pub async fn sign_in_methods() -> Result<SignInOptions, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        Ok(crate::server::auth::flows::sign_in_methods(&state))
-    })
-    .await
+    crate::server::edge::anyone(async |state| Ok(crate::server::auth::flows::sign_in_methods(state))).await
 }
 
 /// Signs in with email and password, or (`create`) creates the account and signs in.
@@ -133,15 +126,14 @@ pub async fn sign_in_with_password(
     password: String,
     #[server(default)] create: bool,
 ) -> Result<UserInfo, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        let gotrue = crate::server::auth::flows::gotrue(&state);
+    crate::server::edge::anyone(async |state| {
+        let gotrue = crate::server::auth::flows::gotrue(state);
         let pair = if create {
             gotrue.sign_up(email.trim(), &password).await?
         } else {
             gotrue.sign_in_password(email.trim(), &password).await?
         };
-        crate::server::auth::flows::start_session(&state, &pair).await
+        crate::server::auth::flows::start_session(state, &pair).await
     })
     .await
 }
@@ -154,14 +146,13 @@ pub async fn send_sign_in_email(
     #[server(default)] method: Option<String>,
     #[server(default)] next: Option<String>,
 ) -> Result<EmailSent, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
+    crate::server::edge::anyone(async |state| {
         let email = email.trim().to_ascii_lowercase();
         let method = EmailMethod::parse(method.as_deref().unwrap_or_default());
         let redirect_to = format!("{}/auth/confirm", state.config.auth.site_url);
-        crate::server::auth::flows::gotrue(&state).send_otp(&email, &redirect_to).await?;
+        crate::server::auth::flows::gotrue(state).send_otp(&email, &redirect_to).await?;
         let next = crate::domain::local_path(next.as_deref());
-        crate::server::auth::flows::remember_next(&state, next);
+        crate::server::auth::flows::remember_next(state, next);
         let login = crate::app::LoginLink { next, email: Some(&email), sent: Some(method), error: None };
         crate::server::forms::after_plain_form(&login.url());
         Ok(EmailSent { email, method })
@@ -172,14 +163,13 @@ pub async fn send_sign_in_email(
 /// Signs in with the 6-digit code from the email.
 #[server(endpoint = "auth/verify_code")]
 pub async fn verify_email_code(email: String, code: String) -> Result<UserInfo, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
+    crate::server::edge::anyone(async |state| {
         let code: String = code.chars().filter(char::is_ascii_digit).collect();
         if code.len() != 6 {
             return Err(AppError::Invalid("The code has 6 digits; check the email and try again.".into()));
         }
-        let pair = crate::server::auth::flows::gotrue(&state).verify_code(email.trim(), &code).await?;
-        crate::server::auth::flows::start_session(&state, &pair).await
+        let pair = crate::server::auth::flows::gotrue(state).verify_code(email.trim(), &code).await?;
+        crate::server::auth::flows::start_session(state, &pair).await
     })
     .await
 }
@@ -187,11 +177,7 @@ pub async fn verify_email_code(email: String, code: String) -> Result<UserInfo, 
 /// What the emailed link `token_hash` is, without using it (the "Continue as …" page shows it).
 #[server(endpoint = "auth/link")]
 pub async fn sign_in_link(token_hash: String) -> Result<LinkState, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        crate::server::auth::flows::link_state(&state, &token_hash).await
-    })
-    .await
+    crate::server::edge::anyone(async |state| crate::server::auth::flows::link_state(state, &token_hash).await).await
 }
 
 /// Signs in with the emailed link `token_hash` — on POST only, from the "Continue" button, so neither a mail
@@ -199,15 +185,14 @@ pub async fn sign_in_link(token_hash: String) -> Result<LinkState, AppError> {
 /// on to `next`, or where the visitor was going when they asked for the email (a path of this site either way).
 #[server(endpoint = "auth/confirm")]
 pub async fn confirm_sign_in(token_hash: String, #[server(default)] next: Option<String>) -> Result<(), AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
+    crate::server::edge::anyone(async |state| {
         let pair =
-            crate::server::auth::flows::gotrue(&state).verify_token_hash(token_hash.trim()).await.map_err(|e| {
+            crate::server::auth::flows::gotrue(state).verify_token_hash(token_hash.trim()).await.map_err(|e| {
                 tracing::info!(error = %e, "sign-in link refused");
                 AppError::Invalid("That sign-in link is invalid or has expired; ask for a new one.".into())
             })?;
-        crate::server::auth::flows::start_session(&state, &pair).await?;
-        leptos_axum::redirect(&crate::server::auth::flows::next_after_link(&state, next.as_deref()));
+        crate::server::auth::flows::start_session(state, &pair).await?;
+        leptos_axum::redirect(&crate::server::auth::flows::next_after_link(state, next.as_deref()));
         Ok(())
     })
     .await
@@ -216,9 +201,8 @@ pub async fn confirm_sign_in(token_hash: String, #[server(default)] next: Option
 /// Signs out: revokes the session and clears the cookies.
 #[server(endpoint = "auth/sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        crate::server::auth::flows::end_session(&state).await;
+    crate::server::edge::anyone(async |state| {
+        crate::server::auth::flows::end_session(state).await;
         Ok(())
     })
     .await
@@ -227,14 +211,13 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// Sets the display name (1–100 characters).
 #[server(endpoint = "profile/display_name")]
 pub async fn set_display_name(name: String) -> Result<UserInfo, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        let identity = crate::server::auth::require_user()?;
+    crate::server::edge::signed_in(async |caller| {
+        let (state, identity) = (&caller.state, &caller.identity);
         let name = crate::domain::DisplayName::parse(&name)?;
-        let mut tx = crate::server::store::scoped::ScopedTx::as_user(&state.db, &identity).await?;
+        let mut tx = crate::server::store::scoped::ScopedTx::as_user(&state.db, identity).await?;
         crate::server::store::profiles::set_display_name(&mut tx, &name).await?;
         tx.commit().await?;
-        crate::server::auth::flows::user_info(&state, &identity).await
+        crate::server::auth::flows::user_info(state, identity).await
     })
     .await
 }
@@ -243,10 +226,9 @@ pub async fn set_display_name(name: String) -> Result<UserInfo, AppError> {
 /// magic link after forgetting their password chooses a new one.
 #[server(endpoint = "auth/password")]
 pub async fn change_password(password: String) -> Result<(), AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        crate::server::auth::require_user()?;
-        let token = crate::server::auth::flows::access_token(&state).ok_or(AppError::Unauthorized)?;
+    crate::server::edge::signed_in(async |caller| {
+        let state = &caller.state;
+        let token = crate::server::auth::flows::access_token(state).ok_or(AppError::Unauthorized)?;
         state.auth.gotrue.set_password(&token, &password).await?;
         Ok(())
     })

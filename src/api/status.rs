@@ -43,9 +43,5 @@ pub struct StatusReport {
 /// Reports the health of Postgres and DuckDB, with a little data from each.
 #[server(endpoint = "system_status")]
 pub async fn system_status() -> Result<StatusReport, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        Ok(crate::server::health::system_status(&state).await)
-    })
-    .await
+    crate::server::edge::anyone(async |state| Ok(crate::server::health::system_status(state).await)).await
 }

@@ -163,10 +163,9 @@ pub struct AdminDashboard {
 /// The signed-in user's usage, budget and alerts.
 #[server(endpoint = "usage/mine")]
 pub async fn fetch_my_usage() -> Result<MyUsage, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        let identity = crate::server::auth::require_user()?;
-        crate::server::limits::dashboards::my_usage(&state, &identity).await
+    crate::server::edge::signed_in(async |caller| {
+        let (state, identity) = (&caller.state, &caller.identity);
+        crate::server::usage::dashboards::my_usage(state, identity).await
     })
     .await
 }
@@ -174,10 +173,9 @@ pub async fn fetch_my_usage() -> Result<MyUsage, AppError> {
 /// Dismisses one of the user's alerts.
 #[server(endpoint = "usage/dismiss_alert")]
 pub async fn dismiss_alert(id: i64) -> Result<(), AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        let identity = crate::server::auth::require_user()?;
-        crate::server::limits::dashboards::dismiss_alert(&state, &identity, id).await
+    crate::server::edge::signed_in(async |caller| {
+        let (state, identity) = (&caller.state, &caller.identity);
+        crate::server::usage::dashboards::dismiss_alert(state, identity, id).await
     })
     .await
 }
@@ -185,14 +183,15 @@ pub async fn dismiss_alert(id: i64) -> Result<(), AppError> {
 /// The admin dashboard for `from`–`to` (YYYY-MM-DD; default the last 30 days). Admins only.
 #[server(endpoint = "admin/dashboard")]
 pub async fn fetch_admin_dashboard(from: Option<String>, to: Option<String>) -> Result<AdminDashboard, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        let identity = crate::server::auth::require_admin(&state)?;
-        let range =
-            crate::server::usage_range::DateRange::parse(from.as_deref(), to.as_deref(), Utc::now().date_naive())?;
+    crate::server::edge::as_admin(async |caller| {
+        let state = &caller.state;
+        let range = crate::server::usage::date_range::DateRange::parse(
+            from.as_deref(),
+            to.as_deref(),
+            Utc::now().date_naive(),
+        )?;
         let (from, to) = (range.from, range.to);
-        let _ = identity;
-        crate::server::limits::dashboards::admin_dashboard(&state, from, to).await
+        crate::server::usage::dashboards::admin_dashboard(state, from, to).await
     })
     .await
 }
@@ -200,10 +199,9 @@ pub async fn fetch_admin_dashboard(from: Option<String>, to: Option<String>) -> 
 /// One exchange of any user (admins only): where the dashboard's "most expensive" links go.
 #[server(endpoint = "admin/exchange")]
 pub async fn admin_exchange(chat_log_id: i64) -> Result<Exchange, AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        crate::server::auth::require_admin(&state)?;
-        crate::server::limits::dashboards::admin_exchange(&state, chat_log_id).await
+    crate::server::edge::as_admin(async |caller| {
+        let state = &caller.state;
+        crate::server::usage::dashboards::admin_exchange(state, chat_log_id).await
     })
     .await
 }
@@ -217,9 +215,8 @@ pub async fn set_user_limits(
     #[server(default)] daily_budget_usd: Option<String>,
     #[server(default)] monthly_budget_usd: Option<String>,
 ) -> Result<(), AppError> {
-    crate::server::errors::at_edge(async move {
-        let state = crate::server::state::AppState::from_context()?;
-        let admin = crate::server::auth::require_admin(&state)?;
+    crate::server::edge::as_admin(async |caller| {
+        let (state, admin) = (&caller.state, &caller.identity);
         let money = |s: Option<String>, what: &str| -> Result<Option<rust_decimal::Decimal>, AppError> {
             s.filter(|s| !s.trim().is_empty())
                 .map(|s| {
@@ -237,13 +234,13 @@ pub async fn set_user_limits(
         if requests_per_minute.is_some_and(|n| n <= 0) || max_concurrent_runs.is_some_and(|n| n <= 0) {
             return Err(AppError::Invalid("Limits must be positive numbers.".into()));
         }
-        let overrides = crate::server::limits::dashboards::Overrides {
+        let overrides = crate::server::usage::dashboards::Overrides {
             requests_per_minute,
             max_concurrent_runs,
             daily_budget_usd: money(daily_budget_usd, "daily")?,
             monthly_budget_usd: money(monthly_budget_usd, "monthly")?,
         };
-        crate::server::limits::dashboards::set_user_limits(&state, admin.user_id, user_id, overrides).await
+        crate::server::usage::dashboards::set_user_limits(state, admin.user_id, user_id, overrides).await
     })
     .await
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::api::{AppError, Exchange};
-use crate::server::auth::CurrentUser;
+use crate::server::edge::CurrentUser;
 use crate::server::state::AppState;
 use crate::server::store::conversations;
 use crate::server::store::scoped::ScopedTx;

@@ -61,31 +61,13 @@ fn duck_error(e: &DuckError) -> AppError {
     }
 }
 
-/// `SavedError` → `AppError`, naming what was not found.
-pub fn saved_error(e: SavedError) -> AppError {
-    match e {
-        SavedError::NotFound => AppError::NotFound("That saved answer".into()),
-        SavedError::Database(e) => e.into(),
-    }
-}
-
-/// Runs a server function's body and, on error, sets the HTTP status (and `Retry-After`) that the error stands
-/// for — server functions answer 500 for every error otherwise. A plain form post is left alone: `server_fn`
-/// answers it with a redirect back to its page carrying the error, which a status would override.
-pub async fn at_edge<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
-    let result = body.await;
-    if let Err(e) = &result
-        && !crate::server::forms::is_plain_form_post()
-        && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-    {
-        let status =
-            axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        response.set_status(status);
-        if let AppError::RateLimited { retry_after_secs, .. } = e {
-            response.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+impl From<SavedError> for AppError {
+    fn from(e: SavedError) -> Self {
+        match e {
+            SavedError::NotFound => AppError::NotFound("That saved answer".into()),
+            SavedError::Database(e) => e.into(),
         }
     }
-    result
 }
 
 impl axum::response::IntoResponse for AppError {

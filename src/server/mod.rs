@@ -1,8 +1,11 @@
 //! Everything that runs only on the server (feature `ssr`).
 //!
-//! - [`config`] — settings from the environment; [`auth`] — who is asking;
-//! - [`state`] — the shared [`state::AppState`];
-//! - [`router`] — routes and middleware; [`health`] — `/healthz`; [`limits`] — rate limits, budgets, alerts, usage;
+//! - [`config`] — settings from the environment; [`identity`] — who a verified token says is asking (a leaf the
+//!   store uses too); [`auth`] — verifying it, sessions, sign-in;
+//! - [`state`] — the shared [`state::AppState`]; [`edge`] — the one way to be a user in server functions and
+//!   handlers; [`errors`] — server errors mapped to the edge's `AppError`;
+//! - [`router`] — routes and middleware; [`health`] — `/healthz`; [`limits`] — rate limits, budgets, alerts;
+//!   [`usage`] — "My usage" and the admin dashboard;
 //! - [`agent`] — the TradingAgent, model clients, tools and runs; [`store`] — Postgres; [`duck`] — DuckDB; [`demo_data`] — the demo DuckDB data set's generator;
 //! - [`cli`] — the binary's commands; [`startup`] — state assembly and serving;
 //! - [`telemetry`] and [`shutdown`] — logs and signals.
@@ -13,9 +16,11 @@ pub mod config;
 pub mod demo_data;
 pub mod downloads;
 pub mod duck;
+pub mod edge;
 pub mod errors;
 pub mod forms;
 pub mod health;
+pub mod identity;
 pub mod limits;
 pub mod router;
 pub mod security;
@@ -24,4 +29,4 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
-pub mod usage_range;
+pub mod usage;

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::llm::{Block, LlmClient, LlmError, Message, ModelRequest, ModelTurn, StopReason, TextSink, Usage};
+use super::retry::{Attempt, RetryPolicy};
 
 /// API version header value.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -41,13 +41,6 @@ pub struct AnthropicConfig {
 pub struct AnthropicClient {
     http: reqwest::Client,
     config: AnthropicConfig,
-}
-
-enum Attempt {
-    /// Worth retrying (nothing streamed yet).
-    Retry { message: String, retry_after: Option<Duration> },
-    /// Final.
-    Fail(LlmError),
 }
 
 struct BlockState {
@@ -82,15 +75,6 @@ impl AnthropicClient {
             body["tool_choice"] = json!({ "type": "none" });
         }
         body
-    }
-
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(after) = retry_after {
-            return after.min(Duration::from_secs(30));
-        }
-        let base = self.config.retry_base.as_secs_f64() * 2f64.powi(attempt as i32);
-        let jittered = base * rand::rng().random_range(0.5..1.5);
-        Duration::from_secs_f64(jittered.min(8.0))
     }
 
     async fn attempt(&self, body: &Value, on_text: TextSink<'_>) -> Result<ModelTurn, Attempt> {
@@ -266,22 +250,8 @@ impl LlmClient for AnthropicClient {
 
     async fn complete(&self, request: &ModelRequest, on_text: TextSink<'_>) -> Result<ModelTurn, LlmError> {
         let body = self.body(request);
-        let mut attempt = 0;
-        loop {
-            match self.attempt(&body, on_text).await {
-                Ok(turn) => return Ok(turn),
-                Err(Attempt::Fail(e)) => return Err(e),
-                Err(Attempt::Retry { message, retry_after }) => {
-                    if attempt >= self.config.max_retries {
-                        return Err(LlmError { message, after_output: false, usage: Usage::default() });
-                    }
-                    let wait = self.backoff(attempt, retry_after);
-                    tracing::warn!(attempt, ?wait, %message, "model call failed before output; retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-            }
-        }
+        let policy = RetryPolicy { max_retries: self.config.max_retries, base: self.config.retry_base };
+        policy.run(|| self.attempt(&body, on_text)).await
     }
 }
 

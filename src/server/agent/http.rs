@@ -14,41 +14,34 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Json};
+
 use futures_util::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::runs::Run;
 use crate::api::{AppError, ChatRequest, RunEvent, RunHandle};
-use crate::server::auth::{CurrentUser, Identity};
+use crate::server::edge::{AppJson, CurrentUser};
 use crate::server::state::AppState;
 
 /// `POST /chat/stream`.
 pub async fn chat_stream(
     State(state): State<AppState>,
-    identity: Option<Extension<Identity>>,
+    CurrentUser(identity): CurrentUser,
     headers: HeaderMap,
-    body: Result<Json<ChatRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let Some(Extension(identity)) = identity else { return AppError::Unauthorized.into_response() };
-    let Json(request) = match body {
-        Ok(body) => body,
-        Err(e) => return AppError::Invalid(format!("Invalid request: {}", e.body_text())).into_response(),
-    };
-    let run = match super::start_run(&state, &identity, request).await {
-        Ok(run) => run,
-        Err(e) => return e.into_response(),
-    };
+    AppJson(request): AppJson<ChatRequest>,
+) -> Result<Response, AppError> {
+    let run = super::start_run(&state, &identity, request).await?;
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json") && !a.contains("text/event-stream"));
-    if wants_json {
-        (StatusCode::CREATED, Json(RunHandle { run_id: run.id, conversation_id: run.conversation_id })).into_response()
+    Ok(if wants_json {
+        (StatusCode::CREATED, AppJson(RunHandle { run_id: run.id, conversation_id: run.conversation_id }))
+            .into_response()
     } else {
         events(&state, run, 0).into_response()
-    }
+    })
 }
 
 /// The composer's plain form (before the WASM has loaded).
@@ -87,16 +80,14 @@ pub struct AfterQuery {
 /// `GET /chat/runs/{id}/events`.
 pub async fn run_events(
     State(state): State<AppState>,
-    identity: Option<Extension<Identity>>,
+    CurrentUser(identity): CurrentUser,
     Path(id): Path<Uuid>,
     Query(query): Query<AfterQuery>,
     headers: HeaderMap,
-) -> Response {
-    let Some(Extension(identity)) = identity else { return AppError::Unauthorized.into_response() };
-    let Some(run) = state.agent.runs.get(id, identity.user_id) else {
-        return AppError::NotFound("That answer's live stream (it has finished; reload the conversation)".into())
-            .into_response();
-    };
+) -> Result<Response, AppError> {
+    let run = state.agent.runs.get(id, identity.user_id).ok_or_else(|| {
+        AppError::NotFound("That answer's live stream (it has finished; reload the conversation)".into())
+    })?;
     // EventSource reconnects to the same URL (still `?after=` of the first connection) with the id of the last
     // event it saw: resume after whichever is further, so nothing is delivered twice.
     let from_header = headers
@@ -105,23 +96,18 @@ pub async fn run_events(
         .and_then(|v| v.parse::<usize>().ok())
         .map(|last| last.saturating_add(1));
     let after = query.after.unwrap_or(0).max(from_header.unwrap_or(0));
-    events(&state, run, after).into_response()
+    Ok(events(&state, run, after).into_response())
 }
 
 /// `POST /chat/runs/{id}/stop`.
 pub async fn stop_run(
     State(state): State<AppState>,
-    identity: Option<Extension<Identity>>,
+    CurrentUser(identity): CurrentUser,
     Path(id): Path<Uuid>,
-) -> Response {
-    let Some(Extension(identity)) = identity else { return AppError::Unauthorized.into_response() };
-    match state.agent.runs.get(id, identity.user_id) {
-        Some(run) => {
-            run.cancel.cancel();
-            StatusCode::ACCEPTED.into_response()
-        }
-        None => AppError::NotFound("That run".into()).into_response(),
-    }
+) -> Result<StatusCode, AppError> {
+    let run = state.agent.runs.get(id, identity.user_id).ok_or_else(|| AppError::NotFound("That run".into()))?;
+    run.cancel.cancel();
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// `?conversation_id=…`.
@@ -133,16 +119,15 @@ pub struct ActiveQuery {
 /// `GET /chat/runs/active`.
 pub async fn active_run(
     State(state): State<AppState>,
-    identity: Option<Extension<Identity>>,
+    CurrentUser(identity): CurrentUser,
     Query(query): Query<ActiveQuery>,
-) -> Response {
-    let Some(Extension(identity)) = identity else { return AppError::Unauthorized.into_response() };
+) -> AppJson<Option<RunHandle>> {
     let handle = state
         .agent
         .runs
         .active(identity.user_id, query.conversation_id)
         .map(|run| RunHandle { run_id: run.id, conversation_id: run.conversation_id });
-    Json(handle).into_response()
+    AppJson(handle)
 }
 
 /// The run's events from `after` on, then the live ones, until `Done` or server shutdown.

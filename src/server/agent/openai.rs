@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::llm::{Block, LlmClient, LlmError, Message, ModelRequest, ModelTurn, Role, StopReason, TextSink, Usage};
+use super::retry::{Attempt, RetryPolicy};
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -34,11 +34,6 @@ pub struct OpenAiConfig {
 pub struct OpenAiClient {
     http: reqwest::Client,
     config: OpenAiConfig,
-}
-
-enum Attempt {
-    Retry(String),
-    Fail(LlmError),
 }
 
 #[derive(Default)]
@@ -88,9 +83,9 @@ impl OpenAiClient {
             builder = builder.bearer_auth(key.expose_secret());
         }
         let response = match tokio::time::timeout(self.config.silence_timeout, builder.send()).await {
-            Ok(sent) => sent.map_err(|e| Attempt::Retry(format!("could not reach the model server: {e}")))?,
+            Ok(sent) => sent.map_err(|e| Attempt::retry(format!("could not reach the model server: {e}")))?,
             Err(_) => {
-                return Err(Attempt::Retry(format!(
+                return Err(Attempt::retry(format!(
                     "the model server did not answer within {} s",
                     self.config.silence_timeout.as_secs()
                 )));
@@ -104,7 +99,7 @@ impl OpenAiClient {
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
                 .unwrap_or(text);
             return Err(match status.as_u16() {
-                429 | 500..=599 => Attempt::Retry(format!("The model server answered {status}: {detail}")),
+                429 | 500..=599 => Attempt::retry(format!("The model server answered {status}: {detail}")),
                 _ => Attempt::Fail(LlmError {
                     message: format!("The model server refused the request ({status}): {detail}"),
                     after_output: false,
@@ -121,7 +116,7 @@ impl OpenAiClient {
                 if streamed {
                     Attempt::Fail(LlmError { message, after_output: true, usage })
                 } else {
-                    Attempt::Retry(message)
+                    Attempt::retry(message)
                 }
             };
             let event = match next {
@@ -203,23 +198,8 @@ impl LlmClient for OpenAiClient {
 
     async fn complete(&self, request: &ModelRequest, on_text: TextSink<'_>) -> Result<ModelTurn, LlmError> {
         let body = self.body(request);
-        let mut attempt = 0;
-        loop {
-            match self.attempt(&body, on_text).await {
-                Ok(turn) => return Ok(turn),
-                Err(Attempt::Fail(e)) => return Err(e),
-                Err(Attempt::Retry(message)) if attempt >= self.config.max_retries => {
-                    return Err(LlmError { message, after_output: false, usage: Usage::default() });
-                }
-                Err(Attempt::Retry(message)) => {
-                    let base = self.config.retry_base.as_secs_f64() * 2f64.powi(attempt as i32);
-                    let wait = Duration::from_secs_f64((base * rand::rng().random_range(0.5..1.5)).min(8.0));
-                    tracing::warn!(attempt, ?wait, %message, "model call failed before output; retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-            }
-        }
+        let policy = RetryPolicy { max_retries: self.config.max_retries, base: self.config.retry_base };
+        policy.run(|| self.attempt(&body, on_text)).await
     }
 }
 

@@ -7,8 +7,9 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::llm::ToolSpec;
-use crate::api::{ChartKind, ChartSeries, ChartSpec, TablePreview};
+use crate::api::{AppError, ChartKind, ChartSeries, ChartSpec, TablePreview, ToolRerun};
 use crate::server::duck::{Duck, QueryResult, SchemaSummary};
+use crate::server::edge::Caller;
 
 /// Rows the model sees of a result.
 pub const MODEL_ROWS: usize = 50;
@@ -134,6 +135,37 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
         }
         "make_chart" => make_chart(duck, input, started).await,
         other => ToolOutcome::error(format!("There is no tool named {other:?}."), started),
+    }
+}
+
+/// A `run_sql` or `make_chart` step run again for `caller`'s screen (a stored answer's table or chart, or more rows
+/// of a live one), through the same guard, at most one at a time per user so nobody holds every DuckDB slot.
+pub async fn rerun(caller: &Caller, name: &str, input: &str, rows: u32) -> Result<ToolRerun, AppError> {
+    let state = &caller.state;
+    let _entered = state.agent.reruns.try_enter(caller.identity.user_id).ok_or_else(|| AppError::RateLimited {
+        message: "Another table or chart of yours is still loading; try again when it has finished.".into(),
+        retry_after_secs: 1,
+    })?;
+    let input: Value =
+        serde_json::from_str(input).map_err(|e| AppError::Invalid(format!("Invalid tool input: {e}")))?;
+    let sql = input
+        .get("sql")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::Invalid("The step has no SQL to run.".into()))?;
+    match name {
+        "run_sql" => {
+            let result = state.duck.query(sql, rows as usize).await?;
+            Ok(ToolRerun { preview: Some(preview(&result, rows as usize)), chart: None })
+        }
+        "make_chart" => {
+            let schema = state.duck.schema().await?;
+            let outcome = execute(&state.duck, &schema, "make_chart", &input).await;
+            if outcome.is_error {
+                return Err(AppError::Invalid(outcome.model_text));
+            }
+            Ok(ToolRerun { preview: outcome.preview, chart: outcome.chart })
+        }
+        other => Err(AppError::Invalid(format!("The step {other:?} cannot be run again."))),
     }
 }
 

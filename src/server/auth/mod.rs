@@ -1,6 +1,5 @@
 //! Authentication: who is making a request.
 //!
-//! - [`identity`] — the verified identity a request carries;
 //! - [`verify`] and [`jwks`] — access-token verification (HS256 secret, ES256/RS256 JWKS);
 //! - [`gotrue`] — the GoTrue client (the `supabase-auth` crate over HTTP for Supabase, in-process for the built-in);
 //! - [`client_ip`] — the address per-IP limits count (the peer, or what a trusted proxy forwarded);
@@ -15,7 +14,6 @@ pub mod csrf;
 pub mod current_user;
 pub mod flows;
 pub mod gotrue;
-pub mod identity;
 pub mod jwks;
 pub mod routes;
 pub mod service;
@@ -23,8 +21,8 @@ pub mod session;
 pub mod sessions;
 pub mod verify;
 
+pub use crate::server::identity::Identity;
 pub use current_user::CurrentUser;
-pub use identity::Identity;
 pub use service::AuthService;
 
 use crate::api::AppError;

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use sqlx::PgConnection;
 
-use crate::api::{Page, SavedChat};
+use crate::api::{Page, SavedChat, SavedRef};
 use crate::domain::Note;
 
 /// Why a favourites operation did not happen.
@@ -65,6 +65,23 @@ pub async fn save(conn: &mut PgConnection, chat_log_id: i64, note: Option<&Note>
     .fetch_optional(&mut *conn)
     .await?;
     row.map(SavedChat::from).ok_or(SavedError::NotFound)
+}
+
+/// ⭐ the user's answer `chat_log_id` with `note`: saved if it was not, its note set to `note` if it was.
+pub async fn star(conn: &mut PgConnection, chat_log_id: i64, note: Option<&Note>) -> Result<SavedRef, SavedError> {
+    let mut saved = save(conn, chat_log_id, note).await?;
+    if saved.note.as_deref() != note.map(Note::as_str) {
+        saved = update_note(conn, saved.id, note).await?;
+    }
+    Ok(SavedRef { id: saved.id, note: saved.note })
+}
+
+/// Removes the user's save of answer `chat_log_id`, if there is one (unstarring twice is not an error).
+pub async fn unstar(conn: &mut PgConnection, chat_log_id: i64) -> Result<(), SavedError> {
+    match remove_by_chat_log(conn, chat_log_id).await {
+        Ok(()) | Err(SavedError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Sets (or clears) the note of the user's save `id`.

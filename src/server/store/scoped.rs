@@ -6,7 +6,7 @@ use std::ops::{Deref, DerefMut};
 
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-use crate::server::auth::Identity;
+use crate::server::identity::Identity;
 
 /// A transaction running as a role with claims set. Dropping it without [`Self::commit`] rolls back.
 pub struct ScopedTx {

@@ -7,12 +7,12 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::admission::effective_limits;
 use crate::api::{
     AdminDashboard, AlertView, AppError, DailyUsage, Exchange, ExpensiveQuestion, LimitsView, Meter, MyUsage,
     ToolUsage, UserActivity,
 };
-use crate::server::auth::Identity;
+use crate::server::identity::Identity;
+use crate::server::limits::admission::effective_limits;
 use crate::server::state::AppState;
 use crate::server::store::scoped::ScopedTx;
 
