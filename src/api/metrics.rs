@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 pub struct WriterMetrics {
     /// Records waiting in the queue now.
     pub queue_depth: u64,
-    /// Queue capacity.
     pub queue_capacity: u64,
     /// Records handed to the writer.
     pub enqueued: u64,

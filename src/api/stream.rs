@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 pub struct ChartSpec {
     /// `line`, `bar` or `candlestick`.
     pub kind: ChartKind,
-    /// Title.
     pub title: String,
     /// X-axis label (the x column).
     pub x_label: String,
@@ -75,13 +74,11 @@ pub enum RunEvent {
     RunStarted {
         /// Run id (for re-attaching and stopping).
         run_id: uuid::Uuid,
-        /// Its conversation.
         conversation_id: uuid::Uuid,
         /// Where it will be logged (⭐ works with it as soon as the run ends); `None` if no id could be reserved.
         chat_log_id: Option<i64>,
-        /// Model name.
+        /// The model answering (`offline-demo` for the offline model).
         model: String,
-        /// The question.
         question: String,
         /// Earlier exchanges sent as context (their `chat_log_id`s).
         context_ids: Vec<i64>,
@@ -93,24 +90,23 @@ pub enum RunEvent {
     },
     /// The agent called a tool.
     ToolCall {
-        /// Tool-use id.
+        /// The model's id for this call; the matching `ToolResult` carries it.
         id: String,
-        /// Tool name.
+        /// `run_sql`, `make_chart` or `describe_schema`.
         name: String,
-        /// Its input.
         input: serde_json::Value,
     },
     /// A tool finished.
     ToolResult {
-        /// Tool-use id.
+        /// The call this answers ([`RunEvent::ToolCall`]'s `id`).
         id: String,
-        /// Tool name.
+        /// The tool's name, as in the call.
         name: String,
         /// Whether it succeeded.
         ok: bool,
-        /// Wall time.
+        /// Wall time of the tool, milliseconds.
         duration_ms: u64,
-        /// Rows returned.
+        /// Rows the query returned in all (the preview may hold fewer).
         rows: Option<u64>,
         /// The first rows, for a table.
         preview: Option<TablePreview>,
@@ -121,9 +117,7 @@ pub enum RunEvent {
     },
     /// Tokens so far.
     Usage {
-        /// Input tokens.
         input_tokens: u64,
-        /// Output tokens.
         output_tokens: u64,
         /// Prompt-cache writes.
         cache_creation_tokens: u64,
@@ -137,9 +131,8 @@ pub enum RunEvent {
     },
     /// The run ended. Always the last event.
     Done {
-        /// How.
         status: RunEnd,
-        /// Where it is logged.
+        /// The `chat_logs` id it is stored under (`None` if none could be reserved).
         chat_log_id: Option<i64>,
         /// Input tokens over all rounds.
         input_tokens: u64,
@@ -168,7 +161,7 @@ impl RunEvent {
 /// `POST /chat/stream` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
-    /// The question.
+    /// The question (1–8000 characters).
     pub message: String,
     /// The conversation to continue; a new one when absent.
     #[serde(default)]
@@ -179,8 +172,6 @@ pub struct ChatRequest {
 /// `GET /chat/runs/{run_id}/events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunHandle {
-    /// Run id.
     pub run_id: uuid::Uuid,
-    /// Its conversation.
     pub conversation_id: uuid::Uuid,
 }

@@ -37,7 +37,6 @@ pub struct SavedChat {
 /// A conversation in the sidebar or on the history page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationSummary {
-    /// Id.
     pub id: uuid::Uuid,
     /// Title (the first question, shortened).
     pub title: String,
@@ -52,11 +51,9 @@ pub struct ConversationSummary {
 pub struct Exchange {
     /// `chat_logs.id`.
     pub chat_log_id: i64,
-    /// Its conversation.
     pub conversation_id: Option<uuid::Uuid>,
     /// That conversation's title.
     pub conversation_title: Option<String>,
-    /// The question.
     pub question: String,
     /// The answer (partial when the run did not finish).
     pub response: String,
@@ -85,16 +82,13 @@ pub struct Exchange {
 pub struct SavedRef {
     /// `saved_chats.id`.
     pub id: i64,
-    /// The note.
     pub note: Option<String>,
 }
 
 /// The signed-in user's profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
-    /// User id.
     pub user_id: uuid::Uuid,
-    /// Email.
     pub email: Option<String>,
     /// Display name, if set.
     pub display_name: Option<String>,

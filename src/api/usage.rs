@@ -21,17 +21,14 @@ pub struct Meter {
 /// A costly question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpensiveQuestion {
-    /// The exchange.
+    /// Its `chat_logs` id (the admin view opens it).
     pub chat_log_id: i64,
-    /// Its conversation.
     pub conversation_id: Option<uuid::Uuid>,
-    /// The question.
     pub question: String,
-    /// USD.
+    /// USD, exact decimal text.
     pub cost: String,
     /// Input + output tokens.
     pub tokens: Option<i64>,
-    /// When.
     pub created_at: DateTime<Utc>,
     /// Who (admin view only).
     pub user: Option<String>,
@@ -40,15 +37,12 @@ pub struct ExpensiveQuestion {
 /// A cost alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertView {
-    /// Id.
     pub id: i64,
     /// `budget_80`, `budget_100`, `user_daily_spend`, `total_daily_spend`.
     pub kind: String,
     /// `daily` or `monthly`.
     pub scope: String,
-    /// What happened.
     pub message: String,
-    /// When.
     pub created_at: DateTime<Utc>,
     /// Whether the webhook took it.
     pub delivered: bool,
@@ -74,7 +68,6 @@ pub struct LimitsView {
 pub struct MyUsage {
     /// Today (UTC).
     pub today: Meter,
-    /// This month.
     pub month: Meter,
     /// Questions today.
     pub requests_today: i64,
@@ -95,13 +88,11 @@ pub struct MyUsage {
 /// One user's activity (the seed's "activity by user").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserActivity {
-    /// User id.
     pub user_id: uuid::Uuid,
     /// Display name, else email.
     pub name: String,
-    /// Questions.
     pub questions: i64,
-    /// USD.
+    /// USD, exact decimal text.
     pub total_cost: String,
     /// Average input + output tokens per question.
     pub avg_tokens: Option<f64>,
@@ -112,20 +103,19 @@ pub struct UserActivity {
 pub struct ToolUsage {
     /// Tool name.
     pub tool: String,
-    /// Calls.
+    /// Calls in the range.
     pub count: i64,
-    /// Average duration.
+    /// Mean wall time per call, milliseconds.
     pub avg_duration_ms: Option<f64>,
 }
 
 /// One day (the seed's "daily costs", plus errors and durations).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailyUsage {
-    /// Day.
     pub day: NaiveDate,
-    /// Questions.
+    /// Questions asked that day.
     pub requests: i64,
-    /// USD.
+    /// USD, exact decimal text.
     pub cost: String,
     /// Runs that failed.
     pub errors: i64,

@@ -43,9 +43,7 @@ pub enum ExportFormat {
 /// An exported conversation (the JSON format).
 #[derive(Debug, Serialize)]
 pub struct ConversationExport {
-    /// Its id.
     pub id: Uuid,
-    /// Its title.
     pub title: String,
     /// When the export was made.
     pub exported_at: DateTime<Utc>,
@@ -58,7 +56,6 @@ pub struct ConversationExport {
 pub struct ExchangeExport {
     /// When it was asked.
     pub asked_at: DateTime<Utc>,
-    /// The question.
     pub question: String,
     /// The answer (Markdown).
     pub answer: String,
@@ -66,7 +63,6 @@ pub struct ExchangeExport {
     pub status: &'static str,
     /// The error, when it failed.
     pub error: Option<String>,
-    /// The model.
     pub model: Option<String>,
     /// Input tokens over all rounds.
     pub input_tokens: Option<i32>,

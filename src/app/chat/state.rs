@@ -30,7 +30,6 @@ pub struct StepResult {
     pub preview: Option<TablePreview>,
     /// Chart to draw.
     pub chart: Option<ChartSpec>,
-    /// The error.
     pub error: Option<String>,
 }
 
@@ -57,7 +56,6 @@ pub enum Phase {
 pub struct ExchangeView {
     /// Where it is logged (for the ⭐).
     pub chat_log_id: Option<i64>,
-    /// The question.
     pub question: String,
     /// The answer's Markdown.
     pub text: String,
@@ -67,9 +65,7 @@ pub struct ExchangeView {
     pub parts: Vec<Part>,
     /// Model name.
     pub model: Option<String>,
-    /// Input tokens.
     pub input_tokens: u64,
-    /// Output tokens.
     pub output_tokens: u64,
     /// USD as text; `None` when unknown.
     pub cost: Option<String>,

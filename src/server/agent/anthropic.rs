@@ -31,7 +31,6 @@ pub struct AnthropicConfig {
     pub max_retries: u32,
     /// First backoff; doubles per retry (with ±50 % jitter), capped at 8 s.
     pub retry_base: Duration,
-    /// Connect timeout.
     pub connect_timeout: Duration,
     /// Longest silence between two events of a stream.
     pub silence_timeout: Duration,

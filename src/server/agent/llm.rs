@@ -19,7 +19,6 @@ pub enum Role {
 pub enum Block {
     /// Text.
     Text {
-        /// The text.
         text: String,
     },
     /// The model calls a tool.
@@ -47,7 +46,6 @@ pub enum Block {
 pub struct Message {
     /// Author.
     pub role: Role,
-    /// Content.
     pub content: Vec<Block>,
 }
 
@@ -61,7 +59,6 @@ impl Message {
 /// A tool the model may call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolSpec {
-    /// Name.
     pub name: String,
     /// What it does, for the model.
     pub description: String,
@@ -90,7 +87,6 @@ pub struct ModelRequest {
 pub struct Usage {
     /// Input tokens (uncached).
     pub input_tokens: u64,
-    /// Output tokens.
     pub output_tokens: u64,
     /// Tokens written to the prompt cache.
     pub cache_creation_tokens: u64,

@@ -41,7 +41,6 @@ use crate::server::duck::Duck;
 pub struct AgentService {
     /// The model. Shared (it is a connection pool); the agent itself is built per request.
     pub llm: Arc<dyn LlmClient>,
-    /// Prices.
     pub prices: PriceTable,
     /// Per-run limits.
     pub limits: AgentLimits,

@@ -28,9 +28,7 @@ pub const RUN_EVENT_BYTES: usize = 512 * 1024;
 /// One recorded event: the event, and its JSON (the SSE `data:`), made once and shared by every reader.
 #[derive(Debug)]
 pub struct RecordedEvent {
-    /// The event.
     pub event: RunEvent,
-    /// Its JSON.
     pub json: Arc<str>,
 }
 
@@ -44,11 +42,9 @@ struct Recorded {
 
 /// One run.
 pub struct Run {
-    /// Id.
     pub id: Uuid,
     /// Owner.
     pub user_id: Uuid,
-    /// Its conversation.
     pub conversation_id: Uuid,
     recorded: Mutex<Recorded>,
     /// Number of events so far and whether the run has ended; bumped on every push (subscribers wait on it).

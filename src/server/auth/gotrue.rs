@@ -30,11 +30,9 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 pub struct TokenPair {
     /// The access token (JWT).
     pub access_token: String,
-    /// The refresh token.
     pub refresh_token: String,
     /// Unix time the access token expires.
     pub expires_at: i64,
-    /// The user.
     pub user_id: Uuid,
     /// The user's email.
     pub email: Option<String>,

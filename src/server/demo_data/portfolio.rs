@@ -50,11 +50,9 @@ impl Side {
 pub struct Trade {
     /// Key (assigned in execution order).
     pub id: i64,
-    /// Account.
     pub account_id: i32,
     /// Instrument.
     pub symbol: String,
-    /// Side.
     pub side: Side,
     /// Units (a multiple of the lot size).
     pub quantity: f64,

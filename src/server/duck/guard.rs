@@ -71,7 +71,6 @@ pub enum Kind {
 /// A statement that passed the lexical check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
-    /// Its kind.
     pub kind: Kind,
     /// The text to run (one statement, without a trailing `;`).
     pub sql: String,

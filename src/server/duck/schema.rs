@@ -15,7 +15,6 @@ const SAMPLE_CHARS: usize = 40;
 /// A column of a table or view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnInfo {
-    /// Name.
     pub name: String,
     /// DuckDB type.
     pub type_name: String,

@@ -20,7 +20,6 @@ pub struct OutboxEmail {
     pub id: u64,
     /// Recipient.
     pub to: String,
-    /// Subject.
     pub subject: String,
     /// Plain-text body.
     pub body: String,
