@@ -26,9 +26,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let fake = FakeAnthropic::start().await.expect("fake");
-        let mut round = vec![sse::message_start(100, 0, 0)];
-        round.extend(sse::tool_block(0, "toolu_1", "run_sql", &[&serde_json::json!({ "sql": HUGE }).to_string()]));
-        round.extend(sse::message_end("tool_use", 5));
+        let round = sse::tool_round("toolu_1", "run_sql", &serde_json::json!({ "sql": HUGE }), 100, 5);
         let mut replies = Vec::new();
         for _ in 0..USERS {
             replies.push(Reply::Stream { frames: round.clone(), chunk: usize::MAX, delay: Duration::ZERO });

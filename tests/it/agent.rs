@@ -13,7 +13,7 @@ use tradechat::server::agent::{AgentLimits, TradingAgent};
 use tradechat::server::config::DuckConfig;
 use tradechat::server::duck::Duck;
 
-use crate::helpers::{AppOptions, demo_duckdb, read_sse, sign_up, spawn_app_with};
+use crate::helpers::{AppOptions, TestUser, demo_duckdb, model_env, read_sse, spawn_app_with};
 
 fn duck() -> Duck {
     Duck::new(DuckConfig {
@@ -134,10 +134,8 @@ async fn two_tool_rounds_with_split_json_pings_and_summed_usage() {
 #[tokio::test]
 async fn tool_errors_go_back_to_the_model_as_is_error() {
     let fake = FakeAnthropic::start().await.expect("fake");
-    let mut r1 = vec![sse::message_start(100, 0, 0)];
-    r1.extend(sse::tool_block(0, "toolu_1", "run_sql", &["{\"sql\": \"DROP TABLE trades\"}"]));
-    r1.extend(sse::message_end("tool_use", 5));
-    fake.script([stream(r1), stream(sse::text_answer("I can only read data.", 100, 5))]);
+    let drop_table = sse::tool_round("toolu_1", "run_sql", &json!({"sql": "DROP TABLE trades"}), 100, 5);
+    fake.script([stream(drop_table), stream(sse::text_answer("I can only read data.", 100, 5))]);
     let (events, output) = run_agent(&fake, "drop the trades table", &[]).await;
     assert_eq!(output.status, RunStatus::Ok);
     assert_eq!(output.tools_used[0]["ok"], false);
@@ -153,12 +151,8 @@ async fn tool_errors_go_back_to_the_model_as_is_error() {
 #[tokio::test]
 async fn after_the_last_tool_round_the_model_answers_without_tools() {
     let fake = FakeAnthropic::start().await.expect("fake");
-    let round = |i: usize| {
-        let mut r = vec![sse::message_start(100, 0, 0)];
-        r.extend(sse::tool_block(0, &format!("toolu_{i}"), "run_sql", &["{\"sql\": \"SELECT 1\"}"]));
-        r.extend(sse::message_end("tool_use", 5));
-        stream(r)
-    };
+    let round =
+        |i: usize| stream(sse::tool_round(&format!("toolu_{i}"), "run_sql", &json!({"sql": "SELECT 1"}), 100, 5));
     let mut replies: Vec<_> = (0..LIMITS.max_tool_rounds).map(round).collect();
     replies.push(stream(sse::text_answer("One is one.", 100, 5)));
     fake.script(replies);
@@ -301,33 +295,18 @@ async fn context_is_sent_as_earlier_turns() {
 #[tokio::test]
 async fn over_http_a_run_streams_logs_costs_and_can_be_starred() {
     let fake = FakeAnthropic::start().await.expect("fake");
-    let mut r1 = vec![sse::message_start(1000, 0, 0)];
-    r1.extend(sse::tool_block(0, "toolu_1", "run_sql", &["{\"sql\": \"SELECT 1 AS one\"}"]));
-    r1.extend(sse::message_end("tool_use", 20));
-    fake.script([stream(r1), stream(sse::text_answer("One is one.", 1100, 30))]);
-    let app = spawn_app_with(AppOptions {
-        env: vec![
-            ("ANTHROPIC_API_KEY".into(), "test-key".into()),
-            ("ANTHROPIC_BASE_URL".into(), fake.base_url.clone()),
-        ],
-        ..AppOptions::default()
-    })
-    .await;
+    let query = sse::tool_round("toolu_1", "run_sql", &json!({"sql": "SELECT 1 AS one"}), 1000, 20);
+    fake.script([stream(query), stream(sse::text_answer("One is one.", 1100, 30))]);
+    let app = spawn_app_with(AppOptions { env: model_env(&fake, &[]), ..AppOptions::default() }).await;
 
     let anonymous =
         app.client.post(app.url("/chat/stream")).json(&json!({"message": "hi"})).send().await.expect("post");
     assert_eq!(anonymous.status(), 401);
 
-    let cookie = sign_up(&app, "streamer@example.com").await;
+    let user = TestUser::sign_up(&app, "streamer@example.com").await;
     // A user_id in the body is ignored: the user comes from the session.
-    let response = app
-        .client
-        .post(app.url("/chat/stream"))
-        .header("cookie", &cookie)
-        .json(&json!({"message": "What is one?", "user_id": uuid::Uuid::new_v4()}))
-        .send()
-        .await
-        .expect("stream");
+    let response =
+        user.post_json("/chat/stream", &json!({"message": "What is one?", "user_id": uuid::Uuid::new_v4()})).await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let events = read_sse(response, |_| false).await;
     let kinds: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
@@ -344,15 +323,9 @@ async fn over_http_a_run_streams_logs_costs_and_can_be_starred() {
     assert_eq!(started["chat_log_id"].as_i64(), Some(chat_log_id), "the id is known from the start");
 
     // The ⭐ works right away (the save waits for the writer if needed).
-    let saved = app
-        .client
-        .post(app.url("/api/saved/star"))
-        .header("cookie", &cookie)
-        .form(&[("chat_log_id", chat_log_id.to_string().as_str()), ("note", "nice")])
-        .send()
-        .await
-        .expect("save");
-    assert_eq!(saved.status(), 200);
+    let (status, _) =
+        user.server_fn("saved/star", &[("chat_log_id", &chat_log_id.to_string()), ("note", "nice")]).await;
+    assert_eq!(status, 200);
 
     let row: (String, String, Value, Option<i32>, Option<i32>, String, String) = sqlx::query_as(
         "SELECT question, response, tools_used, input_tokens, output_tokens, model, status FROM chat_logs WHERE id = $1",
@@ -375,52 +348,26 @@ async fn reattaching_after_a_disconnect_delivers_every_event_exactly_once_in_ord
         ..AppOptions::default()
     })
     .await;
-    let cookie = sign_up(&app, "reattach@example.com").await;
-    let handle: Value = app
-        .client
-        .post(app.url("/chat/stream"))
-        .header("cookie", &cookie)
-        .header("accept", "application/json")
-        .json(&json!({"message": "30-day return of NOVA and LITH"}))
-        .send()
-        .await
-        .expect("start")
-        .json()
-        .await
-        .expect("handle");
+    let user = TestUser::sign_up(&app, "reattach@example.com").await;
+    let handle: Value = user.start("30-day return of NOVA and LITH").await.json().await.expect("handle");
     let run_id = handle["run_id"].as_str().expect("run id").to_owned();
-    let events_url = |after: usize| app.url(&format!("/chat/runs/{run_id}/events?after={after}"));
+    let events_path = |after: usize| format!("/chat/runs/{run_id}/events?after={after}");
 
     // A reload while the conversation's first answer is still being written: the conversation is there (empty
     // so far, the live run shows the rest), not "not found".
     let conversation_id = handle["conversation_id"].as_str().expect("conversation id").to_owned();
-    let get_conversation = |cookie: String| {
-        let (client, url, id) = (app.client.clone(), app.url("/api/conversations/get"), conversation_id.clone());
-        async move {
-            let response = client
-                .post(url)
-                .header("cookie", cookie)
-                .form(&[("conversation_id", id.as_str())])
-                .send()
-                .await
-                .expect("get conversation");
-            (response.status().as_u16(), response.text().await.unwrap_or_default())
-        }
-    };
-    assert_eq!(get_conversation(cookie.clone()).await, (200, "[]".to_owned()));
+    let conversation = [("conversation_id", conversation_id.as_str())];
+    assert_eq!(user.server_fn("conversations/get", &conversation).await, (200, json!([])));
 
     // Read three events, then drop the connection (a page refresh).
-    let first = app.client.get(events_url(0)).header("cookie", &cookie).send().await.expect("events");
-    let head = read_sse(first, |events| events.len() == 3).await;
+    let head = read_sse(user.get(&events_path(0)).await, |events| events.len() == 3).await;
     assert_eq!(head.len(), 3);
     // Re-attach where we left off.
-    let rest = app.client.get(events_url(3)).header("cookie", &cookie).send().await.expect("reattach");
-    let tail = read_sse(rest, |_| false).await;
+    let tail = read_sse(user.get(&events_path(3)).await, |_| false).await;
     assert_eq!(tail.first().and_then(|e| e.id), Some(3));
     assert_eq!(tail.last().map(|e| e.event.as_str()), Some("done"));
 
-    let all =
-        read_sse(app.client.get(events_url(0)).header("cookie", &cookie).send().await.expect("all"), |_| false).await;
+    let all = read_sse(user.get(&events_path(0)).await, |_| false).await;
     let joined: Vec<_> = head.into_iter().chain(tail).collect();
     assert_eq!(joined, all, "head + tail is every event once, in order");
     let answer: String =
@@ -430,8 +377,8 @@ async fn reattaching_after_a_disconnect_delivers_every_event_exactly_once_in_ord
     // The browser's own reconnect: the first URL (`after=0`) again, with the id of the last event it saw.
     let reconnect = app
         .client
-        .get(events_url(0))
-        .header("cookie", &cookie)
+        .get(app.url(&events_path(0)))
+        .header("cookie", user.cookie())
         .header("last-event-id", "4")
         .send()
         .await
@@ -441,18 +388,10 @@ async fn reattaching_after_a_disconnect_delivers_every_event_exactly_once_in_ord
     assert_eq!(resumed, all[5..].to_vec());
 
     // Another user cannot follow (or stop) this run, nor read its conversation.
-    let other = sign_up(&app, "intruder@example.com").await;
-    assert_eq!(get_conversation(other.clone()).await.0, 404);
-    let peek = app.client.get(events_url(0)).header("cookie", &other).send().await.expect("peek");
-    assert_eq!(peek.status(), 404);
-    let stop = app
-        .client
-        .post(app.url(&format!("/chat/runs/{run_id}/stop")))
-        .header("cookie", &other)
-        .send()
-        .await
-        .expect("stop");
-    assert_eq!(stop.status(), 404);
+    let intruder = TestUser::sign_up(&app, "intruder@example.com").await;
+    assert_eq!(intruder.server_fn("conversations/get", &conversation).await.0, 404);
+    assert_eq!(intruder.get(&events_path(0)).await.status(), 404);
+    assert_eq!(intruder.post(&format!("/chat/runs/{run_id}/stop")).await.status(), 404);
 }
 
 #[tokio::test]
@@ -462,36 +401,14 @@ async fn a_stopped_run_keeps_its_partial_answer_and_is_logged_as_cancelled() {
         ..AppOptions::default()
     })
     .await;
-    let cookie = sign_up(&app, "stopper@example.com").await;
-    let response = app
-        .client
-        .post(app.url("/chat/stream"))
-        .header("cookie", &cookie)
-        .json(&json!({"message": "how is my portfolio doing?"}))
-        .send()
-        .await
-        .expect("stream");
+    let user = TestUser::sign_up(&app, "stopper@example.com").await;
+    // Read until the answer has begun, then stop it.
+    let response = user.post_json("/chat/stream", &json!({"message": "how is my portfolio doing?"})).await;
     let events = read_sse(response, |events| events.iter().filter(|e| e.event == "text_delta").count() >= 2).await;
     let run_id = events[0].data["run_id"].as_str().expect("run id").to_owned();
     let chat_log_id = events[0].data["chat_log_id"].as_i64().expect("id");
-    let stop = app
-        .client
-        .post(app.url(&format!("/chat/runs/{run_id}/stop")))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("stop");
-    assert_eq!(stop.status(), 202);
-    let rest = read_sse(
-        app.client
-            .get(app.url(&format!("/chat/runs/{run_id}/events?after={}", events.len())))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .expect("rest"),
-        |_| false,
-    )
-    .await;
+    assert_eq!(user.post(&format!("/chat/runs/{run_id}/stop")).await.status(), 202);
+    let rest = read_sse(user.get(&format!("/chat/runs/{run_id}/events?after={}", events.len())).await, |_| false).await;
     assert_eq!(rest.last().map(|e| e.data["status"].clone()), Some(json!("cancelled")));
     app.state.log_writer.wait_settled(chat_log_id, Duration::from_secs(5)).await;
     let (status, response): (String, String) = sqlx::query_as("SELECT status, response FROM chat_logs WHERE id = $1")
@@ -508,22 +425,8 @@ async fn the_offline_model_answers_known_shapes_with_tools_and_says_what_it_cann
     let app =
         spawn_app_with(AppOptions { env: vec![("OFFLINE_WORD_DELAY_MS".into(), "0".into())], ..AppOptions::default() })
             .await;
-    let cookie = sign_up(&app, "offline@example.com").await;
-    let ask = |message: &'static str| {
-        let (app, cookie) = (&app, cookie.clone());
-        async move {
-            let r = app
-                .client
-                .post(app.url("/chat/stream"))
-                .header("cookie", cookie)
-                .json(&json!({"message": message}))
-                .send()
-                .await
-                .expect("post");
-            read_sse(r, |_| false).await
-        }
-    };
-    let price = ask("What is the latest price of NOVA?").await;
+    let user = TestUser::sign_up(&app, "offline@example.com").await;
+    let price = user.ask("What is the latest price of NOVA?").await;
     assert_eq!(price[0].data["model"], "offline-demo");
     assert!(price.iter().any(|e| e.event == "tool_call" && e.data["name"] == "run_sql"));
     let text: String =
@@ -531,13 +434,13 @@ async fn the_offline_model_answers_known_shapes_with_tools_and_says_what_it_cann
     assert!(text.contains("closed at"), "{text}");
     assert_eq!(price.last().expect("done").data["cost"], "0");
 
-    let chart = ask("chart NOVA").await;
+    let chart = user.ask("chart NOVA").await;
     let result =
         chart.iter().find(|e| e.event == "tool_result" && e.data["name"] == "make_chart").expect("chart result");
     assert_eq!(result.data["chart"]["kind"], "line");
     assert!(result.data["chart"]["x"].as_array().is_some_and(|x| !x.is_empty()));
 
-    let unknown = ask("What will the weather be tomorrow?").await;
+    let unknown = user.ask("What will the weather be tomorrow?").await;
     let text: String = unknown
         .iter()
         .filter(|e| e.event == "text_delta")
@@ -554,36 +457,12 @@ async fn a_follow_up_sent_right_after_an_answer_has_that_answer_in_its_context()
         stream(sse::text_answer("NOVA is a technology stock.", 10, 5)),
         stream(sse::text_answer("Yes.", 10, 1)),
     ]);
-    let app = spawn_app_with(AppOptions {
-        env: vec![
-            ("ANTHROPIC_API_KEY".into(), "test-key".into()),
-            ("ANTHROPIC_BASE_URL".into(), fake.base_url.clone()),
-        ],
-        ..AppOptions::default()
-    })
-    .await;
-    let cookie = sign_up(&app, "followup@example.com").await;
-    let first = app
-        .client
-        .post(app.url("/chat/stream"))
-        .header("cookie", &cookie)
-        .json(&json!({"message": "What is NOVA?"}))
-        .send()
-        .await
-        .expect("first");
-    let events = read_sse(first, |_| false).await;
+    let app = spawn_app_with(AppOptions { env: model_env(&fake, &[]), ..AppOptions::default() }).await;
+    let user = TestUser::sign_up(&app, "followup@example.com").await;
+    let events = user.ask("What is NOVA?").await;
     let conversation = events[0].data["conversation_id"].as_str().expect("conversation").to_owned();
-    // Immediately, before the log writer's next flush.
-    let second = app
-        .client
-        .post(app.url("/chat/stream"))
-        .header("cookie", &cookie)
-        .json(&json!({"message": "Is it volatile?", "conversation_id": conversation}))
-        .send()
-        .await
-        .expect("second");
-    assert_eq!(second.status(), 200);
-    let events = read_sse(second, |_| false).await;
+    // Immediately, before the log writer's next flush (`ask_in` asserts the follow-up is answered with a 200).
+    let events = user.ask_in(&conversation, "Is it volatile?").await;
     assert_eq!(events.last().map(|e| e.data["status"].clone()), Some(json!("ok")));
     let messages = fake.requests()[1]["messages"].clone();
     assert_eq!(messages[0]["content"][0]["text"], "What is NOVA?");
@@ -645,16 +524,8 @@ async fn an_openai_compatible_local_model_runs_the_same_tool_loop() {
         ..AppOptions::default()
     })
     .await;
-    let cookie = sign_up(&app, "local-model@example.com").await;
-    let response = app
-        .client
-        .post(app.url("/chat/stream"))
-        .header("cookie", &cookie)
-        .json(&json!({"message": "How many accounts?"}))
-        .send()
-        .await
-        .expect("post");
-    let events = read_sse(response, |_| false).await;
+    let user = TestUser::sign_up(&app, "local-model@example.com").await;
+    let events = user.ask("How many accounts?").await;
     assert_eq!(events[0].data["model"], "llama-3.1-8b-instruct");
     let text: String = events
         .iter()

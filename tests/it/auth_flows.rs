@@ -3,7 +3,7 @@
 use serde_json::Value;
 use tradechat::server::auth::gotrue::{GoTrue, GoTrueError};
 
-use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{AppOptions, TestApp, TestUser, spawn_app, spawn_app_with, status_and_json};
 
 fn gotrue(app: &TestApp) -> GoTrue {
     GoTrue::new(&app.base_url, "anon")
@@ -228,18 +228,12 @@ impl Jar {
     }
 }
 
+/// Calls the server function at `path` with the jar's cookies, and keeps the cookies it sets (a browser's session,
+/// where a [`TestUser`] keeps one fixed `Cookie` header).
 async fn call(app: &TestApp, jar: &mut Jar, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url(path))
-        .header(reqwest::header::COOKIE, jar.header())
-        .form(form)
-        .send()
-        .await
-        .expect("request");
+    let response = TestUser::with_cookie(app, jar.header()).post_form(path, form).await;
     jar.absorb(&response);
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    status_and_json(response).await
 }
 
 #[tokio::test]
@@ -447,20 +441,12 @@ async fn a_plain_form_asking_for_an_email_goes_on_to_login_which_says_where_it_w
 #[tokio::test]
 async fn a_signed_in_user_sets_a_new_password_and_the_old_one_stops_working() {
     let app = spawn_app().await;
-    let mut jar = Jar::default();
     let address = email();
-    let (status, _) = call(
-        &app,
-        &mut jar,
-        "/api/auth/sign_in",
-        &[("email", &address), ("password", "correct horse battery"), ("create", "true")],
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, body) = call(&app, &mut jar, "/api/auth/password", &[("password", "short")]).await;
+    let user = TestUser::sign_up(&app, &address).await;
+    let (status, body) = user.server_fn("auth/password", &[("password", "short")]).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("at least 8"), "{body}");
-    let (status, _) = call(&app, &mut jar, "/api/auth/password", &[("password", "a much better passphrase")]).await;
+    let (status, _) = user.server_fn("auth/password", &[("password", "a much better passphrase")]).await;
     assert_eq!(status, 200);
     let client = gotrue(&app);
     assert!(client.sign_in_password(&address, "correct horse battery").await.is_err());

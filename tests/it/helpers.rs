@@ -124,6 +124,19 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     TestApp { base_url, client: reqwest::Client::new(), state, database_url, _data_dir: data_dir }
 }
 
+/// The environment of an app whose model is `fake` (the fake Messages API), with `extra` variables.
+pub fn model_env(
+    fake: &tradechat::server::agent::fake_anthropic::FakeAnthropic,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("ANTHROPIC_API_KEY".to_owned(), "test-key".to_owned()),
+        ("ANTHROPIC_BASE_URL".to_owned(), fake.base_url.clone()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
 /// A pool on a fresh, migrated database (no server).
 pub async fn fresh_pool() -> sqlx::PgPool {
     pool_for(&fresh_database().await).await
@@ -184,7 +197,7 @@ pub async fn next_ids(pool: &sqlx::PgPool, n: i64) -> Vec<i64> {
 }
 
 /// The `Cookie` header that sends back the cookies `response` set.
-pub fn session_cookie(response: &reqwest::Response) -> String {
+fn session_cookie(response: &reqwest::Response) -> String {
     response
         .headers()
         .get_all(reqwest::header::SET_COOKIE)
@@ -194,56 +207,155 @@ pub fn session_cookie(response: &reqwest::Response) -> String {
         .join("; ")
 }
 
-/// Signs a new user up through the app's server function; returns the `Cookie` header of their session.
-pub async fn sign_up(app: &TestApp, email: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/api/auth/sign_in"))
-        .form(&[("email", email), ("password", "correct horse battery"), ("create", "true")])
-        .send()
-        .await
-        .expect("sign up");
-    assert_eq!(response.status(), 200, "sign-up failed");
-    session_cookie(&response)
+/// The status of a server function's answer and its JSON body (server functions answer JSON, errors included).
+pub async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("a {status} answer that is not JSON ({e}): {text}"));
+    (status, body)
 }
 
-/// Signs `email` in through the app's server functions with a password; returns the session's `Cookie` header.
-pub async fn sign_in_with_password(app: &TestApp, email: &str, password: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/api/auth/sign_in"))
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(response.status(), 200, "sign-in failed");
-    session_cookie(&response)
+/// A signed-in user of a [`TestApp`]: every request made through it carries the session's `Cookie` header, as
+/// the browser sends it. The header is fixed — cookies a response sets are not taken up (a test that follows
+/// them keeps its own jar).
+pub struct TestUser<'a> {
+    app: &'a TestApp,
+    cookie: String,
 }
 
-/// Signs `email` in on `app` with an emailed code, as its owner would — from the inbox, here the outbox of
-/// `outbox_app` (the app itself, or the GoTrue it uses); returns the session's `Cookie` header.
-pub async fn sign_in_by_code(app: &TestApp, outbox_app: &TestApp, email: &str) -> String {
-    let sent = app.client.post(app.url("/api/auth/send_email")).form(&[("email", email)]).send().await.expect("send");
-    assert_eq!(sent.status(), 200, "{}", sent.text().await.unwrap_or_default());
-    let mails: Vec<serde_json::Value> = outbox_app
-        .client
-        .get(outbox_app.url("/dev/outbox.json"))
-        .send()
-        .await
-        .expect("outbox")
-        .json()
-        .await
-        .expect("json");
-    let code = mails.iter().find(|m| m["to"] == email).and_then(|m| m["code"].as_str()).expect("a code").to_owned();
-    let verified = app
-        .client
-        .post(app.url("/api/auth/verify_code"))
-        .form(&[("email", email), ("code", code.as_str())])
-        .send()
-        .await
-        .expect("verify");
-    assert_eq!(verified.status(), 200, "{}", verified.text().await.unwrap_or_default());
-    session_cookie(&verified)
+impl<'a> TestUser<'a> {
+    /// Signs a new user up through the app's server function, with the password `correct horse battery`.
+    pub async fn sign_up(app: &'a TestApp, email: &str) -> Self {
+        let response = app
+            .client
+            .post(app.url("/api/auth/sign_in"))
+            .form(&[("email", email), ("password", "correct horse battery"), ("create", "true")])
+            .send()
+            .await
+            .expect("sign up");
+        assert_eq!(response.status(), 200, "sign-up failed");
+        Self::with_cookie(app, session_cookie(&response))
+    }
+
+    /// Signs `email` in through the app's server function with a password.
+    pub async fn by_password(app: &'a TestApp, email: &str, password: &str) -> Self {
+        let response = app
+            .client
+            .post(app.url("/api/auth/sign_in"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(response.status(), 200, "sign-in failed");
+        Self::with_cookie(app, session_cookie(&response))
+    }
+
+    /// Signs `email` in on `app` with an emailed code, as its owner would — from the inbox, here the outbox of
+    /// `outbox_app` (the app itself, or the GoTrue it uses).
+    pub async fn by_code(app: &'a TestApp, outbox_app: &TestApp, email: &str) -> Self {
+        let sent =
+            app.client.post(app.url("/api/auth/send_email")).form(&[("email", email)]).send().await.expect("send");
+        assert_eq!(sent.status(), 200, "{}", sent.text().await.unwrap_or_default());
+        let mails: Vec<serde_json::Value> = outbox_app
+            .client
+            .get(outbox_app.url("/dev/outbox.json"))
+            .send()
+            .await
+            .expect("outbox")
+            .json()
+            .await
+            .expect("json");
+        let code = mails.iter().find(|m| m["to"] == email).and_then(|m| m["code"].as_str()).expect("a code").to_owned();
+        let verified = app
+            .client
+            .post(app.url("/api/auth/verify_code"))
+            .form(&[("email", email), ("code", code.as_str())])
+            .send()
+            .await
+            .expect("verify");
+        assert_eq!(verified.status(), 200, "{}", verified.text().await.unwrap_or_default());
+        Self::with_cookie(app, session_cookie(&verified))
+    }
+
+    /// Whoever sends `cookie` (a `Cookie` header) to `app`.
+    pub fn with_cookie(app: &'a TestApp, cookie: impl Into<String>) -> Self {
+        Self { app, cookie: cookie.into() }
+    }
+
+    /// The same session, at another instance of the deployment.
+    pub fn on<'b>(&self, app: &'b TestApp) -> TestUser<'b> {
+        TestUser { app, cookie: self.cookie.clone() }
+    }
+
+    /// The session's `Cookie` header.
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
+    /// The session's access token (the `tc-access` cookie), as a bearer would send it.
+    pub fn access_token(&self) -> &str {
+        self.cookie.split("; ").find_map(|c| c.strip_prefix("tc-access=")).expect("an access cookie")
+    }
+
+    /// A request to `path` with the session's cookie.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.app.client.request(method, self.app.url(path)).header(reqwest::header::COOKIE, &self.cookie)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path).send().await.expect("get")
+    }
+
+    /// `POST path` with no body.
+    pub async fn post(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path).send().await.expect("post")
+    }
+
+    /// `POST path` with a form.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path).form(form).send().await.expect("post form")
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path).json(body).send().await.expect("post json")
+    }
+
+    /// Calls the server function at `/api/{name}` (or at `name`, a full path) with `args` as its form: the status
+    /// and the JSON it answered.
+    pub async fn server_fn(&self, name: &str, args: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let path = if name.starts_with('/') { name.to_owned() } else { format!("/api/{name}") };
+        status_and_json(self.post_form(&path, args).await).await
+    }
+
+    /// Starts a run for `message` without following it (`Accept: application/json`): `201` with the run's handle,
+    /// or the refusal.
+    pub async fn start(&self, message: &str) -> reqwest::Response {
+        self.request(reqwest::Method::POST, "/chat/stream")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&serde_json::json!({ "message": message }))
+            .send()
+            .await
+            .expect("start")
+    }
+
+    /// Asks `message` in a new conversation and reads the answer's events to the end.
+    pub async fn ask(&self, message: &str) -> Vec<Sse> {
+        self.chat(serde_json::json!({ "message": message })).await
+    }
+
+    /// Asks `message` in the conversation `conversation_id` and reads the answer's events to the end.
+    pub async fn ask_in(&self, conversation_id: &str, message: &str) -> Vec<Sse> {
+        self.chat(serde_json::json!({ "message": message, "conversation_id": conversation_id })).await
+    }
+
+    async fn chat(&self, body: serde_json::Value) -> Vec<Sse> {
+        let response = self.post_json("/chat/stream", &body).await;
+        assert_eq!(response.status(), 200, "the question was not streamed an answer");
+        read_sse(response, |_| false).await
+    }
 }
 
 /// Marks `email` as confirmed, as the owner's first sign-in link or code does (see the auth flow tests).

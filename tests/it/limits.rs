@@ -10,9 +10,7 @@ use serde_json::{Value, json};
 use tradechat::server::agent::fake_anthropic::{FakeAnthropic, Reply, sse};
 use tradechat::server::limits::alerts;
 
-use crate::helpers::{
-    AppOptions, TestApp, create_user, log_record, next_ids, sign_in_by_code, sign_up, spawn_app_with,
-};
+use crate::helpers::{AppOptions, TestUser, create_user, log_record, model_env, next_ids, spawn_app_with};
 
 /// A fake model whose every answer streams slowly (a run stays in flight for a few seconds).
 async fn slow_model() -> FakeAnthropic {
@@ -23,26 +21,6 @@ async fn slow_model() -> FakeAnthropic {
         delay: Duration::from_millis(60),
     });
     fake
-}
-
-fn model_env(fake: &FakeAnthropic, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env = vec![
-        ("ANTHROPIC_API_KEY".to_owned(), "test-key".to_owned()),
-        ("ANTHROPIC_BASE_URL".to_owned(), fake.base_url.clone()),
-    ];
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    env
-}
-
-async fn start(app: &TestApp, cookie: &str, message: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/chat/stream"))
-        .header("cookie", cookie)
-        .header("accept", "application/json")
-        .json(&json!({ "message": message }))
-        .send()
-        .await
-        .expect("post")
 }
 
 #[tokio::test]
@@ -63,10 +41,10 @@ async fn twenty_parallel_requests_against_a_budget_for_five_runs_start_at_most_f
     })
     .await;
     assert_eq!(app.state.agent.worst_case_cost(chrono::Utc::now().date_naive()), Decimal::new(281_680, 6));
-    let cookie = sign_up(&app, "budget@example.com").await;
+    let user = TestUser::sign_up(&app, "budget@example.com").await;
     let requests = (0..20).map(|i| {
-        let (app, cookie) = (&app, cookie.clone());
-        async move { start(app, &cookie, &format!("question {i}")).await }
+        let user = &user;
+        async move { user.start(&format!("question {i}")).await }
     });
     let responses = futures_util::future::join_all(requests).await;
     let started = responses.iter().filter(|r| r.status() == 201).count();
@@ -91,12 +69,13 @@ async fn rate_and_concurrency_limits_hold_across_two_instances_on_one_postgres()
     let second =
         spawn_app_with(AppOptions { env, database_url: Some(first.database_url.clone()), ..AppOptions::default() })
             .await;
-    let cookie = sign_up(&first, "two-instances@example.com").await;
+    let user = TestUser::sign_up(&first, "two-instances@example.com").await;
+    let same_user_on_second = user.on(&second);
 
     // Concurrency: one run at a time, whichever instance is asked.
-    let a = start(&first, &cookie, "one").await;
+    let a = user.start("one").await;
     assert_eq!(a.status(), 201);
-    let b = start(&second, &cookie, "two").await;
+    let b = same_user_on_second.start("two").await;
     assert_eq!(b.status(), 429);
     let message: Value = b.json().await.expect("json");
     assert!(message["error"].as_str().unwrap_or_default().contains("answer being written"), "{message}");
@@ -107,8 +86,8 @@ async fn rate_and_concurrency_limits_hold_across_two_instances_on_one_postgres()
     while admitted < 3 {
         assert!(std::time::Instant::now() < deadline, "runs did not finish");
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let app = if admitted % 2 == 1 { &second } else { &first };
-        let r = start(app, &cookie, "next").await;
+        let asking = if admitted % 2 == 1 { &same_user_on_second } else { &user };
+        let r = asking.start("next").await;
         if r.status() == 201 {
             admitted += 1;
         }
@@ -116,7 +95,7 @@ async fn rate_and_concurrency_limits_hold_across_two_instances_on_one_postgres()
     // Rate: three were started within the minute; the fourth is refused by either instance, with a wait.
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let r = start(&first, &cookie, "fourth").await;
+        let r = user.start("fourth").await;
         let body: Value = r.json().await.expect("json");
         let error = body["error"].as_str().unwrap_or_default().to_owned();
         if error.contains("answer being written") {
@@ -204,17 +183,8 @@ async fn each_threshold_fires_once_per_window_and_reaches_the_webhook() {
     assert_eq!(undelivered, 0);
 
     // Alerts are shown only to the user they concern.
-    let other = sign_up(&app, "viewer@example.com").await;
-    let mine: Value = app
-        .client
-        .post(app.url("/api/usage/mine"))
-        .header("cookie", &other)
-        .send()
-        .await
-        .expect("usage")
-        .json()
-        .await
-        .expect("json");
+    let viewer = TestUser::sign_up(&app, "viewer@example.com").await;
+    let (_, mine) = viewer.server_fn("usage/mine", &[]).await;
     assert_eq!(mine["alerts"], json!([]), "another user's alerts are not shown");
 }
 
@@ -285,23 +255,20 @@ async fn admin_endpoints_refuse_non_admins_and_usage_shows_only_the_users_rows()
         ..AppOptions::default()
     })
     .await;
-    let user = sign_up(&app, "plain@example.com").await;
-    let boss = sign_up(&app, "boss@example.com").await;
-    for (path, form) in [
-        ("/api/admin/dashboard", vec![]),
-        ("/api/admin/exchange", vec![("chat_log_id", "1")]),
-        ("/api/admin/limits", vec![("user_id", "00000000-0000-0000-0000-000000000000")]),
+    let user = TestUser::sign_up(&app, "plain@example.com").await;
+    let boss = TestUser::sign_up(&app, "boss@example.com").await;
+    for (name, args) in [
+        ("admin/dashboard", vec![]),
+        ("admin/exchange", vec![("chat_log_id", "1")]),
+        ("admin/limits", vec![("user_id", "00000000-0000-0000-0000-000000000000")]),
     ] {
-        let r = app.client.post(app.url(path)).header("cookie", &user).form(&form).send().await.expect("post");
-        assert_eq!(r.status(), 403, "{path}");
+        assert_eq!(user.server_fn(name, &args).await.0, 403, "{name}");
     }
     // An address in ADMIN_EMAILS counts for a session its owner started from the inbox (anyone can sign up under
     // it with a password).
-    let r = app.client.post(app.url("/api/admin/dashboard")).header("cookie", &boss).send().await.expect("post");
-    assert_eq!(r.status(), 403, "a password session under the admin address");
-    let boss = sign_in_by_code(&app, &app, "boss@example.com").await;
-    let r = app.client.post(app.url("/api/admin/dashboard")).header("cookie", &boss).send().await.expect("post");
-    assert_eq!(r.status(), 200);
+    assert_eq!(boss.server_fn("admin/dashboard", &[]).await.0, 403, "a password session under the admin address");
+    let boss = TestUser::by_code(&app, &app, "boss@example.com").await;
+    assert_eq!(boss.server_fn("admin/dashboard", &[]).await.0, 200);
 
     // Someone else's spend does not appear on "My usage".
     let other = create_user(&app.state.db, "other@example.com").await;
@@ -311,16 +278,7 @@ async fn admin_endpoints_refuse_non_admins_and_usage_shows_only_the_users_rows()
     tradechat::server::store::chat_logs::insert_batch(&mut app.state.db.acquire().await.expect("conn"), &[record])
         .await
         .expect("insert");
-    let mine: Value = app
-        .client
-        .post(app.url("/api/usage/mine"))
-        .header("cookie", &user)
-        .send()
-        .await
-        .expect("usage")
-        .json()
-        .await
-        .expect("json");
+    let (_, mine) = user.server_fn("usage/mine", &[]).await;
     assert_eq!(mine["today"]["spent_usd"], "0");
     assert_eq!(mine["most_expensive"], json!([]));
     assert_eq!(mine["requests_month"], 0);
@@ -369,19 +327,9 @@ async fn dashboard_numbers_equal_the_seeds_sql_on_a_fixed_data_set() {
     for chunk in records.chunks(17) {
         tradechat::server::store::chat_logs::insert_batch(&mut conn, chunk).await.expect("insert");
     }
-    let admin = sign_in_by_code(&app, &app, "analyst@example.com").await;
+    let admin = TestUser::by_code(&app, &app, "analyst@example.com").await;
     let from = (today - chrono::Duration::days(2)).to_string();
-    let dashboard: Value = app
-        .client
-        .post(app.url("/api/admin/dashboard"))
-        .header("cookie", &admin)
-        .form(&[("from", from.as_str()), ("to", today.to_string().as_str())])
-        .send()
-        .await
-        .expect("dashboard")
-        .json()
-        .await
-        .expect("json");
+    let (_, dashboard) = admin.server_fn("admin/dashboard", &[("from", &from), ("to", &today.to_string())]).await;
 
     // The seed's "activity by user".
     let seed: Vec<(String, i64, Decimal, Option<f64>)> = sqlx::query_as(

@@ -10,22 +10,20 @@ use tradechat::server::agent::fake_anthropic::{FakeAnthropic, sse, stream};
 use tradechat::server::auth::gotrue::GoTrue;
 use tradechat::server::auth::sessions::LIVENESS_TTL;
 
-use crate::helpers::{
-    AppOptions, TestApp, confirm_email, read_sse, sign_in_by_code, sign_in_with_password, sign_up, spawn_app,
-    spawn_app_with,
-};
+use crate::helpers::{AppOptions, TestApp, TestUser, confirm_email, model_env, read_sse, spawn_app, spawn_app_with};
 
 const SECRET: &str = "a-shared-signing-secret-of-at-least-32-bytes!";
-
-/// The `tc-access` token inside a `Cookie` header.
-fn access_token(cookie: &str) -> String {
-    cookie.split("; ").find_map(|c| c.strip_prefix("tc-access=")).expect("an access cookie").to_owned()
-}
 
 /// `POST path` as the bearer of `token`: the status.
 async fn bearer_status(app: &TestApp, path: &str, token: &str) -> u16 {
     let response = app.client.post(app.url(path)).bearer_auth(token).form(&[("page", "0")]).send().await.expect("post");
     response.status().as_u16()
+}
+
+/// Asking a question (`POST /chat/stream`) as the bearer of `token`: the status.
+async fn bearer_ask_status(app: &TestApp, token: &str) -> u16 {
+    let request = app.client.post(app.url("/chat/stream")).bearer_auth(token).json(&json!({"message": "hi"}));
+    request.send().await.expect("post").status().as_u16()
 }
 
 /// Polls until `path` refuses `token` (401), for at most twice the liveness bound; returns how long it took.
@@ -69,32 +67,22 @@ async fn supabase_mode(gotrue: &TestApp, env: Vec<(String, String)>) -> TestApp 
         .await
 }
 
-async fn dashboard_status(app: &TestApp, cookie: &str) -> u16 {
-    let response =
-        app.client.post(app.url("/api/admin/dashboard")).header("cookie", cookie).send().await.expect("dashboard");
-    response.status().as_u16()
+/// What the admin dashboard answers `user`: the status.
+async fn dashboard_status(user: &TestUser<'_>) -> u16 {
+    user.server_fn("admin/dashboard", &[]).await.0
 }
 
 #[tokio::test]
 async fn a_signed_out_session_is_refused_everywhere_at_once_here_and_within_the_bound_on_another_instance() {
     let (a, b) = two_instances(vec![]).await;
-    let cookie = sign_up(&a, "leaving@example.com").await;
-    let token = access_token(&cookie);
-    assert_eq!(bearer_status(&b, "/api/history/search", &token).await, 200, "live on the other instance");
+    let user = TestUser::sign_up(&a, "leaving@example.com").await;
+    let token = user.access_token();
+    assert_eq!(bearer_status(&b, "/api/history/search", token).await, 200, "live on the other instance");
 
-    let out = a.client.post(a.url("/api/auth/sign_out")).header("cookie", &cookie).send().await.expect("sign out");
-    assert_eq!(out.status(), 200);
+    assert_eq!(user.server_fn("auth/sign_out", &[]).await.0, 200);
     // Here: at once, on every route — server functions and the chat stream alike.
-    assert_eq!(bearer_status(&a, "/api/history/search", &token).await, 401);
-    let stream = a
-        .client
-        .post(a.url("/chat/stream"))
-        .bearer_auth(&token)
-        .json(&json!({"message": "hi"}))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(stream.status(), 401);
+    assert_eq!(bearer_status(&a, "/api/history/search", token).await, 401);
+    assert_eq!(bearer_ask_status(&a, token).await, 401);
     let me: Value = a
         .client
         .post(a.url("/api/auth/me"))
@@ -107,7 +95,7 @@ async fn a_signed_out_session_is_refused_everywhere_at_once_here_and_within_the_
         .expect("json");
     assert_eq!(me, Value::Null, "the old access cookie alone signs nobody in");
     // On the other instance: within the liveness bound.
-    let took = refused_within_bound(&b, "/api/history/search", &token).await;
+    let took = refused_within_bound(&b, "/api/history/search", token).await;
     assert!(took <= LIVENESS_TTL * 2, "{took:?}");
 }
 
@@ -131,62 +119,36 @@ async fn in_supabase_mode_a_signed_out_session_is_refused_on_app_routes() {
             .await;
     let app = supabase_mode(&gotrue_app, vec![]).await;
     assert!(app.state.auth.builtin.is_none(), "Supabase mode");
-    let cookie = sign_up(&app, "supa@example.com").await;
-    let token = access_token(&cookie);
-    assert_eq!(bearer_status(&app, "/api/history/search", &token).await, 200);
-    let out = app.client.post(app.url("/api/auth/sign_out")).header("cookie", &cookie).send().await.expect("out");
-    assert_eq!(out.status(), 200);
-    assert_eq!(bearer_status(&app, "/api/history/search", &token).await, 401);
-    let stream = app
-        .client
-        .post(app.url("/chat/stream"))
-        .bearer_auth(&token)
-        .json(&json!({"message": "hi"}))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(stream.status(), 401);
+    let user = TestUser::sign_up(&app, "supa@example.com").await;
+    let token = user.access_token();
+    assert_eq!(bearer_status(&app, "/api/history/search", token).await, 200);
+    assert_eq!(user.server_fn("auth/sign_out", &[]).await.0, 200);
+    assert_eq!(bearer_status(&app, "/api/history/search", token).await, 401);
+    assert_eq!(bearer_ask_status(&app, token).await, 401);
 }
 
 #[tokio::test]
 async fn an_admin_address_squatted_with_a_password_never_makes_its_squatter_admin_built_in() {
     let boss = "boss@example.com";
     let (app, other) = two_instances(vec![("ADMIN_EMAILS".into(), boss.into())]).await;
-    let squatter = sign_up(&app, boss).await;
-    assert_eq!(dashboard_status(&app, &squatter).await, 403, "a password sign-up proves nothing");
+    let squatter = TestUser::sign_up(&app, boss).await;
+    assert_eq!(dashboard_status(&squatter).await, 403, "a password sign-up proves nothing");
 
     // The owner signs in from their inbox: admin in that session; the squatter's session ended with it.
-    let owner = sign_in_by_code(&app, &app, boss).await;
-    assert_eq!(dashboard_status(&app, &owner).await, 200);
+    let owner = TestUser::by_code(&app, &app, boss).await;
+    assert_eq!(dashboard_status(&owner).await, 200);
     // The squatter's session is over, here and on the other instance, within the liveness bound.
-    refused_within_bound(&app, "/api/admin/dashboard", &access_token(&squatter)).await;
-    refused_within_bound(&other, "/api/history/search", &access_token(&squatter)).await;
+    refused_within_bound(&app, "/api/admin/dashboard", squatter.access_token()).await;
+    refused_within_bound(&other, "/api/history/search", squatter.access_token()).await;
 
     // Still not by password, even the owner's own after confirming; a configured user id is.
-    let me: Value = app
-        .client
-        .post(app.url("/api/auth/me"))
-        .header("cookie", &owner)
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
+    let (_, me) = owner.server_fn("auth/me", &[]).await;
     let owner_id = me["id"].as_str().expect("id").to_owned();
-    let set = app
-        .client
-        .post(app.url("/api/auth/password"))
-        .header("cookie", &owner)
-        .form(&[("password", "the owner's passphrase")])
-        .send()
-        .await
-        .expect("password");
-    assert_eq!(set.status(), 200);
-    let password_cookie = sign_in_with_password(&app, boss, "the owner's passphrase").await;
-    assert_eq!(dashboard_status(&app, &password_cookie).await, 403);
+    assert_eq!(owner.server_fn("auth/password", &[("password", "the owner's passphrase")]).await.0, 200);
+    let by_password = TestUser::by_password(&app, boss, "the owner's passphrase").await;
+    assert_eq!(dashboard_status(&by_password).await, 403);
     let by_id = instance_of(&app, vec![("ADMIN_USER_IDS".into(), owner_id)]).await;
-    assert_eq!(dashboard_status(&by_id, &password_cookie).await, 200, "ADMIN_USER_IDS holds for any session");
+    assert_eq!(dashboard_status(&by_password.on(&by_id)).await, 200, "ADMIN_USER_IDS holds for any session");
 }
 
 #[tokio::test]
@@ -196,59 +158,40 @@ async fn an_admin_address_squatted_with_a_password_never_makes_its_squatter_admi
         spawn_app_with(AppOptions { env: vec![("AUTH_JWT_SECRET".into(), SECRET.into())], ..AppOptions::default() })
             .await;
     let app = supabase_mode(&gotrue_app, vec![("ADMIN_EMAILS".into(), boss.into())]).await;
-    let squatter = sign_up(&app, boss).await;
-    assert_eq!(dashboard_status(&app, &squatter).await, 403);
+    let squatter = TestUser::sign_up(&app, boss).await;
+    assert_eq!(dashboard_status(&squatter).await, 403);
     // As with Supabase's "Confirm email" off: the address counts as confirmed at sign-up. Still not admin.
     confirm_email(&app.state.db, boss).await;
-    let squatter_again = sign_in_with_password(&app, boss, "correct horse battery").await;
-    assert_eq!(dashboard_status(&app, &squatter_again).await, 403, "a confirmed address signed in by password");
+    let squatter_again = TestUser::by_password(&app, boss, "correct horse battery").await;
+    assert_eq!(dashboard_status(&squatter_again).await, 403, "a confirmed address signed in by password");
     // The owner, from the inbox: admin.
-    let owner = sign_in_by_code(&app, &gotrue_app, boss).await;
-    assert_eq!(dashboard_status(&app, &owner).await, 200);
+    let owner = TestUser::by_code(&app, &gotrue_app, boss).await;
+    assert_eq!(dashboard_status(&owner).await, 200);
 }
 
 #[tokio::test]
 async fn an_oversized_result_costs_kilobytes_not_gigabytes() {
     let huge = "SELECT repeat('x', 20000000) AS s FROM range(20)";
     let fake = FakeAnthropic::start().await.expect("fake");
-    let mut round = vec![sse::message_start(100, 0, 0)];
-    round.extend(sse::tool_block(0, "toolu_1", "run_sql", &[&json!({ "sql": huge }).to_string()]));
-    round.extend(sse::message_end("tool_use", 5));
+    let round = sse::tool_round("toolu_1", "run_sql", &json!({ "sql": huge }), 100, 5);
     fake.script([stream(round), stream(sse::text_answer("That was large.", 100, 5))]);
-    let app = spawn_app_with(AppOptions {
-        env: vec![
-            ("ANTHROPIC_API_KEY".into(), "test-key".into()),
-            ("ANTHROPIC_BASE_URL".into(), fake.base_url.clone()),
-        ],
-        ..AppOptions::default()
-    })
-    .await;
-    let cookie = sign_up(&app, "big@example.com").await;
+    let app = spawn_app_with(AppOptions { env: model_env(&fake, &[]), ..AppOptions::default() }).await;
+    let user = TestUser::sign_up(&app, "big@example.com").await;
 
     // Re-running the step: a bounded answer with each cell cut and saying how long it was.
-    let rerun = app
-        .client
-        .post(app.url("/api/tools/rerun"))
-        .header("cookie", &cookie)
-        .form(&[("name", "run_sql"), ("input", &json!({ "sql": huge }).to_string()), ("rows", "10000")])
-        .send()
-        .await
-        .expect("rerun");
+    let rerun = user
+        .post_form(
+            "/api/tools/rerun",
+            &[("name", "run_sql"), ("input", &json!({ "sql": huge }).to_string()), ("rows", "10000")],
+        )
+        .await;
     assert_eq!(rerun.status(), 200);
     let body = rerun.text().await.expect("body");
     assert!(body.len() < 512 * 1024, "{} bytes", body.len());
     assert!(body.contains("truncated, 20000000 bytes"), "{}", &body[..300.min(body.len())]);
 
     // Through the chat: the run's events stay small, and the model is told the result was too large.
-    let response = app
-        .client
-        .post(app.url("/chat/stream"))
-        .header("cookie", &cookie)
-        .json(&json!({"message": "show me something huge"}))
-        .send()
-        .await
-        .expect("stream");
-    let events = read_sse(response, |_| false).await;
+    let events = user.ask("show me something huge").await;
     let bytes: usize = events.iter().map(|e| e.data.to_string().len()).sum();
     assert!(bytes < tradechat::server::agent::runs::RUN_EVENT_BYTES + 64 * 1024, "{bytes} bytes of events");
     let result = events.iter().find(|e| e.event == "tool_result").expect("a tool result");
@@ -257,14 +200,7 @@ async fn an_oversized_result_costs_kilobytes_not_gigabytes() {
     assert!(told.contains("truncated"), "the model sees the cut");
 
     // A CSV download of it is refused with the reason instead of being built.
-    let csv = app
-        .client
-        .post(app.url("/chat/results.csv"))
-        .header("cookie", &cookie)
-        .form(&[("sql", huge)])
-        .send()
-        .await
-        .expect("csv");
+    let csv = user.post_form("/chat/results.csv", &[("sql", huge)]).await;
     assert_eq!(csv.status(), 400);
     assert!(csv.text().await.expect("body").contains("too large for a CSV download"));
 }
@@ -334,7 +270,7 @@ async fn a_mail_server_that_never_answers_does_not_hold_up_sign_in_emails() {
         ..AppOptions::default()
     })
     .await;
-    sign_up(&app, "known@example.com").await;
+    TestUser::sign_up(&app, "known@example.com").await;
     let mut answers = Vec::new();
     for email in ["known@example.com", "unknown@example.com"] {
         let send = app.client.post(app.url("/api/auth/send_email")).form(&[("email", email)]).send();
@@ -351,24 +287,13 @@ async fn a_huge_last_event_id_and_an_impossible_date_range_are_answered_not_pani
     let admin = "ops@example.com";
     let app =
         spawn_app_with(AppOptions { env: vec![("ADMIN_EMAILS".into(), admin.into())], ..AppOptions::default() }).await;
-    let cookie = sign_in_by_code(&app, &app, admin).await;
-    let started: Value = app
-        .client
-        .post(app.url("/chat/stream"))
-        .header("cookie", &cookie)
-        .header("accept", "application/json")
-        .json(&json!({"message": "latest price of NOVA"}))
-        .send()
-        .await
-        .expect("start")
-        .json()
-        .await
-        .expect("json");
+    let user = TestUser::by_code(&app, &app, admin).await;
+    let started: Value = user.start("latest price of NOVA").await.json().await.expect("json");
     let run = started["run_id"].as_str().expect("run id").to_owned();
     let events = app
         .client
         .get(app.url(&format!("/chat/runs/{run}/events")))
-        .header("cookie", &cookie)
+        .header("cookie", user.cookie())
         .header("last-event-id", "18446744073709551615")
         .send()
         .await
@@ -379,15 +304,7 @@ async fn a_huge_last_event_id_and_an_impossible_date_range_are_answered_not_pani
     assert!(read.is_empty(), "nothing past the end: {read:?}");
 
     for (from, to) in [("", "-262143-01-01"), ("+262142-12-31", ""), ("2026-02-30", "")] {
-        let response = app
-            .client
-            .post(app.url("/api/admin/dashboard"))
-            .header("cookie", &cookie)
-            .form(&[("from", from), ("to", to)])
-            .send()
-            .await
-            .expect("dashboard");
-        assert_eq!(response.status(), 400, "{from}–{to}");
+        assert_eq!(user.server_fn("admin/dashboard", &[("from", from), ("to", to)]).await.0, 400, "{from}–{to}");
     }
 }
 

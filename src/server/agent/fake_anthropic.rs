@@ -125,6 +125,15 @@ pub mod sse {
         frames.extend(message_end("end_turn", output_tokens));
         frames
     }
+
+    /// A complete round that calls one tool: `message_start`, a tool_use block whose `input` arrives as one JSON
+    /// piece, and the `tool_use` stop (no cache usage, no pings; build the frames by hand for those).
+    pub fn tool_round(tool_id: &str, name: &str, input: &Value, input_tokens: u64, output_tokens: u64) -> Vec<String> {
+        let mut frames = vec![message_start(input_tokens, 0, 0)];
+        frames.extend(tool_block(0, tool_id, name, &[&input.to_string()]));
+        frames.extend(message_end("tool_use", output_tokens));
+        frames
+    }
 }
 
 #[derive(Default)]
