@@ -18,9 +18,7 @@ pub enum Role {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
     /// Text.
-    Text {
-        text: String,
-    },
+    Text { text: String },
     /// The model calls a tool.
     ToolUse {
         /// Call id.
