@@ -26,7 +26,7 @@ pub use error::AppError;
 pub use metrics::WriterMetrics;
 pub use status::{ComponentStatus, StatusReport, TableCount, system_status};
 pub use stream::{ChartKind, ChartSeries, ChartSpec, ChatRequest, RunEnd, RunEvent, RunHandle, TablePreview};
-pub use types::{ConversationSummary, Exchange, Page, Profile, SavedChat, SavedRef};
+pub use types::{ConversationSummary, Exchange, Page, Profile, SavedChat, SavedRef, page_window};
 pub use usage::{
     AdminDashboard, AlertView, DailyUsage, DismissAlert, ExpensiveQuestion, LimitsView, Meter, MyUsage, SetUserLimits,
     ToolUsage, UserActivity, admin_exchange, dismiss_alert, fetch_admin_dashboard, fetch_my_usage, set_user_limits,

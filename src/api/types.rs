@@ -15,6 +15,21 @@ pub struct Page<T> {
     pub has_more: bool,
 }
 
+/// `LIMIT` and `OFFSET` for page `page` of `per_page` rows: one row more than a page, to learn whether another
+/// follows without counting ([`Page::from_window`] makes the page).
+pub fn page_window(page: u32, per_page: u32) -> (i64, i64) {
+    (i64::from(per_page) + 1, i64::from(page) * i64::from(per_page))
+}
+
+impl<T> Page<T> {
+    /// Page `page` from the rows [`page_window`] fetched.
+    pub fn from_window(mut rows: Vec<T>, page: u32, per_page: u32) -> Self {
+        let has_more = rows.len() > per_page as usize;
+        rows.truncate(per_page as usize);
+        Self { items: rows, page, has_more }
+    }
+}
+
 /// A ⭐ saved answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedChat {

@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::api::{ConversationSummary, Exchange, Page, SavedRef};
+use crate::api::{ConversationSummary, Exchange, Page, SavedRef, page_window};
 use crate::domain::RunStatus;
 
 #[derive(sqlx::FromRow)]
@@ -124,6 +124,7 @@ pub async fn search_exchanges(
     per_page: u32,
 ) -> Result<Page<Exchange>, sqlx::Error> {
     let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let (limit, offset) = page_window(page, per_page);
     let rows: Vec<ExchangeRow> = sqlx::query_as(&format!(
         "SELECT {EXCHANGE_COLUMNS} FROM chat_logs l
          LEFT JOIN saved_chats s ON s.chat_log_id = l.id AND s.user_id = l.user_id
@@ -133,12 +134,11 @@ pub async fn search_exchanges(
          ORDER BY l.created_at DESC, l.id DESC LIMIT $2 OFFSET $3"
     ))
     .bind(search)
-    .bind(i64::from(per_page) + 1)
-    .bind(i64::from(page) * i64::from(per_page))
+    .bind(limit)
+    .bind(offset)
     .fetch_all(conn)
     .await?;
-    let has_more = rows.len() > per_page as usize;
-    Ok(Page { items: rows.into_iter().take(per_page as usize).map(Exchange::from).collect(), page, has_more })
+    Ok(Page::from_window(rows.into_iter().map(Exchange::from).collect(), page, per_page))
 }
 
 /// The last `n` exchanges of a conversation that have an answer, oldest first: the model's context.

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use sqlx::PgConnection;
 
-use crate::api::{Page, SavedChat, SavedRef};
+use crate::api::{Page, SavedChat, SavedRef, page_window};
 use crate::domain::Note;
 
 /// Why a favourites operation did not happen.
@@ -127,6 +127,7 @@ pub async fn list(
     per_page: u32,
 ) -> Result<Page<SavedChat>, SavedError> {
     let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let (limit, offset) = page_window(page, per_page);
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id
          WHERE $1::text IS NULL
@@ -137,11 +138,9 @@ pub async fn list(
          LIMIT $2 OFFSET $3"
     ))
     .bind(search)
-    .bind(i64::from(per_page) + 1)
-    .bind(i64::from(page) * i64::from(per_page))
+    .bind(limit)
+    .bind(offset)
     .fetch_all(conn)
     .await?;
-    let has_more = rows.len() > per_page as usize;
-    let items = rows.into_iter().take(per_page as usize).map(SavedChat::from).collect();
-    Ok(Page { items, page, has_more })
+    Ok(Page::from_window(rows.into_iter().map(SavedChat::from).collect(), page, per_page))
 }
