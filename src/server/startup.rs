@@ -11,6 +11,7 @@ use crate::server::agent::AgentService;
 use crate::server::auth::AuthService;
 use crate::server::config::Config;
 use crate::server::duck::Duck;
+use crate::server::limits::settler::{Settler, SettlerTask};
 use crate::server::state::AppState;
 use crate::server::store::log_writer::{ChatLogWriter, WriterConfig, WriterTask};
 use crate::server::{router, shutdown, store};
@@ -21,6 +22,8 @@ pub struct App {
     pub state: AppState,
     /// The chat-log writer's task (drained last, after in-flight runs have logged).
     pub writer_task: WriterTask,
+    /// The settler's task (drained after the runs, which queue their settlements as they end).
+    pub settler_task: SettlerTask,
 }
 
 /// Connects to Postgres (running migrations), prepares DuckDB, starts the chat-log writer and assembles the state.
@@ -39,19 +42,28 @@ pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: Canc
         builtin.purge_periodically(shutdown.clone());
     }
     let (log_writer, writer_task) = ChatLogWriter::start(db.clone(), &config.data_dir, WriterConfig::default()).await;
-    let agent = Arc::new(AgentService::new(&config, &duck)?);
+    let http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?;
+    let (settler, settler_task) = Settler::start(db.clone(), http.clone(), config.limits.clone());
+    let agent = Arc::new(AgentService::new(&config, &duck, settler, http)?);
     let state = AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, agent, shutdown };
-    Ok(App { state, writer_task })
+    Ok(App { state, writer_task, settler_task })
 }
 
 /// Serves the app on `listener` until SIGTERM/Ctrl-C or until `state.shutdown` is cancelled; then stops
 /// accepting connections, gives open ones the configured grace period to finish, and drains the chat-log writer.
 pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
-    let App { state, writer_task } = app;
+    let App { state, writer_task, settler_task } = app;
     let token = state.shutdown.clone();
     let grace = state.config.shutdown_grace;
     let agent = Arc::clone(&state.agent);
     let app = router::router(state);
+    // No Nagle delay: an answer streams as many small writes, and the client's delayed ACK would hold each one
+    // back (~40 ms per answer at one user).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown::signal(token.clone()))
         .into_future();
@@ -62,8 +74,10 @@ pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
             tracing::warn!("connections still open after {grace:?}; exiting anyway");
         }
     }
-    // In order: runs still going are stopped and log themselves as cancelled, then the writer drains.
+    // In order: runs still going are stopped and log themselves as cancelled, their reservations settle, then
+    // the writer drains.
     agent.runs.shutdown(grace).await;
+    settler_task.shutdown(grace).await;
     writer_task.shutdown(grace).await;
     Ok(())
 }

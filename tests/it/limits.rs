@@ -394,3 +394,76 @@ async fn dashboard_numbers_equal_the_seeds_sql_on_a_fixed_data_set() {
         .collect();
     assert_eq!(top.iter().map(|t| t.1).collect::<Vec<_>>(), seed_top.iter().map(|t| t.1).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn running_spend_totals_match_the_ledger_through_admission_and_batched_settlement() {
+    use tradechat::server::config::LimitsConfig;
+    use tradechat::server::limits::admission;
+    use tradechat::server::limits::settler::{Ended, settle};
+
+    let pool = crate::helpers::fresh_pool().await;
+    let alice = create_user(&pool, "ledger-a@example.com").await.user_id;
+    let bob = create_user(&pool, "ledger-b@example.com").await.user_id;
+    let limits = LimitsConfig {
+        requests_per_minute: 100,
+        max_concurrent_runs: 100,
+        daily_budget_usd: Decimal::new(10, 0),
+        monthly_budget_usd: Decimal::ZERO,
+        cost_alert_usd: None,
+        cost_alert_total_usd: None,
+        alert_webhook_url: None,
+    };
+    let mut ended = Vec::new();
+    for (i, user) in [alice, alice, alice, bob, bob].into_iter().enumerate() {
+        let run = uuid::Uuid::new_v4();
+        admission::admit(&pool, user, run, Decimal::new(25, 2), &limits).await.expect("admitted");
+        // One run's price is unknown: it settles at its reservation.
+        let cost = (i != 2).then(|| Decimal::new(i as i64 + 1, 3));
+        ended.push(Ended { run_id: run, user_id: user, cost });
+    }
+    // A reservation from yesterday, settled today, counts on the day it started.
+    sqlx::query(
+        "INSERT INTO run_reservations (run_id, user_id, reserved_usd, started_at, expires_at)
+         VALUES ('00000000-0000-0000-0000-0000000000aa', $1, 0.5, now() - interval '1 day', now())",
+    )
+    .bind(bob)
+    .execute(&pool)
+    .await
+    .expect("yesterday");
+    ended.push(Ended {
+        run_id: "00000000-0000-0000-0000-0000000000aa".parse().expect("uuid"),
+        user_id: bob,
+        cost: Some(Decimal::new(7, 2)),
+    });
+    // Bob's second run today stays open; the rest settle in one batch, twice (the second pass changes nothing).
+    let still_open = ended.remove(4);
+    settle(&pool, &ended).await.expect("settle");
+    settle(&pool, &ended).await.expect("settle again");
+
+    let ledger: Vec<(uuid::Uuid, chrono::NaiveDate, Decimal, Decimal)> = sqlx::query_as(
+        "SELECT user_id, (started_at AT TIME ZONE 'UTC')::date,
+                coalesce(sum(reserved_usd) FILTER (WHERE settled_at IS NULL), 0),
+                coalesce(sum(actual_usd) FILTER (WHERE settled_at IS NOT NULL), 0)
+         FROM run_reservations GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("ledger");
+    let totals: Vec<(uuid::Uuid, chrono::NaiveDate, Decimal, Decimal)> =
+        sqlx::query_as("SELECT user_id, day, reserved_usd, settled_usd FROM spend_daily ORDER BY 1, 2")
+            .fetch_all(&pool)
+            .await
+            .expect("totals");
+    let normal = |rows: Vec<(uuid::Uuid, chrono::NaiveDate, Decimal, Decimal)>| {
+        rows.into_iter().map(|(u, d, r, s)| (u, d, r.normalize(), s.normalize())).collect::<Vec<_>>()
+    };
+    assert_eq!(normal(totals), normal(ledger));
+    // What the test set up: the open run (bob's second today) reserves $0.25; the unknown-price run settled at
+    // its $0.25 reservation; yesterday's run settled at $0.07.
+    let open_reserved: Decimal = sqlx::query_scalar("SELECT sum(reserved_usd) FROM spend_daily WHERE user_id = $1")
+        .bind(still_open.user_id)
+        .fetch_one(&pool)
+        .await
+        .expect("open");
+    assert_eq!(open_reserved.normalize(), Decimal::new(25, 2));
+}

@@ -36,6 +36,7 @@ use self::prices::PriceTable;
 use self::runs::RunRegistry;
 use crate::server::config::{Config, Provider};
 use crate::server::duck::Duck;
+use crate::server::limits::settler::Settler;
 
 /// What the agent needs beyond the app state: the (shared) model client, prices, limits and the runs.
 pub struct AgentService {
@@ -52,11 +53,13 @@ pub struct AgentService {
     pub reruns: gate::UserGate,
     /// For alert webhooks.
     pub http: reqwest::Client,
+    /// Settles ended runs' reservations and checks their users' alerts, in batches.
+    pub settler: Settler,
 }
 
 impl AgentService {
     /// The configured provider's client: Anthropic, OpenAI-compatible, or the offline demo model.
-    pub fn new(config: &Config, duck: &Duck) -> anyhow::Result<Self> {
+    pub fn new(config: &Config, duck: &Duck, settler: Settler, http: reqwest::Client) -> anyhow::Result<Self> {
         let llm_config = &config.llm;
         let llm: Arc<dyn LlmClient> = match (llm_config.provider, &llm_config.api_key, &llm_config.openai_base_url) {
             (Provider::Anthropic, Some(key), _) => Arc::new(
@@ -101,7 +104,8 @@ impl AgentService {
             context_exchanges: llm_config.context_exchanges,
             runs: RunRegistry::default(),
             reruns: gate::UserGate::default(),
-            http: reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?,
+            http,
+            settler,
         })
     }
 

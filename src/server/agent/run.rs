@@ -16,7 +16,7 @@ use crate::api::{AppError, ChatRequest, RunEnd, RunEvent};
 use crate::domain::{Question, RunStatus};
 use crate::server::auth::Identity;
 use crate::server::limits::admission::{self, AdmissionError};
-use crate::server::limits::alerts;
+use crate::server::limits::settler::Ended;
 use crate::server::state::AppState;
 use crate::server::store::chat_logs::ChatLogRecord;
 use crate::server::store::conversations;
@@ -154,7 +154,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
             output_tokens: output.usage.output_tokens,
             cost: cost.map(|c| c.normalize().to_string()),
         });
-        settle_and_alert(&state, run.id, user_id, cost).await;
+        state.agent.settler.ended(Ended { run_id: run.id, user_id, cost });
     });
     Ok(run)
 }
@@ -175,29 +175,6 @@ pub async fn await_run_log(state: &AppState, user_id: Uuid, conversation_id: Uui
         state.log_writer.wait_settled(log_id, std::time::Duration::from_secs(2)).await;
     }
     true
-}
-
-/// After a run: its reservation settles to the real cost (retried briefly: an unsettled reservation keeps
-/// counting at its worst case), then the cost alerts are checked. Neither delays the stream, which has ended.
-async fn settle_and_alert(state: &AppState, run_id: Uuid, user_id: Uuid, cost: Option<rust_decimal::Decimal>) {
-    let mut delay = std::time::Duration::from_millis(200);
-    for attempt in 1..=5 {
-        match admission::settle(&state.db, run_id, cost).await {
-            Ok(()) => break,
-            Err(e) if attempt < 5 => {
-                tracing::warn!(error = %e, attempt, "settling the run's reservation failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, %run_id, "the run's reservation stays at its worst case until it expires");
-                return;
-            }
-        }
-    }
-    if let Err(e) = alerts::check(&state.db, &state.agent.http, &state.config.limits, user_id).await {
-        tracing::warn!(error = %e, "checking cost alerts failed");
-    }
 }
 
 #[cfg(test)]

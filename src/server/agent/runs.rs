@@ -128,12 +128,40 @@ impl Run {
 /// All runs of this server instance.
 #[derive(Default)]
 pub struct RunRegistry {
-    runs: Mutex<HashMap<Uuid, Arc<Run>>>,
+    index: Mutex<Index>,
     tasks: TaskTracker,
 }
 
+/// The runs, by id and by conversation.
+#[derive(Default)]
+struct Index {
+    runs: HashMap<Uuid, Arc<Run>>,
+    /// The newest run of each (user, conversation): a conversation has at most one run going, and it is this one.
+    latest: HashMap<(Uuid, Uuid), Arc<Run>>,
+    /// Finished runs are forgotten when the map has grown this large (so the scan is paid once per 64 runs).
+    evict_at: usize,
+}
+
+impl Index {
+    /// Forgets finished runs older than [`FINISHED_TTL`], and the oldest beyond [`MAX_FINISHED`].
+    fn evict(&mut self) {
+        self.runs.retain(|_, r| r.finished_at().is_none_or(|at| at.elapsed() < FINISHED_TTL));
+        let mut finished: Vec<(Instant, Uuid)> =
+            self.runs.values().filter_map(|r| r.finished_at().map(|at| (at, r.id))).collect();
+        if finished.len() > MAX_FINISHED {
+            finished.sort();
+            for (_, id) in &finished[..finished.len() - MAX_FINISHED] {
+                self.runs.remove(id);
+            }
+        }
+        let runs = &self.runs;
+        self.latest.retain(|_, r| runs.contains_key(&r.id));
+        self.evict_at = self.runs.len() + 64;
+    }
+}
+
 impl RunRegistry {
-    /// Registers a new run `id` (and forgets finished runs that are old or too many).
+    /// Registers a new run `id` (and now and then forgets finished runs that are old or too many).
     pub fn create(&self, id: Uuid, user_id: Uuid, conversation_id: Uuid) -> Arc<Run> {
         let run = Arc::new(Run {
             id,
@@ -144,56 +172,37 @@ impl RunRegistry {
             finished: Mutex::new(None),
             cancel: CancellationToken::new(),
         });
-        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
-        Self::evict(&mut runs);
-        runs.insert(run.id, Arc::clone(&run));
-        run
-    }
-
-    fn evict(runs: &mut HashMap<Uuid, Arc<Run>>) {
-        runs.retain(|_, r| r.finished_at().is_none_or(|at| at.elapsed() < FINISHED_TTL));
-        let mut finished: Vec<(Instant, Uuid)> =
-            runs.values().filter_map(|r| r.finished_at().map(|at| (at, r.id))).collect();
-        if finished.len() > MAX_FINISHED {
-            finished.sort();
-            for (_, id) in &finished[..finished.len() - MAX_FINISHED] {
-                runs.remove(id);
-            }
+        let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        if index.runs.len() >= index.evict_at {
+            index.evict();
         }
+        index.runs.insert(run.id, Arc::clone(&run));
+        index.latest.insert((user_id, conversation_id), Arc::clone(&run));
+        run
     }
 
     /// The run `id` if it belongs to `user_id`.
     pub fn get(&self, id: Uuid, user_id: Uuid) -> Option<Arc<Run>> {
-        self.runs.lock().unwrap_or_else(|p| p.into_inner()).get(&id).filter(|r| r.user_id == user_id).cloned()
+        self.index.lock().unwrap_or_else(|p| p.into_inner()).runs.get(&id).filter(|r| r.user_id == user_id).cloned()
     }
 
     /// The user's unfinished run in `conversation_id`, if any.
     pub fn active(&self, user_id: Uuid, conversation_id: Uuid) -> Option<Arc<Run>> {
-        self.runs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .find(|r| r.user_id == user_id && r.conversation_id == conversation_id && !r.is_finished())
-            .cloned()
+        self.latest(user_id, conversation_id).filter(|r| !r.is_finished())
     }
 
     /// The user's most recent run in `conversation_id` (finished or not), while it is kept.
     pub fn latest(&self, user_id: Uuid, conversation_id: Uuid) -> Option<Arc<Run>> {
-        self.runs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .filter(|r| r.user_id == user_id && r.conversation_id == conversation_id)
-            .max_by_key(|r| r.finished_at().unwrap_or_else(Instant::now))
-            .cloned()
+        self.index.lock().unwrap_or_else(|p| p.into_inner()).latest.get(&(user_id, conversation_id)).cloned()
     }
 
     /// The log ids of the user's runs that finished within `within` (their logs may still be on the way to
     /// Postgres).
     pub fn recently_finished(&self, user_id: Uuid, within: Duration) -> Vec<i64> {
-        self.runs
+        self.index
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .runs
             .values()
             .filter(|r| r.user_id == user_id && r.finished_at().is_some_and(|at| at.elapsed() < within))
             .filter_map(|r| r.chat_log_id())
@@ -202,7 +211,7 @@ impl RunRegistry {
 
     /// Runs registered now (finished ones included until evicted).
     pub fn len(&self) -> usize {
-        self.runs.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.index.lock().unwrap_or_else(|p| p.into_inner()).runs.len()
     }
 
     /// Whether none are registered.
@@ -221,7 +230,7 @@ impl RunRegistry {
     /// Cancels every unfinished run and waits (up to `deadline`) for their tasks, which log them as cancelled.
     pub async fn shutdown(&self, deadline: Duration) {
         self.tasks.close();
-        for run in self.runs.lock().unwrap_or_else(|p| p.into_inner()).values() {
+        for run in self.index.lock().unwrap_or_else(|p| p.into_inner()).runs.values() {
             run.cancel.cancel();
         }
         if tokio::time::timeout(deadline, self.tasks.wait()).await.is_err() {

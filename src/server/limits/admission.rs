@@ -1,7 +1,8 @@
 //! Admission of a run: rate, concurrency and budget checks, and the reservation, in one transaction serialised
 //! per user (an advisory lock), so any number of server instances on one Postgres agree and parallel requests
-//! cannot overshoot. A refused request leaves nothing behind: no reservation, no spend.
-use chrono::{Datelike, Duration as ChronoDuration, NaiveDate, NaiveTime, Utc};
+//! cannot overshoot. A refused request leaves nothing behind: no reservation, no spend. The checks read running
+//! totals kept by a trigger on the reservation ledger, so their cost does not grow with history.
+use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -80,7 +81,9 @@ fn resets(today: NaiveDate) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
     (tomorrow, next_month)
 }
 
-/// Admits run `run_id` of `user_id` reserving `worst_case` USD, or says which limit stops it.
+/// Admits run `run_id` of `user_id` reserving `worst_case` USD, or says which limit stops it: one call of
+/// `tradechat_admit`, which locks the user, checks the limits over the running totals (`spend_daily`) and the open
+/// reservations, and makes the reservation, in one transaction.
 pub async fn admit(
     pool: &PgPool,
     user_id: Uuid,
@@ -88,103 +91,56 @@ pub async fn admit(
     worst_case: Decimal,
     defaults: &LimitsConfig,
 ) -> Result<(), AdmissionError> {
-    let mut tx = pool.begin().await?;
-    // One admission per user at a time, across every instance.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('tradechat-admission:' || $1::text, 0))")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    let limits = effective_limits(&mut tx, user_id, defaults).await?;
     let now = Utc::now();
     let today = now.date_naive();
     let month_start = today.with_day(1).unwrap_or(today);
-
-    let (recent, oldest_recent): (i64, Option<chrono::DateTime<Utc>>) = sqlx::query_as(
-        "SELECT count(*), min(started_at) FROM run_reservations WHERE user_id = $1 AND started_at > now() - interval '1 minute'",
-    )
-    .bind(user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if recent >= limits.requests_per_minute {
-        let wait = oldest_recent.map_or(60, |t| (t + ChronoDuration::minutes(1) - now).num_seconds().clamp(1, 60));
-        return Err(Refusal {
-            message: format!(
-                "Too many questions: at most {} a minute. Try again in {wait} s.",
-                limits.requests_per_minute
-            ),
-            retry_after_secs: wait as u64,
+    let (refused, limit, in_flight, oldest_recent): (Option<String>, Option<Decimal>, i64, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT * FROM tradechat_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(user_id)
+            .bind(run_id)
+            .bind(worst_case)
+            .bind(today)
+            .bind(month_start)
+            .bind(RESERVATION_TTL_MINUTES as i32)
+            .bind(i32::try_from(defaults.requests_per_minute).unwrap_or(i32::MAX))
+            .bind(i32::try_from(defaults.max_concurrent_runs).unwrap_or(i32::MAX))
+            .bind(defaults.daily_budget_usd)
+            .bind(defaults.monthly_budget_usd)
+            .fetch_one(pool)
+            .await?;
+    let Some(refused) = refused else { return Ok(()) };
+    let limit = limit.unwrap_or_default();
+    let (tomorrow, next_month) = resets(today);
+    let refusal = match refused.as_str() {
+        "rate" => {
+            let wait = oldest_recent.map_or(60, |t| (t + ChronoDuration::minutes(1) - now).num_seconds().clamp(1, 60));
+            Refusal {
+                message: format!("Too many questions: at most {} a minute. Try again in {wait} s.", limit.normalize()),
+                retry_after_secs: wait as u64,
+            }
         }
-        .into());
-    }
-
-    let (in_flight, day_spend, month_spend): (i64, Decimal, Decimal) = sqlx::query_as(
-        "SELECT
-             count(*) FILTER (WHERE settled_at IS NULL AND expires_at > now()),
-             -- Unsettled runs count at their worst case (also those of a crashed instance: never overshoot).
-             coalesce(sum(CASE WHEN settled_at IS NOT NULL THEN actual_usd ELSE reserved_usd END)
-                      FILTER (WHERE started_at >= $2::date), 0),
-             coalesce(sum(CASE WHEN settled_at IS NOT NULL THEN actual_usd ELSE reserved_usd END), 0)
-         FROM run_reservations WHERE user_id = $1 AND started_at >= $3::date",
-    )
-    .bind(user_id)
-    .bind(today)
-    .bind(month_start)
-    .fetch_one(&mut *tx)
-    .await?;
-    if in_flight >= limits.max_concurrent_runs {
-        return Err(Refusal {
+        "concurrency" => Refusal {
             message: format!(
                 "You already have {in_flight} answer{} being written (the limit is {}); wait for one to finish.",
                 if in_flight == 1 { "" } else { "s" },
-                limits.max_concurrent_runs
+                limit.normalize()
             ),
             retry_after_secs: 5,
-        }
-        .into());
-    }
-    let (tomorrow, next_month) = resets(today);
-    if limits.daily_budget_usd > Decimal::ZERO && day_spend + worst_case > limits.daily_budget_usd {
-        return Err(Refusal {
-            message: format!("Daily budget of {} reached; resets at 00:00 UTC.", money(limits.daily_budget_usd)),
+        },
+        "daily" => Refusal {
+            message: format!("Daily budget of {} reached; resets at 00:00 UTC.", money(limit)),
             retry_after_secs: (tomorrow - now).num_seconds().max(1) as u64,
-        }
-        .into());
-    }
-    if limits.monthly_budget_usd > Decimal::ZERO && month_spend + worst_case > limits.monthly_budget_usd {
-        return Err(Refusal {
+        },
+        _ => Refusal {
             message: format!(
                 "Monthly budget of {} reached; resets on {} at 00:00 UTC.",
-                money(limits.monthly_budget_usd),
+                money(limit),
                 next_month.format("%-d %b")
             ),
             retry_after_secs: (next_month - now).num_seconds().max(1) as u64,
-        }
-        .into());
-    }
-    sqlx::query(&format!(
-        "INSERT INTO run_reservations (run_id, user_id, reserved_usd, expires_at)
-         VALUES ($1, $2, $3, now() + interval '{RESERVATION_TTL_MINUTES} minutes')"
-    ))
-    .bind(run_id)
-    .bind(user_id)
-    .bind(worst_case)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Settles run `run_id` to its real cost (an unknown cost keeps the reserved amount, to stay on the safe side).
-pub async fn settle(pool: &PgPool, run_id: Uuid, actual: Option<Decimal>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE run_reservations SET actual_usd = coalesce($2, reserved_usd), settled_at = now()
-         WHERE run_id = $1 AND settled_at IS NULL",
-    )
-    .bind(run_id)
-    .bind(actual)
-    .execute(pool)
-    .await?;
-    Ok(())
+        },
+    };
+    Err(refusal.into())
 }
 
 #[cfg(test)]

@@ -40,12 +40,13 @@ pub async fn check(
     let month_start = today.with_day(1).unwrap_or(today);
     let mut conn = pool.acquire().await?;
     let limits = effective_limits(&mut conn, user_id, defaults).await?;
+    // Settled spend from the running totals (a few rows per user and day, whatever the history).
     let (day, month, total_day): (Decimal, Decimal, Decimal) = sqlx::query_as(
         "SELECT
-             coalesce(sum(actual_usd) FILTER (WHERE user_id = $1 AND started_at >= $2::date), 0),
-             coalesce(sum(actual_usd) FILTER (WHERE user_id = $1), 0),
-             coalesce(sum(actual_usd) FILTER (WHERE started_at >= $2::date), 0)
-         FROM run_reservations WHERE settled_at IS NOT NULL AND started_at >= $3::date",
+             coalesce(sum(settled_usd) FILTER (WHERE user_id = $1 AND day = $2), 0),
+             coalesce(sum(settled_usd) FILTER (WHERE user_id = $1), 0),
+             coalesce(sum(settled_usd) FILTER (WHERE day = $2), 0)
+         FROM spend_daily WHERE day >= $3 AND (user_id = $1 OR day = $2)",
     )
     .bind(user_id)
     .bind(today)

@@ -112,12 +112,11 @@ pub async fn my_usage(state: &AppState, identity: &Identity) -> Result<MyUsage, 
     .bind(month_start)
     .fetch_one(&mut *tx)
     .await?;
-    // The same sums the budget check makes (see `admission::admit`).
+    // What the budget check counts (see `tradechat_admit`): settled costs plus the worst cases still open.
     let (counted_today, counted_month): (Decimal, Decimal) = sqlx::query_as(
-        "SELECT coalesce(sum(CASE WHEN settled_at IS NOT NULL THEN actual_usd ELSE reserved_usd END)
-                         FILTER (WHERE started_at >= $1::date), 0),
-                coalesce(sum(CASE WHEN settled_at IS NOT NULL THEN actual_usd ELSE reserved_usd END), 0)
-         FROM run_reservations WHERE user_id = auth.uid() AND started_at >= $2::date",
+        "SELECT coalesce(sum(reserved_usd + settled_usd) FILTER (WHERE day = $1), 0),
+                coalesce(sum(reserved_usd + settled_usd), 0)
+         FROM spend_daily WHERE user_id = auth.uid() AND day >= $2",
     )
     .bind(today)
     .bind(month_start)
