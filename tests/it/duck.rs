@@ -432,3 +432,68 @@ async fn concurrent_callers_share_one_schema_scan() {
     assert!(summaries.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])), "one scan, one summary");
     assert!(summaries[0].relation("daily_bars").is_some());
 }
+
+#[tokio::test]
+async fn a_repeated_query_answers_from_its_plan_only_while_the_file_is_the_same() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plans.duckdb");
+    {
+        let conn = duckdb::Connection::open(&path).expect("create");
+        conn.execute_batch("CREATE TABLE notes AS SELECT repeat('n', 10000) AS body").expect("table");
+    }
+    let duck = Duck::new(config(&path));
+    let sql = "SELECT body FROM notes";
+    for _ in 0..3 {
+        let result = duck.query(sql, 10).await.expect("query");
+        assert_eq!(result.columns[0].type_name, "VARCHAR");
+        let cell = result.rows[0][0].as_str().expect("text").to_owned();
+        assert!(cell.ends_with("…(truncated, 10000 bytes)"), "long text is cut every time, planned or not");
+    }
+    // The same query text over a different schema is planned afresh: its column is now a number.
+    std::fs::remove_file(&path).expect("remove");
+    {
+        let conn = duckdb::Connection::open(&path).expect("recreate");
+        conn.execute_batch("CREATE TABLE notes AS SELECT 42::BIGINT AS body, 'padding' AS other").expect("table");
+    }
+    let result = duck.query(sql, 10).await.expect("query the new file");
+    assert_eq!(result.columns[0].type_name, "BIGINT");
+    assert_eq!(result.rows, vec![vec![json!(42)]]);
+}
+
+#[tokio::test]
+async fn connections_are_lent_again_unless_their_work_was_interrupted() {
+    let mut cfg = config(demo_duckdb());
+    cfg.max_concurrent_queries = 1;
+    cfg.query_timeout = Duration::from_millis(300);
+    let duck = Duck::new(cfg);
+    let handle_of = || duck.run_with_deadline(Duration::from_secs(5), |conn| Ok(conn.interrupt_handle()));
+    // Work that ended normally gives its connection back.
+    let first = handle_of().await.expect("a connection");
+    let second = handle_of().await.expect("a connection");
+    assert!(Arc::ptr_eq(&first, &second), "a clean connection is reused");
+
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let endless = duck
+        .run(move |conn| {
+            let _ = handle_tx.send(conn.interrupt_handle());
+            Ok(conn.query_row(ENDLESS, [], |r| r.get::<_, i64>(0))?)
+        })
+        .await;
+    let cleanup = Cleanup(handle_rx.try_recv().ok());
+    assert!(matches!(endless, Err(DuckError::Timeout(_))), "{endless:?}");
+    let interrupted = cleanup.0.as_ref().expect("the endless work's connection");
+    assert!(Arc::ptr_eq(interrupted, &second), "the endless work had the idle connection");
+    // Once it has given its slot back, work gets a fresh connection, which no stray interrupt meant for the
+    // endless work can reach: a query lasting several interrupt rounds (50 ms each) completes.
+    let fresh = handle_of().await.expect("the slot came back");
+    assert!(!Arc::ptr_eq(interrupted, &fresh), "the interrupted connection was lent again");
+    let counted = duck
+        .run_with_deadline(Duration::from_secs(5), |conn| {
+            Ok(conn.query_row("SELECT count(*) FROM range(30000000) a WHERE hash(a.range) % 7 = 3", [], |r| {
+                r.get::<_, i64>(0)
+            })?)
+        })
+        .await
+        .expect("a long query on a reused connection completes");
+    assert!(counted > 0);
+}

@@ -8,11 +8,12 @@
 use std::time::Duration;
 
 use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::llm::{Block, LlmClient, LlmError, Message, ModelRequest, ModelTurn, StopReason, TextSink, Usage};
+use super::llm::{
+    Block, LlmClient, LlmError, Message, ModelRequest, ModelTurn, StopReason, TextBurst, TextSink, Usage,
+};
 use super::retry::{Attempt, RetryPolicy};
 
 /// API version header value.
@@ -141,10 +142,10 @@ impl AnthropicClient {
                 Attempt::Retry { message, retry_after: None }
             }
         };
+        let mut burst = TextBurst::new(on_text);
         loop {
-            let next = match tokio::time::timeout(self.config.silence_timeout, events.next()).await {
-                Ok(next) => next,
-                Err(_) => return Err(fail(streamed, usage, "the model stopped responding".into())),
+            let Some(next) = burst.next_of(&mut events, self.config.silence_timeout).await else {
+                return Err(fail(streamed, usage, "the model stopped responding".into()));
             };
             let event = match next {
                 None => return Err(fail(streamed, usage, "the model's stream ended early".into())),
@@ -174,7 +175,7 @@ impl AnthropicClient {
                         _ => {
                             let text = block["text"].as_str().unwrap_or_default().to_owned();
                             if !text.is_empty() {
-                                on_text(&text);
+                                burst.push(&text);
                                 streamed = true;
                             }
                             BlockState { block: Block::Text { text }, json: String::new() }
@@ -191,7 +192,7 @@ impl AnthropicClient {
                                 text.push_str(piece);
                             }
                             if !piece.is_empty() {
-                                on_text(piece);
+                                burst.push(piece);
                                 streamed = true;
                             }
                         }

@@ -130,8 +130,18 @@ pub async fn active_run(
     AppJson(handle)
 }
 
-/// The run's events from `after` on, then the live ones, until `Done` or server shutdown.
-fn events(state: &AppState, run: Arc<Run>, after: usize) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+/// The run's events from `after` on, then the live ones, until `Done` or server shutdown, as Server-Sent Events:
+/// whatever is ready when the connection can take more leaves in one write.
+fn events(state: &AppState, run: Arc<Run>, after: usize) -> Response {
+    let (parts, body) = event_stream(state, run, after).into_response().into_parts();
+    Response::from_parts(parts, super::coalesce::coalesced(body))
+}
+
+fn event_stream(
+    state: &AppState,
+    run: Arc<Run>,
+    after: usize,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
     let shutdown = state.shutdown.clone();
     let batches = stream::unfold((run, after, false), move |(run, next, done)| {
         let shutdown = shutdown.clone();

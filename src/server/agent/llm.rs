@@ -152,6 +152,55 @@ pub struct LlmError {
 /// Receives text as it streams.
 pub type TextSink<'a> = &'a (dyn Fn(&str) + Send + Sync);
 
+/// Text a provider's stream has delivered, handed to the sink once per burst: the pieces already received when
+/// the stream would have to wait go on as one. A network read brings tens of deltas at once; passed on one by one
+/// they became as many events and socket writes, while nothing is gained by splitting what arrived together.
+/// Whatever is pending reaches the sink when the burst is dropped too, so no return path loses text.
+pub struct TextBurst<'a> {
+    sink: TextSink<'a>,
+    pending: String,
+}
+
+impl<'a> TextBurst<'a> {
+    /// A burst in front of `sink`.
+    pub fn new(sink: TextSink<'a>) -> Self {
+        Self { sink, pending: String::new() }
+    }
+
+    /// Adds a piece of text.
+    pub fn push(&mut self, piece: &str) {
+        self.pending.push_str(piece);
+    }
+
+    /// Hands what is pending to the sink.
+    pub fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            (self.sink)(&self.pending);
+            self.pending.clear();
+        }
+    }
+
+    /// The next item of `stream`: at once when it has arrived; otherwise the pending text goes to the sink first,
+    /// then the item is awaited for at most `silence` (`None` when it passes).
+    pub async fn next_of<S>(&mut self, stream: &mut S, silence: std::time::Duration) -> Option<Option<S::Item>>
+    where
+        S: futures_util::Stream + Unpin,
+    {
+        use futures_util::{FutureExt as _, StreamExt as _};
+        if let Some(item) = stream.next().now_or_never() {
+            return Some(item);
+        }
+        self.flush();
+        tokio::time::timeout(silence, stream.next()).await.ok()
+    }
+}
+
+impl Drop for TextBurst<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// A model provider.
 #[async_trait::async_trait]
 pub trait LlmClient: Send + Sync {
@@ -160,4 +209,46 @@ pub trait LlmClient: Send + Sync {
 
     /// Runs one turn, streaming text to `on_text` as it arrives.
     async fn complete(&self, request: &ModelRequest, on_text: TextSink<'_>) -> Result<ModelTurn, LlmError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use futures_util::stream;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn text_that_arrived_together_reaches_the_sink_together_and_nothing_is_lost() {
+        let received = Mutex::new(Vec::<String>::new());
+        let sink = |piece: &str| received.lock().expect("lock").push(piece.to_owned());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<&'static str>();
+        let mut pieces = Box::pin(stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|p| (p, rx)) }));
+        for piece in ["Hel", "lo", ", "] {
+            tx.send(piece).expect("send");
+        }
+        let later = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            tx.send("world").expect("send");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            tx.send("!").expect("send");
+        });
+        {
+            let mut burst = TextBurst::new(&sink);
+            for _ in 0..5 {
+                let piece = burst.next_of(&mut pieces, Duration::from_secs(5)).await.expect("in time").expect("item");
+                burst.push(piece);
+            }
+            assert_eq!(*received.lock().expect("lock"), ["Hello, ", "world"]);
+            // The last piece is still pending; dropping the burst hands it on.
+        }
+        later.await.expect("join");
+        assert_eq!(*received.lock().expect("lock"), ["Hello, ", "world", "!"]);
+        // Silence past the limit is reported.
+        let mut silent = stream::pending::<&str>();
+        let mut burst = TextBurst::new(&sink);
+        assert!(burst.next_of(&mut silent, Duration::from_millis(20)).await.is_none());
+    }
 }

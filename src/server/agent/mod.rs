@@ -9,6 +9,7 @@
 //! - [`http`] — `POST /chat/stream`, `GET /chat/runs/{id}/events`, stop and active-run lookup;
 //! - [`fake_anthropic`] — a local Messages API stand-in for tests and benchmarks.
 pub mod anthropic;
+mod coalesce;
 pub mod fake_anthropic;
 pub mod gate;
 pub mod http;

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::llm::{Block, LlmClient, LlmError, Message, ModelRequest, ModelTurn, Role, StopReason, TextSink, Usage};
+use super::llm::{
+    Block, LlmClient, LlmError, Message, ModelRequest, ModelTurn, Role, StopReason, TextBurst, TextSink, Usage,
+};
 use super::retry::{Attempt, RetryPolicy};
 
 /// Client settings.
@@ -110,8 +111,9 @@ impl OpenAiClient {
         let mut events = response.bytes_stream().eventsource();
         let (mut text, mut calls, mut usage, mut finish) =
             (String::new(), BTreeMap::<u64, PartialCall>::new(), Usage::default(), None);
+        let mut burst = TextBurst::new(on_text);
         loop {
-            let next = tokio::time::timeout(self.config.silence_timeout, events.next()).await;
+            let next = burst.next_of(&mut events, self.config.silence_timeout).await.ok_or(());
             let fail = |message: String, streamed: bool, usage: Usage| {
                 if streamed {
                     Attempt::Fail(LlmError { message, after_output: true, usage })
@@ -143,7 +145,7 @@ impl OpenAiClient {
             let Some(choice) = chunk["choices"].get(0) else { continue };
             if let Some(piece) = choice["delta"]["content"].as_str().filter(|p| !p.is_empty()) {
                 text.push_str(piece);
-                on_text(piece);
+                burst.push(piece);
             }
             for call in choice["delta"]["tool_calls"].as_array().into_iter().flatten() {
                 let entry = calls.entry(call["index"].as_u64().unwrap_or(0)).or_default();

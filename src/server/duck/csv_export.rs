@@ -1,12 +1,12 @@
 //! A query's whole result as CSV (RFC 4180 quoting by the `csv` crate), for "Download CSV": every row and whole
 //! values, up to a byte cap for the file, so one download cannot hold unbounded memory.
 use csv::Writer;
-use duckdb::Connection;
 use serde_json::Value as Json;
 
 use super::DuckError;
 use super::guard::Checked;
 use super::query::{self, RowSink};
+use super::session::Session;
 
 /// Writes rows as CSV records, refusing to grow past `max_bytes`.
 struct CsvRows {
@@ -43,10 +43,10 @@ fn field(value: &Json) -> String {
     }
 }
 
-/// Runs `checked` on `conn` and returns the header and every row as CSV, at most `max_bytes`.
-pub(super) fn run(conn: &Connection, checked: &Checked, max_bytes: usize) -> Result<Vec<u8>, DuckError> {
+/// Runs `checked` in `session` and returns the header and every row as CSV, at most `max_bytes`.
+pub(super) fn run(session: &Session, checked: &Checked, max_bytes: usize) -> Result<Vec<u8>, DuckError> {
     let mut rows = CsvRows { writer: Writer::from_writer(Vec::new()), max_bytes };
-    let (columns, _) = query::read(conn, checked, &mut rows)?;
+    let (columns, _) = query::read(session, checked, &mut rows)?;
     let body = rows.writer.into_inner().map_err(|e| DuckError::Task(format!("CSV: {e}")))?;
     let mut header = Writer::from_writer(Vec::new());
     header.write_record(columns.iter().map(|c| c.name.as_str())).map_err(|e| DuckError::Task(format!("CSV: {e}")))?;

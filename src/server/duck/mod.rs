@@ -13,6 +13,7 @@ mod csv_export;
 pub mod guard;
 mod query;
 pub mod schema;
+mod session;
 mod stop;
 pub mod values;
 
@@ -28,6 +29,7 @@ use stop::{FinishOnDrop, InterruptOnDrop, Stop};
 
 pub use query::{Column, MAX_FETCH_ROWS, QueryResult};
 pub use schema::SchemaSummary;
+pub use session::Session;
 
 use crate::api::TableCount;
 use crate::server::config::DuckConfig;
@@ -97,8 +99,8 @@ struct SchemaCache {
 
 struct Inner {
     config: DuckConfig,
-    /// The open database and the file version it was opened at. Connections are cloned from it.
-    open: Mutex<Option<(duckdb::Connection, FileStamp)>>,
+    /// The file version opened last: its connections and plans.
+    open: Mutex<Option<Arc<session::Version>>>,
     schema: Mutex<SchemaCache>,
     /// Query slots. A slot is held by the blocking task itself, so it stays taken until the query has really ended.
     permits: Arc<Semaphore>,
@@ -146,16 +148,17 @@ impl Duck {
         FileStamp::of(&self.inner.config.path)
     }
 
-    /// Runs `work` on a connection of its own, on a blocking thread, once a concurrency slot is free, within
-    /// `deadline`: past it the work is interrupted (again and again, until it ends) and [`DuckError::Timeout`]
-    /// returned, at most [`UNWIND_GRACE`] later even if the work has not ended yet.
+    /// Runs `work` on a connection of its own (lent for the work, then reused), on a blocking thread, once a
+    /// concurrency slot is free, within `deadline`: past it the work is interrupted (again and again, until it ends)
+    /// and [`DuckError::Timeout`] returned, at most [`UNWIND_GRACE`] later even if the work has not ended yet.
     ///
     /// The slot is released only when the work has really ended. Dropping the returned future (the run was stopped,
-    /// the caller's own timeout fired) interrupts the work too.
+    /// the caller's own timeout fired) interrupts the work too; a connection whose work was interrupted is not
+    /// reused.
     pub async fn run_with_deadline<T, F>(&self, deadline: Duration, work: F) -> Result<T, DuckError>
     where
         T: Send + 'static,
-        F: FnOnce(&duckdb::Connection) -> Result<T, DuckError> + Send + 'static,
+        F: FnOnce(&Session) -> Result<T, DuckError> + Send + 'static,
     {
         let started = Instant::now();
         let permit = tokio::time::timeout(deadline, Arc::clone(&self.inner.permits).acquire_owned())
@@ -169,11 +172,15 @@ impl Duck {
         let mut task = tokio::task::spawn_blocking(move || {
             let _slot = permit;
             let _finished = FinishOnDrop(Arc::clone(&worker_stop));
-            let conn = inner.connection()?;
-            if !worker_stop.attach(conn.interrupt_handle()) {
+            let session = inner.session()?;
+            if !worker_stop.attach(session.interrupt_handle()) {
                 return Err(DuckError::Timeout(deadline));
             }
-            work(&conn)
+            let outcome = work(&session);
+            if worker_stop.detach() {
+                session.recycle();
+            }
+            outcome
         });
         // From here on, however this future ends, the work is interrupted until it stops.
         let _interrupt_on_drop = InterruptOnDrop(Arc::clone(&stop));
@@ -204,7 +211,7 @@ impl Duck {
     pub async fn run<T, F>(&self, work: F) -> Result<T, DuckError>
     where
         T: Send + 'static,
-        F: FnOnce(&duckdb::Connection) -> Result<T, DuckError> + Send + 'static,
+        F: FnOnce(&Session) -> Result<T, DuckError> + Send + 'static,
     {
         self.run_with_deadline(self.inner.config.query_timeout, work).await
     }
@@ -214,14 +221,14 @@ impl Duck {
     pub async fn query(&self, sql: &str, fetch_rows: usize) -> Result<QueryResult, DuckError> {
         let checked = guard::check_lexically(sql)?;
         let fetch_rows = fetch_rows.min(MAX_FETCH_ROWS);
-        self.run(move |conn| query::run(conn, &checked, fetch_rows)).await
+        self.run(move |session| query::run(session, &checked, fetch_rows)).await
     }
 
     /// Runs untrusted SQL (the same guard and deadline as [`Self::query`]) and returns every row as CSV with a
     /// header, at most `max_bytes` ([`DuckError::TooLarge`] past that).
     pub async fn query_csv(&self, sql: &str, max_bytes: usize) -> Result<Vec<u8>, DuckError> {
         let checked = guard::check_lexically(sql)?;
-        self.run(move |conn| csv_export::run(conn, &checked, max_bytes)).await
+        self.run(move |session| csv_export::run(session, &checked, max_bytes)).await
     }
 
     /// The schema summary of the current file version, computed on first use after the file changes.
@@ -265,7 +272,7 @@ impl Duck {
     fn start_schema_scan(&self, stamp: FileStamp) -> Shared<BoxFuture<'static, ScanOutcome>> {
         let duck = self.clone();
         let task = tokio::spawn(async move {
-            let outcome = duck.run_with_deadline(SCHEMA_SCAN_DEADLINE, schema::introspect).await;
+            let outcome = duck.run_with_deadline(SCHEMA_SCAN_DEADLINE, |session| schema::introspect(session)).await;
             let outcome = outcome.map(Arc::new).map_err(Arc::new);
             let mut cache = duck.inner.schema.lock().unwrap_or_else(|p| p.into_inner());
             if cache.scanning.as_ref().is_some_and(|(at, _)| *at == stamp) {
@@ -298,19 +305,23 @@ impl Duck {
 }
 
 impl Inner {
-    /// A new connection to the current version of the file, (re)opening the database when needed.
-    fn connection(&self) -> Result<duckdb::Connection, DuckError> {
+    /// A connection to the current version of the file, (re)opening the database when it has changed (the old
+    /// version goes once its last session ends).
+    fn session(&self) -> Result<Session, DuckError> {
         let stamp = FileStamp::of(&self.config.path)?;
-        let mut open = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match open.as_ref() {
-            Some((conn, opened_at)) if *opened_at == stamp => Ok(conn.try_clone()?),
-            _ => {
-                let conn = connection::open_read_only(&self.config)?;
-                let clone = conn.try_clone()?;
-                *open = Some((conn, stamp));
-                Ok(clone)
+        let version = {
+            let mut open = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match open.as_ref() {
+                Some(version) if version.stamp == stamp => Arc::clone(version),
+                _ => {
+                    let root = connection::open_read_only(&self.config)?;
+                    let version = Arc::new(session::Version::new(root, stamp, self.config.max_concurrent_queries));
+                    *open = Some(Arc::clone(&version));
+                    version
+                }
             }
-        }
+        };
+        version.session()
     }
 }
 

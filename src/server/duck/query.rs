@@ -1,4 +1,5 @@
 //! Running one guarded query and collecting its result as JSON-safe rows.
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use duckdb::Connection;
@@ -7,6 +8,7 @@ use serde_json::Value as Json;
 
 use super::DuckError;
 use super::guard::{self, Checked, Kind};
+use super::session::{Plan, Session};
 use super::values::to_json;
 
 /// Rows the UI may fetch of one result (the model sees far fewer; see [`QueryResult::for_model`]).
@@ -212,11 +214,11 @@ fn cut_bytes(bytes: &[u8], keep: usize) -> String {
     format!("{text}…(truncated, {} bytes)", bytes.len())
 }
 
-/// Runs `checked` on `conn`: DuckDB's parser check, then the query itself, keeping up to `fetch_rows` rows.
-pub(super) fn run(conn: &Connection, checked: &Checked, fetch_rows: usize) -> Result<QueryResult, DuckError> {
+/// Runs `checked` in `session`: DuckDB's parser check, then the query itself, keeping up to `fetch_rows` rows.
+pub(super) fn run(session: &Session, checked: &Checked, fetch_rows: usize) -> Result<QueryResult, DuckError> {
     let started = Instant::now();
     let mut first = FirstRows { rows: Vec::new(), cap: fetch_rows, bytes: 0, byte_capped: false };
-    let (columns, total_rows) = read(conn, checked, &mut first)?;
+    let (columns, total_rows) = read(session, checked, &mut first)?;
     Ok(QueryResult {
         columns,
         rows: first.rows,
@@ -226,21 +228,26 @@ pub(super) fn run(conn: &Connection, checked: &Checked, fetch_rows: usize) -> Re
     })
 }
 
-/// Runs `checked` on `conn` and hands every row to `sink`; returns the columns and how many rows there were.
-pub(super) fn read(
-    conn: &Connection,
-    checked: &Checked,
-    sink: &mut impl RowSink,
-) -> Result<(Vec<Column>, u64), DuckError> {
+/// The plan of `checked` on this file version: made earlier, or made now (DuckDB's parser check and `DESCRIBE`)
+/// and kept when it is complete.
+fn plan_of(session: &Session, checked: &Checked, cell_bytes: Option<usize>) -> Result<Arc<Plan>, DuckError> {
+    if let Some(plan) = session.plan(&checked.sql, cell_bytes) {
+        return Ok(plan);
+    }
     let serialized: String =
-        conn.query_row("SELECT json_serialize_sql(?::VARCHAR)", [&checked.parse_as], |r| r.get(0))?;
+        session.query_row("SELECT json_serialize_sql(?::VARCHAR)", [&checked.parse_as], |r| r.get(0))?;
     guard::check_parsed(checked.kind, &serialized)?;
 
     // DESCRIBE cannot wrap every statement (EXPLAIN, or DESCRIBE itself in some forms): then the types come from
     // the result's Arrow schema instead.
-    let described =
-        if checked.kind == Kind::Explain { Vec::new() } else { describe(conn, &checked.sql).unwrap_or_default() };
-    let cell_bytes = sink.cell_bytes();
+    let (described, complete) = if checked.kind == Kind::Explain {
+        (Vec::new(), true)
+    } else {
+        match describe(session, &checked.sql) {
+            Ok(columns) => (columns, true),
+            Err(_) => (Vec::new(), false),
+        }
+    };
     let replaced: Vec<String> = described
         .iter()
         .filter_map(|c| {
@@ -266,8 +273,24 @@ pub(super) fn read(
     } else {
         format!("SELECT * REPLACE ({}) FROM ({}) AS q", replaced.join(", "), checked.sql)
     };
+    let plan = Arc::new(Plan { described, exec_sql });
+    // A DESCRIBE that failed may have failed for this time only (an interrupt): plan again next time.
+    if complete {
+        session.remember(&checked.sql, cell_bytes, Arc::clone(&plan));
+    }
+    Ok(plan)
+}
 
-    let mut stmt = conn.prepare(&exec_sql)?;
+/// Runs `checked` in `session` and hands every row to `sink`; returns the columns and how many rows there were.
+pub(super) fn read(
+    session: &Session,
+    checked: &Checked,
+    sink: &mut impl RowSink,
+) -> Result<(Vec<Column>, u64), DuckError> {
+    let cell_bytes = sink.cell_bytes();
+    let plan = plan_of(session, checked, cell_bytes)?;
+    let described = &plan.described;
+    let mut stmt = session.prepare(&plan.exec_sql)?;
     let mut total_rows = 0u64;
     use duckdb::types::ValueRef;
     let mut rows = stmt.query([])?;

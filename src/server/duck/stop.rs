@@ -41,6 +41,15 @@ impl Stop {
         }
     }
 
+    /// Forgets the working connection's interrupt handle once the work is over; whether no stop was requested (so
+    /// no interrupt can reach the connection any more and it may serve other work).
+    pub(super) fn detach(&self) -> bool {
+        // `interrupt` sets `requested` before it takes the handle: if it came first, `requested` is seen here;
+        // if it comes later, it finds no handle.
+        self.handle.lock().unwrap_or_else(|p| p.into_inner()).take();
+        !self.requested.load(Ordering::SeqCst)
+    }
+
     /// Whether the blocking task has ended.
     pub(super) fn is_finished(&self) -> bool {
         self.finished.load(Ordering::SeqCst)
