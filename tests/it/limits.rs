@@ -397,6 +397,7 @@ async fn dashboard_numbers_equal_the_seeds_sql_on_a_fixed_data_set() {
 
 #[tokio::test]
 async fn running_spend_totals_match_the_ledger_through_admission_and_batched_settlement() {
+    use chrono::Datelike;
     use tradechat::server::config::LimitsConfig;
     use tradechat::server::limits::admission;
     use tradechat::server::limits::settler::{Ended, settle};
@@ -440,30 +441,38 @@ async fn running_spend_totals_match_the_ledger_through_admission_and_batched_set
     settle(&pool, &ended).await.expect("settle");
     settle(&pool, &ended).await.expect("settle again");
 
-    let ledger: Vec<(uuid::Uuid, chrono::NaiveDate, Decimal, Decimal)> = sqlx::query_as(
-        "SELECT user_id, (started_at AT TIME ZONE 'UTC')::date,
-                coalesce(sum(reserved_usd) FILTER (WHERE settled_at IS NULL), 0),
-                coalesce(sum(actual_usd) FILTER (WHERE settled_at IS NOT NULL), 0)
-         FROM run_reservations GROUP BY 1, 2 ORDER BY 1, 2",
+    let ledger: Vec<(uuid::Uuid, chrono::NaiveDate, Decimal)> = sqlx::query_as(
+        "SELECT user_id, (started_at AT TIME ZONE 'UTC')::date, sum(actual_usd)
+         FROM run_reservations WHERE settled_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
     )
     .fetch_all(&pool)
     .await
     .expect("ledger");
-    let totals: Vec<(uuid::Uuid, chrono::NaiveDate, Decimal, Decimal)> =
-        sqlx::query_as("SELECT user_id, day, reserved_usd, settled_usd FROM spend_daily ORDER BY 1, 2")
+    let totals: Vec<(uuid::Uuid, chrono::NaiveDate, Decimal)> =
+        sqlx::query_as("SELECT user_id, day, settled_usd FROM spend_daily WHERE settled_usd <> 0 ORDER BY 1, 2")
             .fetch_all(&pool)
             .await
             .expect("totals");
-    let normal = |rows: Vec<(uuid::Uuid, chrono::NaiveDate, Decimal, Decimal)>| {
-        rows.into_iter().map(|(u, d, r, s)| (u, d, r.normalize(), s.normalize())).collect::<Vec<_>>()
+    let normal = |rows: Vec<(uuid::Uuid, chrono::NaiveDate, Decimal)>| {
+        rows.into_iter().map(|(u, d, s)| (u, d, s.normalize())).collect::<Vec<_>>()
     };
     assert_eq!(normal(totals), normal(ledger));
-    // What the test set up: the open run (bob's second today) reserves $0.25; the unknown-price run settled at
-    // its $0.25 reservation; yesterday's run settled at $0.07.
-    let open_reserved: Decimal = sqlx::query_scalar("SELECT sum(reserved_usd) FROM spend_daily WHERE user_id = $1")
-        .bind(still_open.user_id)
-        .fetch_one(&pool)
-        .await
-        .expect("open");
-    assert_eq!(open_reserved.normalize(), Decimal::new(25, 2));
+    // What the budgets count for bob (see `tradechat_spend`): the open run (his second today) at its $0.25
+    // worst case, his first run today at its $0.004 cost; yesterday's run settled at $0.07 counts in the month.
+    let today = chrono::Utc::now().date_naive();
+    let month_start = today.with_day(1).expect("first of the month");
+    let (in_flight, day_settled, day_open, month_settled): (i64, Decimal, Decimal, Decimal) =
+        sqlx::query_as("SELECT in_flight, day_settled, day_open, month_settled FROM tradechat_spend($1, $2, $3)")
+            .bind(still_open.user_id)
+            .bind(today)
+            .bind(month_start)
+            .fetch_one(&pool)
+            .await
+            .expect("spend");
+    assert_eq!(in_flight, 1);
+    assert_eq!(day_open.normalize(), Decimal::new(25, 2));
+    assert_eq!(day_settled.normalize(), Decimal::new(4, 3));
+    let yesterday_in_month = today.pred_opt().is_some_and(|d| d >= month_start);
+    let expected_month = Decimal::new(4, 3) + if yesterday_in_month { Decimal::new(7, 2) } else { Decimal::ZERO };
+    assert_eq!(month_settled.normalize(), expected_month.normalize());
 }

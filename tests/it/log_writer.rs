@@ -16,6 +16,7 @@ fn fast_config() -> WriterConfig {
         replay_interval: Duration::from_millis(200),
         id_block: 500,
         flush_timeout: Duration::from_millis(800),
+        flushers: 2,
     }
 }
 

@@ -55,20 +55,28 @@ async fn the_schema_has_the_seeds_columns_types_defaults_keys_and_indexes() {
         assert_eq!(row.get::<String, _>(4), nullable, "{table}.{column} nullability");
         assert_eq!(row.get::<Option<String>, _>(5).as_deref(), default, "{table}.{column} default");
     }
-    for index in ["idx_chat_logs_user", "idx_chat_logs_created", "idx_saved_chats_user"] {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = $1)")
-            .bind(index)
-            .fetch_one(&pool)
-            .await
-            .expect("query");
-        assert!(exists, "index {index}");
+    // The seed's indexes, by what they serve: an index led by each column (migration 9 folded
+    // `idx_chat_logs_created` into `idx_chat_logs_created_cost` and extended `idx_chat_logs_user` for history pages).
+    for (table, column) in [("chat_logs", "user_id"), ("chat_logs", "created_at"), ("saved_chats", "user_id")] {
+        let leading: Vec<String> = sqlx::query_scalar(
+            "SELECT i.relname::text FROM pg_index x
+             JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
+             WHERE t.relname = $1 AND a.attname = $2",
+        )
+        .bind(table)
+        .bind(column)
+        .fetch_all(&pool)
+        .await
+        .expect("query");
+        assert!(!leading.is_empty(), "an index led by {table}.{column}");
     }
-    let created_desc: String =
-        sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_chat_logs_created'")
+    let user_recent: String =
+        sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_chat_logs_user'")
             .fetch_one(&pool)
             .await
             .expect("indexdef");
-    assert!(created_desc.contains("created_at DESC"), "{created_desc}");
+    assert!(user_recent.contains("(user_id, created_at DESC, id DESC)"), "{user_recent}");
     // (table, column, referenced table)
     for (table, column, target) in [
         ("profiles", "id", "auth.users"),

@@ -46,27 +46,35 @@ pub struct EffectiveLimits {
     pub monthly_budget_usd: Decimal,
 }
 
+/// A `user_limits` row: each column, when set, overrides its default (requests a minute, concurrent runs, daily
+/// and monthly budgets).
+pub type Overrides = (Option<i32>, Option<i32>, Option<Decimal>, Option<Decimal>);
+
+impl EffectiveLimits {
+    /// The limits a user has: their overrides where set, the configured defaults elsewhere.
+    pub fn resolve((rpm, concurrent, daily, monthly): Overrides, defaults: &LimitsConfig) -> Self {
+        Self {
+            requests_per_minute: rpm.map_or(i64::from(defaults.requests_per_minute), i64::from),
+            max_concurrent_runs: concurrent.map_or(i64::from(defaults.max_concurrent_runs), i64::from),
+            daily_budget_usd: daily.unwrap_or(defaults.daily_budget_usd),
+            monthly_budget_usd: monthly.unwrap_or(defaults.monthly_budget_usd),
+        }
+    }
+}
+
 /// The user's limits.
 pub async fn effective_limits(
     conn: &mut sqlx::PgConnection,
     user_id: Uuid,
     defaults: &LimitsConfig,
 ) -> Result<EffectiveLimits, sqlx::Error> {
-    /// A `user_limits` row: each column overrides its default when set.
-    type Overrides = (Option<i32>, Option<i32>, Option<Decimal>, Option<Decimal>);
     let row: Option<Overrides> = sqlx::query_as(
         "SELECT requests_per_minute, max_concurrent_runs, daily_budget_usd, monthly_budget_usd FROM user_limits WHERE user_id = $1",
     )
     .bind(user_id)
     .fetch_optional(conn)
     .await?;
-    let (rpm, concurrent, daily, monthly) = row.unwrap_or_default();
-    Ok(EffectiveLimits {
-        requests_per_minute: rpm.map_or(i64::from(defaults.requests_per_minute), i64::from),
-        max_concurrent_runs: concurrent.map_or(i64::from(defaults.max_concurrent_runs), i64::from),
-        daily_budget_usd: daily.unwrap_or(defaults.daily_budget_usd),
-        monthly_budget_usd: monthly.unwrap_or(defaults.monthly_budget_usd),
-    })
+    Ok(EffectiveLimits::resolve(row.unwrap_or_default(), defaults))
 }
 
 fn money(d: Decimal) -> String {

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::admission::effective_limits;
+use super::admission::EffectiveLimits;
 use crate::server::config::LimitsConfig;
 
 /// Attempts to deliver one alert to the webhook.
@@ -38,21 +38,37 @@ pub async fn check(
 ) -> Result<Vec<i64>, sqlx::Error> {
     let today = Utc::now().date_naive();
     let month_start = today.with_day(1).unwrap_or(today);
-    let mut conn = pool.acquire().await?;
-    let limits = effective_limits(&mut conn, user_id, defaults).await?;
-    // Settled spend from the running totals (a few rows per user and day, whatever the history).
-    let (day, month, total_day): (Decimal, Decimal, Decimal) = sqlx::query_as(
-        "SELECT
-             coalesce(sum(settled_usd) FILTER (WHERE user_id = $1 AND day = $2), 0),
-             coalesce(sum(settled_usd) FILTER (WHERE user_id = $1), 0),
-             coalesce(sum(settled_usd) FILTER (WHERE day = $2), 0)
-         FROM spend_daily WHERE day >= $3 AND (user_id = $1 OR day = $2)",
+    // The user's limits and settled spend from the running totals (a few rows per user and day, whatever the
+    // history), in one round trip.
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        requests_per_minute: Option<i32>,
+        max_concurrent_runs: Option<i32>,
+        daily_budget_usd: Option<Decimal>,
+        monthly_budget_usd: Option<Decimal>,
+        day: Decimal,
+        month: Decimal,
+        total_day: Decimal,
+    }
+    let row: Row = sqlx::query_as(
+        "SELECT l.requests_per_minute, l.max_concurrent_runs, l.daily_budget_usd, l.monthly_budget_usd,
+                s.day, s.month, s.total_day
+         FROM (SELECT coalesce(sum(settled_usd) FILTER (WHERE user_id = $1 AND day = $2), 0) AS day,
+                      coalesce(sum(settled_usd) FILTER (WHERE user_id = $1), 0) AS month,
+                      coalesce(sum(settled_usd) FILTER (WHERE day = $2), 0) AS total_day
+               FROM spend_daily WHERE day >= $3 AND (user_id = $1 OR day = $2)) AS s
+         LEFT JOIN user_limits l ON l.user_id = $1",
     )
     .bind(user_id)
     .bind(today)
     .bind(month_start)
-    .fetch_one(&mut *conn)
+    .fetch_one(pool)
     .await?;
+    let limits = EffectiveLimits::resolve(
+        (row.requests_per_minute, row.max_concurrent_runs, row.daily_budget_usd, row.monthly_budget_usd),
+        defaults,
+    );
+    let (day, month, total_day) = (row.day, row.month, row.total_day);
 
     let mut candidates = Vec::new();
     for (scope, spend, budget, window) in
@@ -127,7 +143,7 @@ pub async fn check(
         .bind(c.amount)
         .bind(c.threshold)
         .bind(&c.message)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(pool)
         .await?;
         if let Some(id) = id {
             tracing::info!(alert = id, kind = c.kind, user = ?c.user_id, "cost alert fired");

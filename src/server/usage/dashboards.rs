@@ -114,9 +114,7 @@ pub async fn my_usage(state: &AppState, identity: &Identity) -> Result<MyUsage, 
     .await?;
     // What the budget check counts (see `tradechat_admit`): settled costs plus the worst cases still open.
     let (counted_today, counted_month): (Decimal, Decimal) = sqlx::query_as(
-        "SELECT coalesce(sum(reserved_usd + settled_usd) FILTER (WHERE day = $1), 0),
-                coalesce(sum(reserved_usd + settled_usd), 0)
-         FROM spend_daily WHERE user_id = auth.uid() AND day >= $2",
+        "SELECT day_settled + day_open, month_settled + month_open FROM tradechat_spend(auth.uid(), $1, $2)",
     )
     .bind(today)
     .bind(month_start)

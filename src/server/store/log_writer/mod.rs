@@ -3,7 +3,9 @@
 //!
 //! - a bounded queue takes records ([`ChatLogWriter::enqueue`] never waits on Postgres; when the queue is full or
 //!   the writer has stopped, the record goes straight to the spool);
-//! - the writer task flushes at `batch_size` records or `flush_interval` after the first, in one transaction;
+//! - the writer task flushes at `batch_size` records or `flush_interval` after the first, in one transaction,
+//!   with up to `flushers` batches in flight at once (the rollup triggers upsert in key order, so parallel
+//!   batches cannot deadlock);
 //! - a failed flush is retried with backoff, then spooled, and the writer turns *degraded*: it spools directly
 //!   and probes Postgres every `replay_interval`; once Postgres answers, the spool is replayed (exactly once per
 //!   id) and normal writing resumes — also at the next start;
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 pub use ids::IdPool;
@@ -46,6 +48,9 @@ pub struct WriterConfig {
     pub id_block: usize,
     /// Longest one flush attempt (connect + insert) may take before it counts as failed.
     pub flush_timeout: Duration,
+    /// Batches written at the same time, each on its own connection: a batch's insert is mostly Postgres
+    /// computing index entries (the full-text one above all), which one backend does on one core.
+    pub flushers: usize,
 }
 
 impl Default for WriterConfig {
@@ -58,6 +63,7 @@ impl Default for WriterConfig {
             replay_interval: Duration::from_secs(2),
             id_block: 500,
             flush_timeout: Duration::from_secs(10),
+            flushers: 2,
         }
     }
 }
@@ -215,10 +221,11 @@ impl ChatLogWriter {
     }
 }
 
-/// The writer task: batch, flush, probe and replay; on stop, drain.
+/// The writer task: batch, flush (up to `flushers` batches at once), probe and replay; on stop, drain.
 async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<ChatLogRecord>, stop: CancellationToken) {
     let mut tick = tokio::time::interval(shared.config.replay_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut flushing = JoinSet::new();
     loop {
         let first = tokio::select! {
             biased;
@@ -244,9 +251,24 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<ChatLogRecord>, stop: C
                 },
             }
         }
-        flush(&shared, batch, true).await;
+        while flushing.len() >= shared.config.flushers.max(1) {
+            reap(flushing.join_next().await);
+        }
+        let shared = Arc::clone(&shared);
+        flushing.spawn(async move { flush(&shared, batch, true).await });
+    }
+    while let Some(done) = flushing.join_next().await {
+        reap(Some(done));
     }
     drain(&shared, rx).await;
+}
+
+/// A flush task's end. `flush` stores or spools every record and does not panic; if it ever did, its batch's
+/// records stay pending (a ⭐ waiting on them times out) and the panic is logged here.
+fn reap(done: Option<Result<(), tokio::task::JoinError>>) {
+    if let Some(Err(e)) = done {
+        tracing::error!(error = %e, "a chat-log flush task failed");
+    }
 }
 
 /// On stop: refuse new records (they go to the spool), write what is queued within the grace period.
