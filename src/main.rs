@@ -1,6 +1,7 @@
 //! The `tradechat` server binary: parses the command line and hands over to `tradechat::server::cli`.
 // mimalloc: the server allocates many small short-lived values per request (JSON, events, rows) from many
-// threads; it spends about a third of glibc malloc's time on them.
+// threads, which glibc malloc serves with contended arenas and fragments (RSS under load fell with it; see the
+// README's Performance section).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
