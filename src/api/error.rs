@@ -33,6 +33,9 @@ pub enum AppError {
     /// A dependency (database, model provider) is unavailable; retrying later may work.
     #[error("{0} is unavailable right now; please try again in a moment.")]
     Unavailable(String),
+    /// The server is shutting down (a deploy): it finishes the answers it is writing but starts no new ones.
+    #[error("The server is restarting; ask again in a few seconds.")]
+    Draining,
     /// Something unexpected; details are in the server log under this request.
     #[error("Something went wrong on our side; please try again.")]
     Internal,
@@ -50,7 +53,7 @@ impl AppError {
             Self::NotFound(_) => 404,
             Self::Invalid(_) => 400,
             Self::RateLimited { .. } => 429,
-            Self::Unavailable(_) => 503,
+            Self::Unavailable(_) | Self::Draining => 503,
             Self::Internal => 500,
             Self::Transport(_) => 502,
         }

@@ -70,17 +70,24 @@ impl From<SavedError> for AppError {
     }
 }
 
+/// `Retry-After` of a question refused while the server drains.
+const DRAINING_RETRY_AFTER_SECS: u64 = 5;
+
 impl axum::response::IntoResponse for AppError {
-    /// JSON `{"error": message}` with the error's status (and `Retry-After` when rate limited): how plain HTTP
+    /// JSON `{"error": message}` with the error's status (and `Retry-After` when rate limited or draining): how plain HTTP
     /// endpoints such as `/chat/stream` report errors.
     fn into_response(self) -> axum::response::Response {
         let status =
             axum::http::StatusCode::from_u16(self.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(serde_json::json!({ "error": self.to_string() }))).into_response();
-        if let AppError::RateLimited { retry_after_secs, .. } = &self {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+        let retry_after = match &self {
+            AppError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            // Long enough for a load balancer to have taken this instance out of rotation.
+            AppError::Draining => Some(DRAINING_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
         response
     }

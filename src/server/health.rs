@@ -15,7 +15,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The `/healthz` body.
 #[derive(Debug, Serialize)]
 pub struct Health {
-    /// `ok` when every store answered, else `degraded`.
+    /// `ok` when every store answered, `degraded` when one did not, `draining` while the server shuts down.
     pub status: &'static str,
     /// Postgres health.
     pub postgres: ComponentStatus,
@@ -31,8 +31,14 @@ const UNAVAILABLE: &str = "unavailable";
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let ((postgres, _), duckdb) = tokio::join!(probe_postgres(&state), probe_duckdb(&state));
     let ok = postgres.ok && duckdb.ok;
-    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(Health { status: if ok { "ok" } else { "degraded" }, postgres, duckdb }))
+    // A draining instance answers 503 so load balancers stop sending it questions while it finishes its answers.
+    let status = match (state.draining.is_cancelled(), ok) {
+        (true, _) => "draining",
+        (false, true) => "ok",
+        (false, false) => "degraded",
+    };
+    let code = if status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(Health { status, postgres, duckdb }))
 }
 
 /// The status panel's data: both probes plus what each store holds. The DuckDB table counts come from the schema

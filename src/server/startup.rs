@@ -1,6 +1,7 @@
 //! Start-up and serving, shared by the binary and the integration tests: build the state from a
 //! configuration, then serve the router on a listener until shutdown.
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use leptos::prelude::LeptosOptions;
@@ -45,15 +46,22 @@ pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: Canc
     let http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?;
     let (settler, settler_task) = Settler::start(db.clone(), http.clone(), config.limits.clone());
     let agent = Arc::new(AgentService::new(&config, &duck, settler, http)?);
-    let state = AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, agent, shutdown };
+    let draining = CancellationToken::new();
+    let state =
+        AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, agent, draining, shutdown };
     Ok(App { state, writer_task, settler_task })
 }
 
-/// Serves the app on `listener` until SIGTERM/Ctrl-C or until `state.shutdown` is cancelled; then stops
-/// accepting connections, gives open ones the configured grace period to finish, and drains the chat-log writer.
+/// Serves the app on `listener` until SIGTERM/Ctrl-C (or `state.draining`/`state.shutdown` cancelled in-process),
+/// then shuts down without cutting an answer short:
+/// 1. **drain** — still serving: new questions get 503 with `Retry-After`, `/healthz` says `draining`, and the
+///    answers being written go on, streaming to their clients, for up to `SHUTDOWN_GRACE_SECS`; those still going
+///    then are cancelled, which ends their streams with a `done` of status `cancelled` and logs them;
+/// 2. **stop** — no new connections; open streams send what their run said (its `done`) and close;
+/// 3. reservations settle and the chat-log writer drains.
 pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
     let App { state, writer_task, settler_task } = app;
-    let token = state.shutdown.clone();
+    let (draining, stop) = (state.draining.clone(), state.shutdown.clone());
     let grace = state.config.shutdown_grace;
     let agent = Arc::clone(&state.agent);
     let app = router::router(state);
@@ -65,19 +73,43 @@ pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
         }
     });
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown::signal(token.clone()))
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
         .into_future();
     tokio::pin!(server);
     tokio::select! {
-        result = &mut server => result.context("serving HTTP")?,
-        () = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
-            tracing::warn!("connections still open after {grace:?}; exiting anyway");
+        result = &mut server => return result.context("serving HTTP"),
+        () = shutdown::signal(draining.clone()) => {}
+        () = stop.cancelled() => {}
+    }
+    draining.cancel();
+    tracing::info!(
+        runs = agent.runs.len(),
+        grace_secs = grace.as_secs(),
+        "draining: finishing the answers in progress"
+    );
+    let mut served_out = false;
+    tokio::select! {
+        result = &mut server => {
+            result.context("serving HTTP")?;
+            served_out = true;
+        }
+        finished = agent.runs.finish(grace, &stop) => {
+            tracing::info!(all_finished = finished, "drained");
         }
     }
-    // In order: runs still going are stopped and log themselves as cancelled, their reservations settle, then
-    // the writer drains.
-    agent.runs.shutdown(grace).await;
+    stop.cancel();
+    if !served_out {
+        tokio::select! {
+            result = &mut server => result.context("serving HTTP")?,
+            () = tokio::time::sleep(CLOSE_WAIT) => {
+                tracing::warn!("connections still open {CLOSE_WAIT:?} after the drain; exiting anyway");
+            }
+        }
+    }
     settler_task.shutdown(grace).await;
     writer_task.shutdown(grace).await;
     Ok(())
 }
+
+/// How long open connections get to close once every run has ended (their streams only have `done` left to send).
+const CLOSE_WAIT: Duration = Duration::from_secs(5);

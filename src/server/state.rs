@@ -30,7 +30,11 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// The model client, prices, limits and in-flight runs.
     pub agent: Arc<AgentService>,
-    /// Cancelled when the server begins shutting down; long-lived streams watch it.
+    /// Cancelled at SIGTERM/Ctrl-C: new questions are refused (503 with `Retry-After`) and `/healthz` says
+    /// `draining`, while the answers being written finish.
+    #[from_ref(skip)]
+    pub draining: CancellationToken,
+    /// Cancelled when the server stops (the drain is over): no new connections; open streams end.
     pub shutdown: CancellationToken,
 }
 

@@ -4,6 +4,7 @@ mod agent;
 mod auth_flows;
 mod auth_tokens;
 mod demo_data;
+mod drain;
 mod duck;
 mod health;
 mod helpers;

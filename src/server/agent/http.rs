@@ -137,6 +137,15 @@ fn events(state: &AppState, run: Arc<Run>, after: usize) -> Response {
     Response::from_parts(parts, super::coalesce::coalesced(body))
 }
 
+/// Run events from index `first` on, as SSE events whose ids are their indexes.
+fn sse_events(events: Vec<Arc<super::runs::RecordedEvent>>, first: usize) -> Vec<Event> {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| Event::default().event(e.event.kind()).id((first + i).to_string()).data(&*e.json))
+        .collect()
+}
+
 fn event_stream(
     state: &AppState,
     run: Arc<Run>,
@@ -158,16 +167,16 @@ fn event_stream(
                 if !fresh.is_empty() {
                     let finished = fresh.iter().any(|e| matches!(e.event, RunEvent::Done { .. }));
                     let count = fresh.len();
-                    let events: Vec<Event> = fresh
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, e)| Event::default().event(e.event.kind()).id((next + i).to_string()).data(&*e.json))
-                        .collect();
-                    return Some((events, (run, next + count, finished)));
+                    return Some((sse_events(fresh, next), (run, next + count, finished)));
                 }
                 tokio::select! {
                     () = run.changed(next) => {}
-                    () = shutdown.cancelled() => return None,
+                    () = shutdown.cancelled() => {
+                        // The server is stopping (every run has ended by now): send what the run said last, its
+                        // `done` included, before the stream ends.
+                        let (fresh, _) = run.since(next);
+                        return (!fresh.is_empty()).then(|| (sse_events(fresh, next), (run, next, true)));
+                    }
                 }
             }
         }

@@ -36,6 +36,9 @@ fn title_of(question: &str) -> String {
 /// (one query, as the user), reserves the log id, and spawns the agent. Returns at once; the run goes on even if
 /// the client disconnects.
 pub async fn start_run(state: &AppState, identity: &Identity, request: ChatRequest) -> Result<Arc<Run>, AppError> {
+    if state.draining.is_cancelled() {
+        return Err(AppError::Draining);
+    }
     let question = Question::parse(&request.message)?;
     let service = &state.agent;
     let (conversation_id, history, is_new) = match request.conversation_id {

@@ -18,6 +18,9 @@ use uuid::Uuid;
 
 use crate::api::RunEvent;
 
+/// How long cancelled runs get at shutdown to end and hand over their logs.
+pub const CANCEL_WAIT: Duration = Duration::from_secs(5);
+
 /// How long a finished run stays readable.
 pub const FINISHED_TTL: Duration = Duration::from_secs(120);
 /// Finished runs kept at most.
@@ -227,14 +230,29 @@ impl RunRegistry {
         self.tasks.spawn(task);
     }
 
-    /// Cancels every unfinished run and waits (up to `deadline`) for their tasks, which log them as cancelled.
-    pub async fn shutdown(&self, deadline: Duration) {
+    /// Runs still being written.
+    pub fn running(&self) -> usize {
+        self.index.lock().unwrap_or_else(|p| p.into_inner()).runs.values().filter(|r| !r.is_finished()).count()
+    }
+
+    /// At shutdown: waits up to `grace` (or until `stop`) for the runs in progress to end by themselves; cancels
+    /// those still going, which end their streams with a `done` of status `cancelled` and log themselves, and
+    /// waits up to [`CANCEL_WAIT`] for that. Whether every run ended by itself.
+    pub async fn finish(&self, grace: Duration, stop: &CancellationToken) -> bool {
         self.tasks.close();
-        for run in self.index.lock().unwrap_or_else(|p| p.into_inner()).runs.values() {
-            run.cancel.cancel();
+        let by_themselves = tokio::select! {
+            waited = tokio::time::timeout(grace, self.tasks.wait()) => waited.is_ok(),
+            () = stop.cancelled() => self.tasks.is_empty(),
+        };
+        if !by_themselves {
+            tracing::warn!(runs = self.running(), "cancelling the answers still running at the shutdown deadline");
+            for run in self.index.lock().unwrap_or_else(|p| p.into_inner()).runs.values() {
+                run.cancel.cancel();
+            }
+            if tokio::time::timeout(CANCEL_WAIT, self.tasks.wait()).await.is_err() {
+                tracing::error!("runs still going after they were cancelled");
+            }
         }
-        if tokio::time::timeout(deadline, self.tasks.wait()).await.is_err() {
-            tracing::warn!("runs still going after the shutdown deadline");
-        }
+        by_themselves
     }
 }
