@@ -23,6 +23,10 @@ export DUCKDB_LIB_DIR="${DUCKDB_LIB_DIR:-$TRADECHAT_DUCKDB_PREFIX/node_modules/@
 export TRADECHAT_NODE_TOOLS="$TRADECHAT_CACHE/node-tools"
 export PATH="$TRADECHAT_NODE_TOOLS/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
+# A real SMTP server for the tests of sign-in mail (aiosmtpd from PyPI, in a virtualenv of its own).
+export TRADECHAT_AIOSMTPD_VERSION="1.4.6"
+export TRADECHAT_SMTPD_PYTHON="${TRADECHAT_SMTPD_PYTHON:-$TRADECHAT_CACHE/aiosmtpd-$TRADECHAT_AIOSMTPD_VERSION/bin/python}"
+
 # Local state: demo data, the private Postgres clusters, the generated auth secret. Ignored by git.
 export TRADECHAT_DATA="${TRADECHAT_DATA:-$TRADECHAT_ROOT/data}"
 

@@ -604,3 +604,124 @@ async fn a_password_set_before_the_address_was_proven_dies_at_the_owners_first_l
     assert!(client.refresh(&owner.refresh_token).await.is_ok(), "and so do the owner's sessions");
     assert_eq!(again.user_id, owner.user_id);
 }
+
+/// A real SMTP server (aiosmtpd, installed by `scripts/bootstrap`) that stores each message it accepts, decoded
+/// by Python's `email` package, as a JSON line: `{from, to, subject, body}`.
+struct SmtpServer {
+    child: std::process::Child,
+    url: String,
+    mails: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    async fn start() -> Self {
+        let python = std::env::var("TRADECHAT_SMTPD_PYTHON")
+            .expect("TRADECHAT_SMTPD_PYTHON: run the tests through ./scripts/test (or source scripts/env.sh after scripts/bootstrap)");
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(
+            dir.path().join("store.py"),
+            r#"import email, email.policy, json
+
+class Store:
+    def __init__(self, path):
+        self.path = path
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        return cls(args[0])
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = msg.get_body(("plain",)).get_content()
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                                "subject": str(msg["subject"]), "body": body}) + "\n")
+        return "250 Message accepted for delivery"
+"#,
+        )
+        .expect("handler");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+        let mails = dir.path().join("mails.jsonl");
+        let child = std::process::Command::new(&python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "store.Store"])
+            .arg(&mails)
+            .env("PYTHONPATH", dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting aiosmtpd with {python}: {e}"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "aiosmtpd did not start");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Self { child, url: format!("smtp://127.0.0.1:{port}"), mails, _dir: dir }
+    }
+
+    /// The messages received so far.
+    fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.mails)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("stored message"))
+            .collect()
+    }
+
+    /// Waits for the `n`-th message.
+    async fn nth(&self, n: usize) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(mail) = self.received().into_iter().nth(n) {
+                return mail;
+            }
+            assert!(std::time::Instant::now() < deadline, "no message {n} arrived");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The sign-in link and the 6-digit code in an email body.
+fn link_and_code(body: &str) -> (String, String) {
+    let link = body.split_whitespace().find(|w| w.starts_with("http")).expect("a link").to_owned();
+    let code = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("a 6-digit code").to_owned();
+    (link, code)
+}
+
+#[tokio::test]
+async fn sign_in_links_and_codes_arrive_through_a_real_smtp_server() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("SMTP_URL".into(), smtp.url.clone()),
+            ("SMTP_FROM".into(), "tradechat <sign-in@tradechat.test>".into()),
+        ],
+        ..AppOptions::default()
+    })
+    .await;
+    // With SMTP set, nothing goes to the outbox.
+    assert_eq!(app.client.get(app.url("/dev/outbox.json")).send().await.expect("outbox").status(), 404);
+    let client = gotrue(&app);
+    let address = email();
+
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send a link");
+    let mail = smtp.nth(0).await;
+    assert_eq!(mail["from"], "sign-in@tradechat.test");
+    assert_eq!(mail["to"], serde_json::json!([address]));
+    let (link, _) = link_and_code(mail["body"].as_str().expect("body"));
+    assert!(link.starts_with(&app.url("/auth/confirm?token_hash=")), "{link}");
+    let via_link = client.verify_token_hash(&token_hash(&link)).await.expect("the mailed link signs in");
+    assert_eq!(via_link.email.as_deref(), Some(address.as_str()));
+
+    client.send_otp(&address, &app.url("/auth/confirm")).await.expect("send a code");
+    let mail = smtp.nth(1).await;
+    let (_, code) = link_and_code(mail["body"].as_str().expect("body"));
+    let via_code = client.verify_code(&address, &code).await.expect("the mailed code signs in");
+    assert_eq!(via_code.user_id, via_link.user_id);
+}
