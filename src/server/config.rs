@@ -186,6 +186,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight work may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// `METRICS_TOKEN`: a bearer token that opens `/metrics` to remote scrapers (without it, only requests from
+    /// this machine are served).
+    pub metrics_token: Option<SecretString>,
     /// Sign-in.
     pub auth: AuthConfig,
     /// The model.
@@ -233,6 +236,7 @@ impl Config {
             data_dir: PathBuf::from(env.string_or("DATA_DIR", "data")),
             log_format: env.parse_or("LOG_FORMAT", LogFormat::Text, |_| true)?,
             shutdown_grace: Duration::from_secs(env.parse_or("SHUTDOWN_GRACE_SECS", 20u64, |_| true)?),
+            metrics_token: env.get("METRICS_TOKEN").filter(|t| !t.trim().is_empty()).map(SecretString::from),
             auth: auth_config(&env)?,
             llm: LlmConfig {
                 provider: provider(&env)?,

@@ -8,7 +8,7 @@
 //!   [`usage`] — "My usage" and the admin dashboard;
 //! - [`agent`] — the TradingAgent, model clients, tools and runs; [`store`] — Postgres; [`duck`] — DuckDB; [`demo_data`] — the demo DuckDB data set's generator;
 //! - [`cli`] — the binary's commands; [`startup`] — state assembly and serving;
-//! - [`telemetry`] and [`shutdown`] — logs and signals.
+//! - [`telemetry`] and [`shutdown`] — logs and signals; [`metrics`] — the operator's `/metrics`.
 pub mod agent;
 pub mod auth;
 pub mod cli;
@@ -22,6 +22,7 @@ pub mod forms;
 pub mod health;
 pub mod identity;
 pub mod limits;
+pub mod metrics;
 pub mod router;
 pub mod security;
 pub mod shutdown;

@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(crate::server::metrics::endpoint))
         .route("/dev/outbox", get(auth::routes::outbox_page))
         .route("/dev/outbox.json", get(auth::routes::outbox_json))
         .route("/chat/stream", post(agent::http::chat_stream))

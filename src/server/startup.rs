@@ -29,6 +29,7 @@ pub struct App {
 
 /// Connects to Postgres (running migrations), prepares DuckDB, starts the chat-log writer and assembles the state.
 pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: CancellationToken) -> anyhow::Result<App> {
+    crate::server::metrics::install();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
     let db = store::connect_and_migrate(&config).await.context("preparing Postgres")?;

@@ -80,3 +80,64 @@ async fn pages_render_on_the_server_and_unknown_paths_are_404() {
     let missing = app.client.get(app.url("/no/such/page")).send().await.expect("request");
     assert_eq!(missing.status(), 404);
 }
+
+/// The value of the sample `name{labels}` in a Prometheus text page (0 when absent).
+fn sample(page: &str, series: &str) -> f64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_count_runs_and_refusals_and_are_served_only_locally_or_with_the_token() {
+    let app = spawn_app_with(AppOptions {
+        env: vec![("METRICS_TOKEN".into(), "scrape-secret".into()), ("RATE_LIMIT_PER_MINUTE".into(), "1".into())],
+        ..AppOptions::default()
+    })
+    .await;
+    let scrape = || async {
+        let response = app.client.get(app.url("/metrics")).send().await.expect("scrape");
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/plain; version=0.0.4")));
+        response.text().await.expect("page")
+    };
+    let before = scrape().await;
+    for gauge in ["tradechat_log_writer_queue_depth", "tradechat_postgres_pool_max", "tradechat_duckdb_slots"] {
+        assert!(before.lines().any(|l| l.starts_with(&format!("{gauge} "))), "{gauge} in {before}");
+    }
+
+    let user = crate::helpers::TestUser::sign_up(&app, "metrics@example.com").await;
+    let events = user.ask("What was the latest close of NOVA?").await;
+    assert!(events.iter().any(|e| e.event == "done"), "{events:?}");
+    assert_eq!(user.start("and again, at once").await.status(), 429);
+    // The run's record reaches the recorder as the run ends, just before `done` goes out.
+    let after = scrape().await;
+    let runs = "tradechat_runs_total{status=\"ok\"}";
+    assert!(sample(&after, runs) >= sample(&before, runs) + 1.0, "{after}");
+    let refusals = "tradechat_admission_refusals_total{reason=\"rate\"}";
+    assert!(sample(&after, refusals) >= sample(&before, refusals) + 1.0, "{after}");
+    assert!(after.contains("tradechat_run_duration_seconds_bucket{le="), "a histogram: {after}");
+    assert!(after.contains("tradechat_tokens_total{model="), "{after}");
+    assert!(!after.contains("metrics@example.com") && !after.contains(&user_id_of(&app).await), "no user in labels");
+
+    // Through a proxy (a forwarding header), only with the token.
+    let via_proxy = |token: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics")).header("x-forwarded-for", "203.0.113.9");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(via_proxy(None).await.expect("scrape").status(), 403);
+    assert_eq!(via_proxy(Some("wrong")).await.expect("scrape").status(), 403);
+    assert_eq!(via_proxy(Some("scrape-secret")).await.expect("scrape").status(), 200);
+}
+
+async fn user_id_of(app: &crate::helpers::TestApp) -> String {
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM auth.users WHERE email = 'metrics@example.com'")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("user");
+    id.to_string()
+}

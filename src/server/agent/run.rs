@@ -102,7 +102,13 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         let started = Instant::now();
         let created_at = Utc::now().naive_utc();
         let pairs: Vec<(String, String)> = history.into_iter().map(|(_, q, a)| (q, a)).collect();
-        let emit = |event| run.push(event);
+        let first_token = std::sync::OnceLock::new();
+        let emit = |event: RunEvent| {
+            if matches!(event, RunEvent::TextDelta { .. }) {
+                first_token.get_or_init(|| started.elapsed());
+            }
+            run.push(event)
+        };
         // A bug in the loop must still end the run (clients waiting, the conversation unblocked) and log it.
         let output =
             match AssertUnwindSafe(agent.run(question.as_str(), &pairs, &emit, &run.cancel)).catch_unwind().await {
@@ -120,6 +126,15 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
             };
         let model = state.agent.llm.model().to_owned();
         let cost = state.agent.prices.cost(&model, today, &output.usage);
+        crate::server::metrics::run_ended(&crate::server::metrics::RunRecord {
+            status: output.status,
+            model: &model,
+            usage: output.usage,
+            cost,
+            duration: started.elapsed(),
+            first_token: first_token.get().copied(),
+            tools: &output.tools_used,
+        });
         if let Some(message) = &output.error {
             run.push(RunEvent::Error { message: message.clone() });
         }

@@ -104,6 +104,19 @@ struct Inner {
     schema: Mutex<SchemaCache>,
     /// Query slots. A slot is held by the blocking task itself, so it stays taken until the query has really ended.
     permits: Arc<Semaphore>,
+    /// Queries that found every slot taken and waited.
+    waits: std::sync::atomic::AtomicU64,
+}
+
+/// DuckDB's query slots, for the operator's metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct Slots {
+    /// `DUCKDB_MAX_CONCURRENT_QUERIES`.
+    pub total: usize,
+    /// Held by a query now.
+    pub in_use: usize,
+    /// Queries so far that had to wait for one.
+    pub waits: u64,
 }
 
 /// Longest a schema scan may take: it counts the rows of every table.
@@ -134,6 +147,7 @@ impl Duck {
                 open: Mutex::new(None),
                 schema: Mutex::new(SchemaCache::default()),
                 permits,
+                waits: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -141,6 +155,16 @@ impl Duck {
     /// The settings this handle was made with.
     pub fn config(&self) -> &DuckConfig {
         &self.inner.config
+    }
+
+    /// The query slots now.
+    pub fn slots(&self) -> Slots {
+        let total = self.inner.config.max_concurrent_queries;
+        Slots {
+            total,
+            in_use: total.saturating_sub(self.inner.permits.available_permits()),
+            waits: self.inner.waits.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// The current version of the database file, for caches of what is derived from it.
@@ -161,10 +185,16 @@ impl Duck {
         F: FnOnce(&Session) -> Result<T, DuckError> + Send + 'static,
     {
         let started = Instant::now();
-        let permit = tokio::time::timeout(deadline, Arc::clone(&self.inner.permits).acquire_owned())
-            .await
-            .map_err(|_| DuckError::Busy)?
-            .map_err(|e| DuckError::Task(e.to_string()))?;
+        let permit = match Arc::clone(&self.inner.permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.inner.waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::timeout(deadline, Arc::clone(&self.inner.permits).acquire_owned())
+                    .await
+                    .map_err(|_| DuckError::Busy)?
+                    .map_err(|e| DuckError::Task(e.to_string()))?
+            }
+        };
         let remaining = deadline.saturating_sub(started.elapsed());
         let inner = Arc::clone(&self.inner);
         let stop = Arc::new(Stop::default());

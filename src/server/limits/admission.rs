@@ -119,7 +119,14 @@ pub async fn admit(
     let Some(refused) = refused else { return Ok(()) };
     let limit = limit.unwrap_or_default();
     let (tomorrow, next_month) = resets(today);
-    let refusal = match refused.as_str() {
+    let reason = match refused.as_str() {
+        "rate" => "rate",
+        "concurrency" => "concurrency",
+        "daily" => "daily",
+        _ => "monthly",
+    };
+    crate::server::metrics::admission_refused(reason);
+    let refusal = match reason {
         "rate" => {
             let wait = oldest_recent.map_or(60, |t| (t + ChronoDuration::minutes(1) - now).num_seconds().clamp(1, 60));
             Refusal {
