@@ -189,6 +189,9 @@ pub struct Config {
     /// `METRICS_TOKEN`: a bearer token that opens `/metrics` to remote scrapers (without it, only requests from
     /// this machine are served).
     pub metrics_token: Option<SecretString>,
+    /// `RUN_LEASE_SECS` (15): a run whose instance has not renewed its lease for this long counts as dead and is
+    /// ended by another instance; leases are renewed three times per period.
+    pub relay: crate::server::agent::relay::RelayConfig,
     /// Sign-in.
     pub auth: AuthConfig,
     /// The model.
@@ -236,6 +239,10 @@ impl Config {
             data_dir: PathBuf::from(env.string_or("DATA_DIR", "data")),
             log_format: env.parse_or("LOG_FORMAT", LogFormat::Text, |_| true)?,
             shutdown_grace: Duration::from_secs(env.parse_or("SHUTDOWN_GRACE_SECS", 20u64, |_| true)?),
+            relay: {
+                let lease = Duration::from_secs(env.parse_or("RUN_LEASE_SECS", 15u64, |n| *n >= 2)?);
+                crate::server::agent::relay::RelayConfig { lease, heartbeat: lease / 3 }
+            },
             metrics_token: env.get("METRICS_TOKEN").filter(|t| !t.trim().is_empty()).map(SecretString::from),
             auth: auth_config(&env)?,
             llm: LlmConfig {

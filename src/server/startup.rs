@@ -9,6 +9,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::server::agent::AgentService;
+use crate::server::agent::relay::{Relay, RunLookup};
+use crate::server::agent::runs::RunRegistry;
 use crate::server::auth::AuthService;
 use crate::server::config::Config;
 use crate::server::duck::Duck;
@@ -46,7 +48,10 @@ pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: Canc
     let (log_writer, writer_task) = ChatLogWriter::start(db.clone(), &config.data_dir, WriterConfig::default()).await;
     let http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?;
     let (settler, settler_task) = Settler::start(db.clone(), http.clone(), config.limits.clone());
-    let agent = Arc::new(AgentService::new(&config, &duck, settler, http)?);
+    let runs = Arc::new(RunRegistry::default());
+    let lookup: std::sync::Weak<dyn RunLookup> = Arc::downgrade(&(Arc::clone(&runs) as Arc<dyn RunLookup>));
+    let relay = Relay::start(db.clone(), config.relay, lookup, log_writer.clone(), shutdown.clone());
+    let agent = Arc::new(AgentService::new(&config, &duck, settler, http, runs, relay)?);
     let draining = CancellationToken::new();
     let state =
         AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, agent, draining, shutdown };

@@ -288,6 +288,11 @@ impl<'a> TestUser<'a> {
         TestUser { app, cookie: self.cookie.clone() }
     }
 
+    /// `path` on the instance this user is talking to.
+    pub fn app_url(&self, path: &str) -> String {
+        self.app.url(path)
+    }
+
     /// The session's `Cookie` header.
     pub fn cookie(&self) -> &str {
         &self.cookie

@@ -10,5 +10,6 @@ mod health;
 mod helpers;
 mod limits;
 mod log_writer;
+mod relay;
 mod security;
 mod store;

@@ -85,9 +85,7 @@ pub async fn run_events(
     Query(query): Query<AfterQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let run = state.agent.runs.get(id, identity.user_id).ok_or_else(|| {
-        AppError::NotFound("That answer's live stream (it has finished; reload the conversation)".into())
-    })?;
+    let gone = || AppError::NotFound("That answer's live stream (it has finished; reload the conversation)".into());
     // EventSource reconnects to the same URL (still `?after=` of the first connection) with the id of the last
     // event it saw: resume after whichever is further, so nothing is delivered twice.
     let from_header = headers
@@ -96,7 +94,12 @@ pub async fn run_events(
         .and_then(|v| v.parse::<usize>().ok())
         .map(|last| last.saturating_add(1));
     let after = query.after.unwrap_or(0).max(from_header.unwrap_or(0));
-    Ok(events(&state, run, after).into_response())
+    if let Some(run) = state.agent.runs.get(id, identity.user_id) {
+        return Ok(events(&state, run, after));
+    }
+    // Running (or just ended) on another instance: stream it from the relay.
+    state.agent.relay.lookup(id, identity.user_id).await?.ok_or_else(gone)?;
+    Ok(relayed_events(&state, id, after))
 }
 
 /// `POST /chat/runs/{id}/stop`.
@@ -105,9 +108,15 @@ pub async fn stop_run(
     CurrentUser(identity): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    let run = state.agent.runs.get(id, identity.user_id).ok_or_else(|| AppError::NotFound("That run".into()))?;
-    run.cancel.cancel();
-    Ok(StatusCode::ACCEPTED)
+    if let Some(run) = state.agent.runs.get(id, identity.user_id) {
+        run.cancel.cancel();
+        return Ok(StatusCode::ACCEPTED);
+    }
+    // Another instance runs it: it is told, and stops at its next step.
+    if state.agent.relay.request_stop(id, identity.user_id).await? {
+        return Ok(StatusCode::ACCEPTED);
+    }
+    Err(AppError::NotFound("That run".into()))
 }
 
 /// `?conversation_id=…`.
@@ -116,24 +125,75 @@ pub struct ActiveQuery {
     conversation_id: Uuid,
 }
 
-/// `GET /chat/runs/active`.
+/// `GET /chat/runs/active`: the conversation's unfinished run, on this instance or another.
 pub async fn active_run(
     State(state): State<AppState>,
     CurrentUser(identity): CurrentUser,
     Query(query): Query<ActiveQuery>,
-) -> AppJson<Option<RunHandle>> {
-    let handle = state
-        .agent
-        .runs
-        .active(identity.user_id, query.conversation_id)
-        .map(|run| RunHandle { run_id: run.id, conversation_id: run.conversation_id });
-    AppJson(handle)
+) -> Result<AppJson<Option<RunHandle>>, AppError> {
+    if let Some(run) = state.agent.runs.active(identity.user_id, query.conversation_id) {
+        return Ok(AppJson(Some(RunHandle { run_id: run.id, conversation_id: run.conversation_id })));
+    }
+    let remote = state.agent.relay.active(identity.user_id, query.conversation_id).await?;
+    Ok(AppJson(remote.map(|run| RunHandle { run_id: run.run_id, conversation_id: run.conversation_id })))
 }
 
 /// The run's events from `after` on, then the live ones, until `Done` or server shutdown, as Server-Sent Events:
 /// whatever is ready when the connection can take more leaves in one write.
 fn events(state: &AppState, run: Arc<Run>, after: usize) -> Response {
     let (parts, body) = event_stream(state, run, after).into_response().into_parts();
+    Response::from_parts(parts, super::coalesce::coalesced(body))
+}
+
+/// A run of another instance, from the relay's table: the stored events from `after` on, then each batch as the
+/// running instance appends it (woken by its notification, or at the latest a second later), until `done`.
+fn relayed_events(state: &AppState, run_id: Uuid, after: usize) -> Response {
+    let relay = state.agent.relay.clone();
+    let shutdown = state.shutdown.clone();
+    let watch = relay.watch(run_id);
+    let batches = stream::unfold((after, false, watch), move |(next, done, mut watch)| {
+        let (relay, shutdown) = (relay.clone(), shutdown.clone());
+        async move {
+            if done {
+                return None;
+            }
+            loop {
+                // A database error ends the stream; EventSource reconnects with the last id it saw.
+                let rows = relay.events_after(run_id, next).await.ok()?;
+                // Only what follows on without a gap (the table fills in order; this is a guard).
+                let rows: Vec<_> = rows
+                    .into_iter()
+                    .enumerate()
+                    .take_while(|(i, r)| r.0 as usize == next + i)
+                    .map(|(_, r)| r)
+                    .collect();
+                if !rows.is_empty() {
+                    let finished = rows.iter().any(|(_, kind, _)| kind == "done");
+                    let count = rows.len();
+                    let events: Vec<Event> = rows
+                        .into_iter()
+                        .map(|(seq, kind, data)| Event::default().event(kind).id(seq.to_string()).data(data))
+                        .collect();
+                    return Some((events, (next + count, finished, watch)));
+                }
+                if relay.has_ended(run_id).await.ok()? {
+                    // Ended and every event read, or its events are gone: nothing more will come.
+                    let rows = relay.events_after(run_id, next).await.ok()?;
+                    if rows.is_empty() {
+                        return None;
+                    }
+                    continue;
+                }
+                tokio::select! {
+                    () = watch.wait() => {}
+                    () = shutdown.cancelled() => return None,
+                }
+            }
+        }
+    });
+    let sse = Sse::new(batches.flat_map(|batch| stream::iter(batch.into_iter().map(Ok::<_, Infallible>))))
+        .keep_alive(KeepAlive::default());
+    let (parts, body) = sse.into_response().into_parts();
     Response::from_parts(parts, super::coalesce::coalesced(body))
 }
 

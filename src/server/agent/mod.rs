@@ -17,6 +17,7 @@ pub mod llm;
 pub mod offline;
 pub mod openai;
 pub mod prices;
+pub mod relay;
 pub mod retry;
 pub mod run;
 pub mod runs;
@@ -48,8 +49,10 @@ pub struct AgentService {
     pub limits: AgentLimits,
     /// Earlier exchanges sent as context.
     pub context_exchanges: u32,
-    /// In-flight runs.
-    pub runs: RunRegistry,
+    /// In-flight runs of this instance.
+    pub runs: Arc<RunRegistry>,
+    /// Runs of every instance, through Postgres: remote readers, stops and leases.
+    pub relay: relay::Relay,
     /// Table and chart reloads: one per user at a time.
     pub reruns: gate::UserGate,
     /// For alert webhooks.
@@ -60,7 +63,14 @@ pub struct AgentService {
 
 impl AgentService {
     /// The configured provider's client: Anthropic, OpenAI-compatible, or the offline demo model.
-    pub fn new(config: &Config, duck: &Duck, settler: Settler, http: reqwest::Client) -> anyhow::Result<Self> {
+    pub fn new(
+        config: &Config,
+        duck: &Duck,
+        settler: Settler,
+        http: reqwest::Client,
+        runs: Arc<RunRegistry>,
+        relay: relay::Relay,
+    ) -> anyhow::Result<Self> {
         let llm_config = &config.llm;
         let llm: Arc<dyn LlmClient> = match (llm_config.provider, &llm_config.api_key, &llm_config.openai_base_url) {
             (Provider::Anthropic, Some(key), _) => Arc::new(
@@ -103,7 +113,8 @@ impl AgentService {
                 max_tokens: llm_config.max_tokens,
             },
             context_exchanges: llm_config.context_exchanges,
-            runs: RunRegistry::default(),
+            runs,
+            relay,
             reruns: gate::UserGate::default(),
             http,
             settler,

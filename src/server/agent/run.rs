@@ -23,7 +23,7 @@ use crate::server::store::conversations;
 use crate::server::store::scoped::ScopedTx;
 
 /// A conversation title from its first question.
-fn title_of(question: &str) -> String {
+pub(super) fn title_of(question: &str) -> String {
     let one_line = question.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= 80 {
         one_line
@@ -67,16 +67,18 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
     let schema = state.duck.schema().await?;
     let today = Utc::now().date_naive();
     let run_id = Uuid::new_v4();
-    admission::admit(&state.db, identity.user_id, run_id, service.worst_case_cost(today), &state.config.limits)
+    let live = admission::LiveRun { conversation_id, instance: service.relay.instance() };
+    let worst_case = service.worst_case_cost(today);
+    admission::admit_run(&state.db, identity.user_id, run_id, worst_case, &state.config.limits, Some(live))
         .await
         .map_err(|e| match e {
-        AdmissionError::Refused(r) => {
-            AppError::RateLimited { message: r.message, retry_after_secs: r.retry_after_secs }
-        }
-        AdmissionError::Database(e) => AppError::from(e),
-    })?;
+            AdmissionError::Refused(r) => {
+                AppError::RateLimited { message: r.message, retry_after_secs: r.retry_after_secs }
+            }
+            AdmissionError::Database(e) => AppError::from(e),
+        })?;
     let chat_log_id = state.log_writer.reserve_id();
-    let run = service.runs.create(run_id, identity.user_id, conversation_id);
+    let run = service.runs.create(run_id, identity.user_id, conversation_id, Some(service.relay.sink()));
     run.push(RunEvent::RunStarted {
         run_id: run.id,
         conversation_id,

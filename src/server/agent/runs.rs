@@ -55,6 +55,8 @@ pub struct Run {
     finished: Mutex<Option<Instant>>,
     /// Cancelled by a stop request or by shutdown.
     pub cancel: CancellationToken,
+    /// Where its events are relayed for other instances.
+    sink: Option<super::relay::Sink>,
 }
 
 impl Run {
@@ -74,6 +76,9 @@ impl Run {
                 }
             }
             let json: Arc<str> = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into()).into();
+            if let Some(sink) = &self.sink {
+                sink.send(self, recorded.events.len(), &event, &json);
+            }
             recorded.events.push(Arc::new(RecordedEvent { event, json }));
             recorded.events.len()
         };
@@ -165,7 +170,7 @@ impl Index {
 
 impl RunRegistry {
     /// Registers a new run `id` (and now and then forgets finished runs that are old or too many).
-    pub fn create(&self, id: Uuid, user_id: Uuid, conversation_id: Uuid) -> Arc<Run> {
+    pub fn create(&self, id: Uuid, user_id: Uuid, conversation_id: Uuid, sink: Option<super::relay::Sink>) -> Arc<Run> {
         let run = Arc::new(Run {
             id,
             user_id,
@@ -174,6 +179,7 @@ impl RunRegistry {
             count: watch::channel((0, false)).0,
             finished: Mutex::new(None),
             cancel: CancellationToken::new(),
+            sink,
         });
         let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
         if index.runs.len() >= index.evict_at {
@@ -182,6 +188,11 @@ impl RunRegistry {
         index.runs.insert(run.id, Arc::clone(&run));
         index.latest.insert((user_id, conversation_id), Arc::clone(&run));
         run
+    }
+
+    /// The run `id`, whoever's it is (for stops relayed from other instances, already checked there).
+    pub fn get_any(&self, id: Uuid) -> Option<Arc<Run>> {
+        self.index.lock().unwrap_or_else(|p| p.into_inner()).runs.get(&id).cloned()
     }
 
     /// The run `id` if it belongs to `user_id`.

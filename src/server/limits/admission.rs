@@ -99,23 +99,50 @@ pub async fn admit(
     worst_case: Decimal,
     defaults: &LimitsConfig,
 ) -> Result<(), AdmissionError> {
+    admit_run(pool, user_id, run_id, worst_case, defaults, None).await
+}
+
+/// Where an admitted run runs: its conversation and the instance running it (its `runs_live` row, so any
+/// instance can serve its stream from the moment it is admitted).
+#[derive(Debug, Clone, Copy)]
+pub struct LiveRun {
+    pub conversation_id: Uuid,
+    pub instance: Uuid,
+}
+
+/// [`admit`], registering the run as live on `live`'s instance in the same round trip when it is admitted.
+pub async fn admit_run(
+    pool: &PgPool,
+    user_id: Uuid,
+    run_id: Uuid,
+    worst_case: Decimal,
+    defaults: &LimitsConfig,
+    live: Option<LiveRun>,
+) -> Result<(), AdmissionError> {
     let now = Utc::now();
     let today = now.date_naive();
     let month_start = today.with_day(1).unwrap_or(today);
     let (refused, limit, in_flight, oldest_recent): (Option<String>, Option<Decimal>, i64, Option<DateTime<Utc>>) =
-        sqlx::query_as("SELECT * FROM tradechat_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(user_id)
-            .bind(run_id)
-            .bind(worst_case)
-            .bind(today)
-            .bind(month_start)
-            .bind(RESERVATION_TTL_MINUTES as i32)
-            .bind(i32::try_from(defaults.requests_per_minute).unwrap_or(i32::MAX))
-            .bind(i32::try_from(defaults.max_concurrent_runs).unwrap_or(i32::MAX))
-            .bind(defaults.daily_budget_usd)
-            .bind(defaults.monthly_budget_usd)
-            .fetch_one(pool)
-            .await?;
+        sqlx::query_as(
+            "WITH a AS (SELECT * FROM tradechat_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)),
+                  live AS (INSERT INTO runs_live (run_id, user_id, conversation_id, instance)
+                           SELECT $2, $1, $11, $12 FROM a WHERE a.refused IS NULL AND $11::uuid IS NOT NULL)
+             SELECT refused, limit_value, in_flight, oldest_recent FROM a",
+        )
+        .bind(user_id)
+        .bind(run_id)
+        .bind(worst_case)
+        .bind(today)
+        .bind(month_start)
+        .bind(RESERVATION_TTL_MINUTES as i32)
+        .bind(i32::try_from(defaults.requests_per_minute).unwrap_or(i32::MAX))
+        .bind(i32::try_from(defaults.max_concurrent_runs).unwrap_or(i32::MAX))
+        .bind(defaults.daily_budget_usd)
+        .bind(defaults.monthly_budget_usd)
+        .bind(live.map(|l| l.conversation_id))
+        .bind(live.map(|l| l.instance))
+        .fetch_one(pool)
+        .await?;
     let Some(refused) = refused else { return Ok(()) };
     let limit = limit.unwrap_or_default();
     let (tomorrow, next_month) = resets(today);
