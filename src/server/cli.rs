@@ -55,7 +55,7 @@ pub async fn main() -> ExitCode {
 }
 
 async fn generate_demo_data(args: GenerateArgs) -> ExitCode {
-    telemetry::init(crate::server::config::LogFormat::Text);
+    let _logs = telemetry::init(crate::server::config::LogFormat::Text);
     let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
     let options = demo_data::Options {
         scale: args.scale,
@@ -94,19 +94,21 @@ async fn serve() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
-            telemetry::init(crate::server::config::LogFormat::Text);
+            let _logs = telemetry::init(crate::server::config::LogFormat::Text);
             tracing::error!("configuration error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(config.log_format);
-    match try_serve(config).await {
+    let telemetry = telemetry::init(config.log_format);
+    let code = match try_serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown().await;
+    code
 }
 
 async fn try_serve(config: Config) -> anyhow::Result<()> {

@@ -13,3 +13,4 @@ mod log_writer;
 mod relay;
 mod security;
 mod store;
+mod traces;

@@ -248,6 +248,10 @@ impl LlmClient for AnthropicClient {
         &self.config.model
     }
 
+    fn provider(&self) -> &'static str {
+        "anthropic"
+    }
+
     async fn complete(&self, request: &ModelRequest, on_text: TextSink<'_>) -> Result<ModelTurn, LlmError> {
         let body = self.body(request);
         let policy = RetryPolicy { max_retries: self.config.max_retries, base: self.config.retry_base };

@@ -124,6 +124,16 @@ impl StopReason {
             other => Self::Other(other.to_owned()),
         }
     }
+
+    /// As the provider says it (and the GenAI conventions' `gen_ai.response.finish_reasons`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::EndTurn => "end_turn",
+            Self::ToolUse => "tool_use",
+            Self::MaxTokens => "max_tokens",
+            Self::Other(other) => other,
+        }
+    }
 }
 
 /// One model turn.
@@ -206,6 +216,9 @@ impl Drop for TextBurst<'_> {
 pub trait LlmClient: Send + Sync {
     /// The model name (logged and priced).
     fn model(&self) -> &str;
+
+    /// Who serves it, as the GenAI conventions' `gen_ai.provider.name` says it (`anthropic`, `openai`, …).
+    fn provider(&self) -> &'static str;
 
     /// Runs one turn, streaming text to `on_text` as it arrives.
     async fn complete(&self, request: &ModelRequest, on_text: TextSink<'_>) -> Result<ModelTurn, LlmError>;

@@ -198,6 +198,10 @@ impl LlmClient for OpenAiClient {
         &self.config.model
     }
 
+    fn provider(&self) -> &'static str {
+        "openai"
+    }
+
     async fn complete(&self, request: &ModelRequest, on_text: TextSink<'_>) -> Result<ModelTurn, LlmError> {
         let body = self.body(request);
         let policy = RetryPolicy { max_retries: self.config.max_retries, base: self.config.retry_base };

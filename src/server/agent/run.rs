@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use futures_util::FutureExt as _;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::llm;
@@ -98,6 +99,20 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
             prices.cost(&model, today, usage).is_some_and(|spent| spent + per_round > reserved)
         }));
     }
+    let span = tracing::info_span!(
+        "invoke_agent",
+        otel.name = "invoke_agent tradechat",
+        gen_ai.operation.name = "invoke_agent",
+        gen_ai.agent.name = "tradechat",
+        gen_ai.provider.name = service.llm.provider(),
+        gen_ai.request.model = %service.llm.model(),
+        gen_ai.conversation.id = %conversation_id,
+        tradechat.run.id = %run.id,
+        tradechat.run.status = tracing::field::Empty,
+        gen_ai.usage.input_tokens = tracing::field::Empty,
+        gen_ai.usage.output_tokens = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    );
     let (state, user_id, task_run) = (state.clone(), identity.user_id, Arc::clone(&run));
     service.runs.spawn(async move {
         let run = task_run;
@@ -112,20 +127,26 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
             run.push(event)
         };
         // A bug in the loop must still end the run (clients waiting, the conversation unblocked) and log it.
-        let output =
-            match AssertUnwindSafe(agent.run(question.as_str(), &pairs, &emit, &run.cancel)).catch_unwind().await {
-                Ok(output) => output,
-                Err(_) => {
-                    tracing::error!(run_id = %run.id, "the agent panicked; ending the run with an error");
-                    RunOutput {
-                        response: run.text(),
-                        tools_used: Vec::new(),
-                        usage: llm::Usage::default(),
-                        status: RunStatus::Error,
-                        error: Some("Something went wrong while writing this answer; please ask again.".into()),
-                    }
+        let running = AssertUnwindSafe(agent.run(question.as_str(), &pairs, &emit, &run.cancel)).catch_unwind();
+        let output = match running.instrument(span.clone()).await {
+            Ok(output) => output,
+            Err(_) => {
+                tracing::error!(run_id = %run.id, "the agent panicked; ending the run with an error");
+                RunOutput {
+                    response: run.text(),
+                    tools_used: Vec::new(),
+                    usage: llm::Usage::default(),
+                    status: RunStatus::Error,
+                    error: Some("Something went wrong while writing this answer; please ask again.".into()),
                 }
-            };
+            }
+        };
+        span.record("tradechat.run.status", output.status.as_str());
+        span.record("gen_ai.usage.input_tokens", super::trading_agent::otel_int(output.usage.input_tokens));
+        span.record("gen_ai.usage.output_tokens", super::trading_agent::otel_int(output.usage.output_tokens));
+        if output.status == RunStatus::Error {
+            span.record("error.type", "run_error");
+        }
         let model = state.agent.llm.model().to_owned();
         let cost = state.agent.prices.cost(&model, today, &output.usage);
         crate::server::metrics::run_ended(&crate::server::metrics::RunRecord {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::llm::{Block, LlmClient, Message, ModelRequest, Role, StopReason, Usage};
 use super::tools;
@@ -161,11 +162,35 @@ impl TradingAgent {
                     _ => request.messages.push(Message { role: Role::User, content: vec![note] }),
                 }
             }
+            let chat = tracing::info_span!(
+                "chat",
+                otel.name = %format!("chat {}", self.llm.model()),
+                otel.kind = "client",
+                gen_ai.operation.name = "chat",
+                gen_ai.provider.name = self.llm.provider(),
+                gen_ai.request.model = %self.llm.model(),
+                gen_ai.request.max_tokens = i64::from(request.max_tokens),
+                gen_ai.usage.input_tokens = tracing::field::Empty,
+                gen_ai.usage.output_tokens = tracing::field::Empty,
+                gen_ai.response.finish_reasons = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+            );
             let turn = tokio::select! {
                 biased;
                 () = cancel.cancelled() => return finish(RunStatus::Cancelled, None, usage, tools_used),
-                turn = self.llm.complete(&request, &on_text) => turn,
+                turn = self.llm.complete(&request, &on_text).instrument(chat.clone()) => turn,
             };
+            match &turn {
+                Ok(t) => {
+                    chat.record("gen_ai.usage.input_tokens", otel_int(t.usage.input_tokens));
+                    chat.record("gen_ai.usage.output_tokens", otel_int(t.usage.output_tokens));
+                    chat.record("gen_ai.response.finish_reasons", t.stop_reason.as_str());
+                }
+                Err(e) => {
+                    chat.record("error.type", "model_error");
+                    chat.record("gen_ai.usage.input_tokens", otel_int(e.usage.input_tokens));
+                }
+            }
             let turn = match turn {
                 Ok(turn) => turn,
                 Err(e) => {
@@ -206,11 +231,23 @@ impl TradingAgent {
                     continue;
                 }
                 emit(RunEvent::ToolCall { id: id.clone(), name: name.clone(), input: input.clone() });
+                let tool = tracing::info_span!(
+                    "execute_tool",
+                    otel.name = %format!("execute_tool {name}"),
+                    gen_ai.operation.name = "execute_tool",
+                    gen_ai.tool.name = %name,
+                    gen_ai.tool.call.id = %id,
+                    gen_ai.tool.type = "function",
+                    error.type = tracing::field::Empty,
+                );
                 let outcome = tokio::select! {
                     biased;
                     () = cancel.cancelled() => return finish(RunStatus::Cancelled, None, usage, tools_used),
-                    outcome = tools::execute(&self.duck, &self.schema, &name, &input) => outcome,
+                    outcome = tools::execute(&self.duck, &self.schema, &name, &input).instrument(tool.clone()) => outcome,
                 };
+                if outcome.is_error {
+                    tool.record("error.type", "tool_error");
+                }
                 tools_used.push(json!({
                     "name": name, "input": input, "duration_ms": outcome.duration_ms,
                     "ok": !outcome.is_error, "rows": outcome.rows,
@@ -236,6 +273,11 @@ impl TradingAgent {
         }
         finish(RunStatus::Ok, None, usage, tools_used)
     }
+}
+
+/// A count as an OpenTelemetry integer attribute (`tracing-opentelemetry` exports only `i64` as one).
+pub fn otel_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn usage_event(u: Usage) -> RunEvent {

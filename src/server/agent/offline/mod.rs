@@ -109,6 +109,10 @@ impl LlmClient for OfflineModel {
         OFFLINE_MODEL
     }
 
+    fn provider(&self) -> &'static str {
+        "tradechat.offline"
+    }
+
     async fn complete(&self, request: &ModelRequest, on_text: TextSink<'_>) -> Result<ModelTurn, LlmError> {
         let input_tokens = approx_tokens(request);
         let last = request.messages.last();
