@@ -20,15 +20,17 @@ CREATE UNLOGGED TABLE runs_live (
 );
 CREATE INDEX runs_live_open ON runs_live (heartbeat_at) WHERE finished_at IS NULL;
 CREATE INDEX runs_live_conversation ON runs_live (user_id, conversation_id, started_at DESC);
-CREATE INDEX runs_live_finished ON runs_live (finished_at) WHERE finished_at IS NOT NULL;
 
+-- One row per run per batch: the run's events of that batch, in order (a run streams dozens of small events a
+-- second; a row each would multiply the relay's work).
 CREATE UNLOGGED TABLE run_events (
     run_id UUID NOT NULL,
-    -- The event's index in its run: the SSE `id`.
+    -- The index of the first event of the row in its run (the SSE `id`s are seq, seq + 1, …).
     seq INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    -- The SSE `data:` (the event as JSON), exactly as the running instance sends it.
-    data TEXT NOT NULL,
+    -- The events' kinds (the SSE `event:`), comma-separated.
+    kinds TEXT NOT NULL,
+    -- The events' SSE `data:` (each the event as JSON, exactly as the running instance sends it), as a JSON array.
+    events TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
 );
 

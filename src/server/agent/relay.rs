@@ -1,7 +1,8 @@
 //! Runs any instance can serve, relayed through Postgres (`runs_live`, `run_events`; migration 10).
 //!
-//! - **Events.** Every event a run records here is also appended to `run_events` under its index (the SSE `id`),
-//!   by one task per instance in batches (a few milliseconds' worth, one statement each), which then wakes the
+//! - **Events.** Every event a run records here is also appended to `run_events` under its index (the SSE `id`;
+//!   a row holds a run's consecutive events of one batch),
+//!   by one task per instance in batches (20 ms' worth, one statement each), which then wakes the
 //!   other instances with `NOTIFY tradechat_run_events`. The instance running a run serves its readers from
 //!   memory as before; another instance serves them from the table ([`Relay::events_after`]), woken by the
 //!   notification and polling once a second in case one was missed (the table is the truth).
@@ -32,8 +33,9 @@ const EVENTS_CHANNEL: &str = "tradechat_run_events";
 const STOP_CHANNEL: &str = "tradechat_run_stop";
 /// Events written per statement at most.
 const MAX_BATCH: usize = 1024;
-/// How long the appender gathers events after the first of a batch.
-const GATHER: Duration = Duration::from_millis(5);
+/// How long the appender gathers events after the first of a batch: remote readers lag by up to this much, and
+/// every instance's listener wakes once per batch.
+const GATHER: Duration = Duration::from_millis(20);
 /// How long the rows of an ended run stay (a reader reconnecting late still finds the end): as long as the
 /// running instance keeps it in memory.
 pub const KEEP_ENDED: Duration = super::runs::FINISHED_TTL;
@@ -159,11 +161,8 @@ impl Relay {
 
     /// Events of `run_id` from index `after` on, as stored: `(seq, kind, data)`.
     pub async fn events_after(&self, run_id: Uuid, after: usize) -> Result<Vec<(i32, String, String)>, sqlx::Error> {
-        sqlx::query_as("SELECT seq, kind, data FROM run_events WHERE run_id = $1 AND seq >= $2 ORDER BY seq LIMIT 1000")
-            .bind(run_id)
-            .bind(i32::try_from(after).unwrap_or(i32::MAX))
-            .fetch_all(&self.inner.pool)
-            .await
+        let rows = stored_events(&self.inner.pool, run_id).await?;
+        Ok(rows.into_iter().filter(|(seq, _, _)| usize::try_from(*seq).is_ok_and(|s| s >= after)).collect())
     }
 
     /// A watch on `run_id`'s notifications, taken before reading the table so none is missed in between.
@@ -251,8 +250,75 @@ async fn append(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
     }
 }
 
+/// A run's events as stored, one per index: `(seq, kind, data)`.
+async fn stored_events<'e, E>(db: E, run_id: Uuid) -> Result<Vec<(i32, String, String)>, sqlx::Error>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    let rows: Vec<(i32, String, String)> =
+        sqlx::query_as("SELECT seq, kinds, events FROM run_events WHERE run_id = $1 ORDER BY seq")
+            .bind(run_id)
+            .fetch_all(db)
+            .await?;
+    let mut out = Vec::new();
+    for (first, kinds, events) in rows {
+        let events: Vec<serde_json::Value> = serde_json::from_str(&events).unwrap_or_default();
+        for (i, (kind, data)) in kinds.split(',').zip(events).enumerate() {
+            out.push((first + i as i32, kind.to_owned(), data.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// One stored row: a run's consecutive events from `seq` on.
+struct Row {
+    run_id: Uuid,
+    seq: i32,
+    kinds: String,
+    events: String,
+}
+
+impl Row {
+    fn new(run_id: Uuid, seq: i32) -> Self {
+        Self { run_id, seq, kinds: String::new(), events: String::from("[") }
+    }
+
+    fn push(&mut self, kind: &str, data: &str) {
+        if !self.kinds.is_empty() {
+            self.kinds.push(',');
+            self.events.push(',');
+        }
+        self.kinds.push_str(kind);
+        self.events.push_str(data);
+    }
+
+    fn finish(mut self) -> Self {
+        self.events.push(']');
+        self
+    }
+}
+
+/// The batch as rows: each run's consecutive events together.
+fn rows_of(batch: &[Outgoing]) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut open: HashMap<Uuid, usize> = HashMap::new();
+    for e in batch {
+        let at = match open.get(&e.run_id) {
+            Some(&i) if rows[i].seq + rows[i].kinds.split(',').count() as i32 == e.seq => i,
+            _ => {
+                rows.push(Row::new(e.run_id, e.seq));
+                open.insert(e.run_id, rows.len() - 1);
+                rows.len() - 1
+            }
+        };
+        rows[at].push(e.kind, &e.data);
+    }
+    rows.into_iter().map(Row::finish).collect()
+}
+
 async fn write_batch(pool: &PgPool, batch: &[Outgoing]) -> Result<(), sqlx::Error> {
     let done: Vec<Uuid> = batch.iter().filter(|e| e.done).map(|e| e.run_id).collect();
+    let rows = rows_of(batch);
     let mut ids: Vec<Uuid> = batch.iter().map(|e| e.run_id).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -262,15 +328,15 @@ async fn write_batch(pool: &PgPool, batch: &[Outgoing]) -> Result<(), sqlx::Erro
     // wake-up.
     sqlx::query(
         "WITH ev AS (
-             INSERT INTO run_events (run_id, seq, kind, data)
+             INSERT INTO run_events (run_id, seq, kinds, events)
              SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING),
          ended AS (UPDATE runs_live SET finished_at = now() WHERE run_id = ANY($5) AND finished_at IS NULL)
          SELECT pg_notify($6, p) FROM unnest($7::text[]) AS p",
     )
-    .bind(batch.iter().map(|e| e.run_id).collect::<Vec<_>>())
-    .bind(batch.iter().map(|e| e.seq).collect::<Vec<_>>())
-    .bind(batch.iter().map(|e| e.kind).collect::<Vec<_>>())
-    .bind(batch.iter().map(|e| &*e.data).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.run_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kinds.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.events.as_str()).collect::<Vec<_>>())
     .bind(&done)
     .bind(EVENTS_CHANNEL)
     .bind(&payloads)
@@ -382,13 +448,9 @@ pub async fn reap(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Res
     .await?;
     let mut records = Vec::new();
     for (run_id, user_id, conversation_id, started_at) in &dead {
-        let events: Vec<(i32, String)> =
-            sqlx::query_as("SELECT seq, data FROM run_events WHERE run_id = $1 ORDER BY seq")
-                .bind(run_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let parsed: Vec<RunEvent> = events.iter().filter_map(|(_, d)| serde_json::from_str(d).ok()).collect();
-        let next = events.last().map_or(0, |(seq, _)| seq + 1);
+        let events = stored_events(&mut *tx, *run_id).await?;
+        let parsed: Vec<RunEvent> = events.iter().filter_map(|(_, _, d)| serde_json::from_str(d).ok()).collect();
+        let next = events.last().map_or(0, |(seq, _, _)| seq + 1);
         let started = parsed.iter().find_map(|e| match e {
             RunEvent::RunStarted { chat_log_id, model, question, .. } => {
                 Some((*chat_log_id, model.clone(), question.clone()))
@@ -408,17 +470,20 @@ pub async fn reap(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Res
             RunEvent::Error { message: message.into() },
             RunEvent::Done { status: RunEnd::Error, chat_log_id, input_tokens: 0, output_tokens: 0, cost: None },
         ];
-        for (i, event) in ending.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO run_events (run_id, seq, kind, data) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            )
-            .bind(run_id)
-            .bind(next + i as i32)
-            .bind(event.kind())
-            .bind(serde_json::to_string(event).unwrap_or_default())
-            .execute(&mut *tx)
-            .await?;
+        let mut row = Row::new(*run_id, next);
+        for event in &ending {
+            row.push(event.kind(), &serde_json::to_string(event).unwrap_or_default());
         }
+        let row = row.finish();
+        sqlx::query(
+            "INSERT INTO run_events (run_id, seq, kinds, events) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(row.run_id)
+        .bind(row.seq)
+        .bind(&row.kinds)
+        .bind(&row.events)
+        .execute(&mut *tx)
+        .await?;
         // Its real cost is unknown: it counts at its worst case, but no longer as in flight.
         sqlx::query(
             "UPDATE run_reservations SET actual_usd = reserved_usd, settled_at = now() WHERE run_id = $1 AND settled_at IS NULL",
