@@ -114,6 +114,14 @@ async fn a_stop_asked_on_another_instance_stops_the_run() {
     let active: Value =
         on_second.get(&format!("/chat/runs/active?conversation_id={conversation}")).await.json().await.expect("json");
     assert_eq!(active["run_id"], run.as_str(), "the other instance finds the running run");
+    // A reload there shows the conversation (its first answer is not logged yet) and refuses a second question in it.
+    let (status, exchanges) = on_second.server_fn("conversations/get", &[("conversation_id", &conversation)]).await;
+    assert_eq!((status, exchanges), (200, serde_json::json!([])));
+    let follow_up = on_second
+        .post_json("/chat/stream", &serde_json::json!({"message": "and then?", "conversation_id": conversation}))
+        .await;
+    assert_eq!(follow_up.status(), 400);
+    assert!(follow_up.text().await.unwrap_or_default().contains("still being written"));
 
     let asked = Instant::now();
     assert_eq!(on_second.post(&format!("/chat/runs/{run}/stop")).await.status(), 202);

@@ -159,6 +159,16 @@ impl Relay {
         .await
     }
 
+    /// Whether `user_id` has a run in `conversation_id` on any instance (running, or ended in the last minutes):
+    /// then the conversation exists even before its first log row is stored.
+    pub async fn knows(&self, user_id: Uuid, conversation_id: Uuid) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM runs_live WHERE user_id = $1 AND conversation_id = $2)")
+            .bind(user_id)
+            .bind(conversation_id)
+            .fetch_one(&self.inner.pool)
+            .await
+    }
+
     /// Events of `run_id` from index `after` on, as stored: `(seq, kind, data)`.
     pub async fn events_after(&self, run_id: Uuid, after: usize) -> Result<Vec<(i32, String, String)>, sqlx::Error> {
         let rows = stored_events(&self.inner.pool, run_id).await?;

@@ -50,7 +50,9 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
                 state.log_writer.wait_settled(log_id, std::time::Duration::from_secs(2)).await;
             }
             let mut tx = ScopedTx::as_user(&state.db, identity).await?;
-            let visible = conversations::is_visible(&mut tx, id).await? || previous.is_some();
+            let visible = conversations::is_visible(&mut tx, id).await?
+                || previous.is_some()
+                || service.relay.knows(identity.user_id, id).await?;
             if !visible {
                 return Err(AppError::NotFound("That conversation".into()));
             }
@@ -60,7 +62,13 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         }
         None => (Uuid::new_v4(), Vec::new(), true),
     };
-    if service.runs.active(identity.user_id, conversation_id).is_some() {
+    let elsewhere = async {
+        match is_new {
+            true => Ok::<_, sqlx::Error>(false),
+            false => Ok(service.relay.active(identity.user_id, conversation_id).await?.is_some()),
+        }
+    };
+    if service.runs.active(identity.user_id, conversation_id).is_some() || elsewhere.await? {
         return Err(AppError::Invalid(
             "An answer is still being written in this conversation; wait for it or stop it.".into(),
         ));
@@ -208,10 +216,13 @@ pub async fn await_recent_logs(state: &AppState, user_id: Uuid) {
     }
 }
 
-/// Whether this instance has a run of the user in `conversation_id` (then the conversation exists even before
-/// its first log is stored); when that run has just ended, waits briefly for its log.
+/// Whether the user has a run in `conversation_id`, on this instance or another (then the conversation exists
+/// even before its first log is stored); when this instance's run has just ended, waits briefly for its log.
 pub async fn await_run_log(state: &AppState, user_id: Uuid, conversation_id: Uuid) -> bool {
-    let Some(run) = state.agent.runs.latest(user_id, conversation_id) else { return false };
+    let Some(run) = state.agent.runs.latest(user_id, conversation_id) else {
+        // Perhaps another instance runs (or just ran) it.
+        return state.agent.relay.knows(user_id, conversation_id).await.unwrap_or(false);
+    };
     if let Some(log_id) = Some(&run).filter(|r| r.is_finished()).and_then(|r| r.chat_log_id()) {
         state.log_writer.wait_settled(log_id, std::time::Duration::from_secs(2)).await;
     }
