@@ -171,7 +171,7 @@ impl Relay {
 
     /// Events of `run_id` from index `after` on, as stored: `(seq, kind, data)`.
     pub async fn events_after(&self, run_id: Uuid, after: usize) -> Result<Vec<(i32, String, String)>, sqlx::Error> {
-        let rows = stored_events(&self.inner.pool, run_id).await?;
+        let rows = stored_events(&self.inner.pool, run_id, after).await?;
         Ok(rows.into_iter().filter(|(seq, _, _)| usize::try_from(*seq).is_ok_and(|s| s >= after)).collect())
     }
 
@@ -260,16 +260,22 @@ async fn append(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
     }
 }
 
-/// A run's events as stored, one per index: `(seq, kind, data)`.
-async fn stored_events<'e, E>(db: E, run_id: Uuid) -> Result<Vec<(i32, String, String)>, sqlx::Error>
+/// A run's events as stored, one per index, from the row holding index `after` on: `(seq, kind, data)`. Reads
+/// only those rows (by the primary key), so a reader following a long run does not re-read it all each time.
+async fn stored_events<'e, E>(db: E, run_id: Uuid, after: usize) -> Result<Vec<(i32, String, String)>, sqlx::Error>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    let rows: Vec<(i32, String, String)> =
-        sqlx::query_as("SELECT seq, kinds, events FROM run_events WHERE run_id = $1 ORDER BY seq")
-            .bind(run_id)
-            .fetch_all(db)
-            .await?;
+    let rows: Vec<(i32, String, String)> = sqlx::query_as(
+        "SELECT seq, kinds, events FROM run_events
+         WHERE run_id = $1
+           AND seq >= coalesce((SELECT max(seq) FROM run_events WHERE run_id = $1 AND seq <= $2), 0)
+         ORDER BY seq",
+    )
+    .bind(run_id)
+    .bind(i32::try_from(after).unwrap_or(i32::MAX))
+    .fetch_all(db)
+    .await?;
     let mut out = Vec::new();
     for (first, kinds, events) in rows {
         let events: Vec<serde_json::Value> = serde_json::from_str(&events).unwrap_or_default();
@@ -458,7 +464,7 @@ pub async fn reap(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Res
     .await?;
     let mut records = Vec::new();
     for (run_id, user_id, conversation_id, started_at) in &dead {
-        let events = stored_events(&mut *tx, *run_id).await?;
+        let events = stored_events(&mut *tx, *run_id, 0).await?;
         let parsed: Vec<RunEvent> = events.iter().filter_map(|(_, _, d)| serde_json::from_str(d).ok()).collect();
         let next = events.last().map_or(0, |(seq, _, _)| seq + 1);
         let started = parsed.iter().find_map(|e| match e {
