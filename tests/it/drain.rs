@@ -1,105 +1,25 @@
 //! Deploys finish answers: the real server binary, a real SIGTERM, answers streaming to their clients meanwhile.
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::Value;
 use tradechat::server::agent::fake_anthropic::{FakeAnthropic, Reply, sse};
 
-use crate::helpers::{demo_duckdb, fresh_database, pool_for};
+use crate::helpers::{ServerProcess, pool_for};
 
-/// The server binary, serving on a free port with `fake` as its model.
-struct Server {
-    child: Child,
-    base_url: String,
-    database_url: String,
-    _data_dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(fake: &FakeAnthropic, grace_secs: u64) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let base_url = format!("http://127.0.0.1:{port}");
-        let database_url = fresh_database().await;
-        let data_dir = tempfile::tempdir().expect("data dir");
-        let log = std::fs::File::create(data_dir.path().join("server.log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_tradechat"))
-            .arg("serve")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .envs([
-                ("DATABASE_URL", database_url.as_str()),
-                ("DATABASE_PATH", &demo_duckdb().display().to_string()),
-                ("DATA_DIR", &data_dir.path().display().to_string()),
-                ("LEPTOS_SITE_ADDR", &format!("127.0.0.1:{port}")),
-                ("SITE_URL", &base_url),
-                ("ANTHROPIC_API_KEY", "test-key"),
-                ("ANTHROPIC_BASE_URL", &fake.base_url),
-                ("SHUTDOWN_GRACE_SECS", &grace_secs.to_string()),
-                ("RATE_LIMIT_PER_MINUTE", "1000"),
-                ("MAX_CONCURRENT_RUNS", "100"),
-                ("DAILY_BUDGET_USD", "0"),
-                ("MONTHLY_BUDGET_USD", "0"),
-                ("RUST_LOG", "info"),
-            ])
-            .env_remove("SUPABASE_URL")
-            .env_remove("SMTP_URL")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start the server binary");
-        let server = Self { child, base_url, database_url, _data_dir: data_dir };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while reqwest::get(server.url("/healthz")).await.map_or(true, |r| !r.status().is_success()) {
-            assert!(Instant::now() < deadline, "the server did not come up: {}", server.log());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self._data_dir.path().join("server.log")).unwrap_or_default()
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit; whether it exited successfully.
-    async fn exited(&mut self, within: Duration) -> bool {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status.success();
-            }
-            assert!(Instant::now() < deadline, "the server did not exit: {}", self.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn token(&self) -> String {
-        let body: Value = reqwest::Client::new()
-            .post(self.url("/auth/v1/signup"))
-            .json(&serde_json::json!({"email": "drain@example.com", "password": "correct horse battery"}))
-            .send()
-            .await
-            .expect("sign up")
-            .json()
-            .await
-            .expect("session");
-        body["access_token"].as_str().expect("access token").to_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server binary with `fake` as its model and `grace_secs` to finish answers at SIGTERM.
+async fn start(fake: &FakeAnthropic, grace_secs: u64) -> ServerProcess {
+    let env = [
+        ("ANTHROPIC_API_KEY", "test-key"),
+        ("ANTHROPIC_BASE_URL", fake.base_url.as_str()),
+        ("SHUTDOWN_GRACE_SECS", &grace_secs.to_string()),
+        ("RATE_LIMIT_PER_MINUTE", "1000"),
+        ("MAX_CONCURRENT_RUNS", "100"),
+        ("DAILY_BUDGET_USD", "0"),
+        ("MONTHLY_BUDGET_USD", "0"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    ServerProcess::start(&env).await
 }
 
 /// A model answer of `words` words arriving over about `words × pause`.
@@ -110,7 +30,7 @@ fn slow_answer(words: usize, pause: Duration) -> Reply {
 }
 
 /// Opens `n` answer streams; returns once each has its first bytes, with tasks that read each to its end.
-async fn open_streams(server: &Server, token: &str, n: usize) -> Vec<tokio::task::JoinHandle<String>> {
+async fn open_streams(server: &ServerProcess, token: &str, n: usize) -> Vec<tokio::task::JoinHandle<String>> {
     let (started_tx, mut started_rx) = tokio::sync::mpsc::channel(n);
     let mut streams = Vec::new();
     for i in 0..n {
@@ -160,8 +80,8 @@ async fn statuses(database_url: &str) -> Vec<(String, i64)> {
 async fn sigterm_lets_fifty_streaming_answers_finish_and_refuses_new_questions_meanwhile() {
     let fake = FakeAnthropic::start().await.expect("fake model");
     fake.set_default(slow_answer(30, Duration::from_millis(100)));
-    let mut server = Server::start(&fake, 30).await;
-    let token = server.token().await;
+    let mut server = start(&fake, 30).await;
+    let token = server.sign_up("drain@example.com").await;
     let streams = open_streams(&server, &token, 50).await;
 
     server.sigterm();
@@ -198,8 +118,8 @@ async fn answers_still_running_at_the_deadline_end_cancelled_and_are_logged() {
     let fake = FakeAnthropic::start().await.expect("fake model");
     // About 20 s an answer, against a 1 s grace period.
     fake.set_default(slow_answer(100, Duration::from_millis(200)));
-    let mut server = Server::start(&fake, 1).await;
-    let token = server.token().await;
+    let mut server = start(&fake, 1).await;
+    let token = server.sign_up("drain@example.com").await;
     let streams = open_streams(&server, &token, 5).await;
 
     let signalled = Instant::now();

@@ -416,3 +416,110 @@ pub async fn read_sse(mut response: reqwest::Response, stop: impl Fn(&[Sse]) -> 
     }
     events
 }
+
+/// The real server binary as a child process (for what only a process shows: signals, its own logs and traces,
+/// an instance that dies), on a free port, with its own data directory and log file. Killed when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// Its Postgres database.
+    pub database_url: String,
+    data_dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts `tradechat serve` on a fresh database (unless `env` names one) and the demo DuckDB file, with `env`
+    /// on top of those defaults, and waits until `/healthz` answers 200.
+    pub async fn start(env: &[(String, String)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let base_url = format!("http://127.0.0.1:{port}");
+        let database_url = match env.iter().rev().find(|(k, _)| k == "DATABASE_URL") {
+            Some((_, url)) => url.clone(),
+            None => fresh_database().await,
+        };
+        let data_dir = tempfile::tempdir().expect("data dir");
+        let log = std::fs::File::create(data_dir.path().join("server.log")).expect("log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tradechat"))
+            .arg("serve")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .envs([
+                ("DATABASE_URL", database_url.clone()),
+                ("DATABASE_PATH", demo_duckdb().display().to_string()),
+                ("DATA_DIR", data_dir.path().display().to_string()),
+                ("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")),
+                ("SITE_URL", base_url.clone()),
+                ("RUST_LOG", "info".to_owned()),
+            ])
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_remove("SUPABASE_URL")
+            .env_remove("SMTP_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the server binary");
+        let server = Self { child, base_url, database_url, data_dir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while reqwest::get(server.url("/healthz")).await.map_or(true, |r| !r.status().is_success()) {
+            assert!(std::time::Instant::now() < deadline, "the server did not come up: {}", server.log());
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        server
+    }
+
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// What it has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM (a deploy's stop).
+    pub fn sigterm(&self) {
+        let status =
+            std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(status.success());
+    }
+
+    /// Kills it with SIGKILL (no chance to clean up) and reaps it.
+    pub fn sigkill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Waits (up to `within`) for the process to exit; whether it exited successfully.
+    pub async fn exited(&mut self, within: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.success();
+            }
+            assert!(std::time::Instant::now() < deadline, "the server did not exit: {}", self.log());
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Signs `email` up through its GoTrue API: the access token.
+    pub async fn sign_up(&self, email: &str) -> String {
+        let body: serde_json::Value = reqwest::Client::new()
+            .post(self.url("/auth/v1/signup"))
+            .json(&serde_json::json!({"email": email, "password": "correct horse battery"}))
+            .send()
+            .await
+            .expect("sign up")
+            .json()
+            .await
+            .expect("session");
+        body["access_token"].as_str().expect("access token").to_owned()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

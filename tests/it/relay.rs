@@ -1,12 +1,11 @@
 //! Many instances, one Postgres: a run streams from any instance, stops from any instance, and is ended by another
 //! when its own instance dies.
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tradechat::server::agent::fake_anthropic::{FakeAnthropic, Reply, sse};
 
-use crate::helpers::{AppOptions, Sse, TestApp, TestUser, demo_duckdb, model_env, read_sse, spawn_app_with};
+use crate::helpers::{AppOptions, ServerProcess, Sse, TestApp, TestUser, model_env, read_sse, spawn_app_with};
 
 const SECRET: &str = "relay-test-secret-0123456789abcdef0123456789";
 const SITE: &str = "http://tradechat.test";
@@ -141,29 +140,10 @@ async fn a_run_whose_instance_is_killed_is_ended_failed_by_another_within_the_le
     let fake = model(400, Duration::from_millis(50)).await;
     let survivor = spawn_app_with(AppOptions { env: shared_env(&fake, &[]), ..AppOptions::default() }).await;
     // The instance that will die: the real binary, killed with SIGKILL (no chance to clean up).
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let data = tempfile::tempdir().expect("data dir");
-    let mut doomed = Command::new(env!("CARGO_BIN_EXE_tradechat"))
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .envs(shared_env(&fake, &[]))
-        .envs([
-            ("DATABASE_URL", survivor.database_url.clone()),
-            ("DATABASE_PATH", demo_duckdb().display().to_string()),
-            ("DATA_DIR", data.path().display().to_string()),
-            ("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")),
-        ])
-        .env_remove("SUPABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server binary");
-    let doomed_url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while reqwest::get(format!("{doomed_url}/healthz")).await.map_or(true, |r| !r.status().is_success()) {
-        assert!(Instant::now() < deadline, "the second instance did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut env = shared_env(&fake, &[]);
+    env.push(("DATABASE_URL".into(), survivor.database_url.clone()));
+    let mut doomed = ServerProcess::start(&env).await;
+    let doomed_url = doomed.base_url.clone();
     let user = TestUser::sign_up(&survivor, "relay-kill@example.com").await;
     let started = reqwest::Client::new()
         .post(format!("{doomed_url}/chat/stream"))
@@ -179,8 +159,7 @@ async fn a_run_whose_instance_is_killed_is_ended_failed_by_another_within_the_le
     let seen = follow(&user, &run, None, |events| text_of(events).len() > 10).await;
     assert!(!text_of(&seen).is_empty());
 
-    doomed.kill().expect("SIGKILL");
-    doomed.wait().expect("reaped");
+    doomed.sigkill();
     let killed = Instant::now();
     let rest = follow(&user, &run, seen.last().and_then(|e| e.id), |_| false).await;
     let ended = killed.elapsed();

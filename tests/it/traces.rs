@@ -1,13 +1,12 @@
 //! OpenTelemetry traces: the real server binary exporting OTLP/HTTP (JSON) to a local receiver, spans named and
 //! attributed as the GenAI semantic conventions say.
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tradechat::server::agent::fake_anthropic::{FakeAnthropic, sse, stream};
 
-use crate::helpers::{demo_duckdb, fresh_database};
+use crate::helpers::ServerProcess;
 
 /// An OTLP/HTTP receiver: keeps every `POST /v1/traces` body (JSON).
 async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
@@ -73,50 +72,23 @@ async fn a_run_is_traced_as_an_agent_invocation_with_its_model_calls_and_tool_ca
         stream(sse::tool_round("toolu_1", "run_sql", &json!({"sql": "SELECT 42 AS answer"}), 900, 30)),
         stream(sse::text_answer("The answer is 42.", 1000, 12)),
     ]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let data = tempfile::tempdir().expect("data dir");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tradechat"))
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .envs([
-            ("DATABASE_URL", fresh_database().await),
-            ("DATABASE_PATH", demo_duckdb().display().to_string()),
-            ("DATA_DIR", data.path().display().to_string()),
-            ("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")),
-            ("SITE_URL", format!("http://127.0.0.1:{port}")),
-            ("ANTHROPIC_API_KEY", "test-key".into()),
-            ("ANTHROPIC_BASE_URL", fake.base_url.clone()),
-            ("DAILY_BUDGET_USD", "0".into()),
-            ("MONTHLY_BUDGET_USD", "0".into()),
-            ("SHUTDOWN_GRACE_SECS", "2".into()),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.clone()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json".into()),
-            ("OTEL_SERVICE_NAME", "tradechat-test".into()),
-        ])
-        .env_remove("SUPABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server binary");
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while reqwest::get(format!("{base}/healthz")).await.map_or(true, |r| !r.status().is_success()) {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let env = [
+        ("ANTHROPIC_API_KEY", "test-key"),
+        ("ANTHROPIC_BASE_URL", fake.base_url.as_str()),
+        ("DAILY_BUDGET_USD", "0"),
+        ("MONTHLY_BUDGET_USD", "0"),
+        ("SHUTDOWN_GRACE_SECS", "2"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("OTEL_SERVICE_NAME", "tradechat-test"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let mut server = ServerProcess::start(&env).await;
+    let token = server.sign_up("traced@example.com").await;
     let client = reqwest::Client::new();
-    let session: Value = client
-        .post(format!("{base}/auth/v1/signup"))
-        .json(&json!({"email": "traced@example.com", "password": "correct horse battery"}))
-        .send()
-        .await
-        .expect("sign up")
-        .json()
-        .await
-        .expect("session");
     let answer = client
-        .post(format!("{base}/chat/stream"))
-        .bearer_auth(session["access_token"].as_str().expect("token"))
+        .post(server.url("/chat/stream"))
+        .bearer_auth(&token)
         .json(&json!({"message": "What is the answer?"}))
         .send()
         .await
@@ -126,9 +98,8 @@ async fn a_run_is_traced_as_an_agent_invocation_with_its_model_calls_and_tool_ca
         .expect("answer");
     assert!(answer.contains("event: done"), "{answer}");
     // SIGTERM: the exporter flushes what it holds on the way out.
-    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().expect("kill");
-    let exited = tokio::task::spawn_blocking(move || server.wait()).await.expect("join").expect("wait");
-    assert!(exited.success());
+    server.sigterm();
+    assert!(server.exited(Duration::from_secs(30)).await, "clean exit: {}", server.log());
 
     let bodies = received.lock().expect("lock").clone();
     assert!(
