@@ -37,12 +37,9 @@ impl Telemetry {
 pub fn init(format: LogFormat) -> Telemetry {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn,tradechat=info"));
-    let traces = match tracer_provider() {
-        Ok(provider) => provider,
-        Err(e) => {
-            eprintln!("OpenTelemetry traces are off: {e}");
-            None
-        }
+    let (traces, trace_error) = match tracer_provider() {
+        Ok(provider) => (provider, None),
+        Err(e) => (None, Some(e)),
     };
     let otel = traces.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("tradechat")));
     let registry = tracing_subscriber::registry().with(filter).with(otel);
@@ -53,6 +50,9 @@ pub fn init(format: LogFormat) -> Telemetry {
     };
     // Already installed (tests call this more than once): keep the first.
     drop(result);
+    if let Some(e) = trace_error {
+        tracing::warn!("OpenTelemetry traces are off: {e}");
+    }
     Telemetry { traces }
 }
 

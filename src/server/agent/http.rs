@@ -141,7 +141,14 @@ pub async fn active_run(
 /// The run's events from `after` on, then the live ones, until `Done` or server shutdown, as Server-Sent Events:
 /// whatever is ready when the connection can take more leaves in one write.
 fn events(state: &AppState, run: Arc<Run>, after: usize) -> Response {
-    let (parts, body) = event_stream(state, run, after).into_response().into_parts();
+    sse_response(event_batches(state, run, after))
+}
+
+/// Batches of events as a Server-Sent Events response with keep-alives, whatever is ready leaving in one write.
+fn sse_response(batches: impl Stream<Item = Vec<Event>> + Send + 'static) -> Response {
+    let sse = Sse::new(batches.flat_map(|batch| stream::iter(batch.into_iter().map(Ok::<_, Infallible>))))
+        .keep_alive(KeepAlive::default());
+    let (parts, body) = sse.into_response().into_parts();
     Response::from_parts(parts, super::coalesce::coalesced(body))
 }
 
@@ -191,10 +198,7 @@ fn relayed_events(state: &AppState, run_id: Uuid, after: usize) -> Response {
             }
         }
     });
-    let sse = Sse::new(batches.flat_map(|batch| stream::iter(batch.into_iter().map(Ok::<_, Infallible>))))
-        .keep_alive(KeepAlive::default());
-    let (parts, body) = sse.into_response().into_parts();
-    Response::from_parts(parts, super::coalesce::coalesced(body))
+    sse_response(batches)
 }
 
 /// Run events from index `first` on, as SSE events whose ids are their indexes.
@@ -206,13 +210,10 @@ fn sse_events(events: Vec<Arc<super::runs::RecordedEvent>>, first: usize) -> Vec
         .collect()
 }
 
-fn event_stream(
-    state: &AppState,
-    run: Arc<Run>,
-    after: usize,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+/// The run's events in batches: those recorded from `after` on, then each as it is recorded, until `Done`.
+fn event_batches(state: &AppState, run: Arc<Run>, after: usize) -> impl Stream<Item = Vec<Event>> + use<> {
     let shutdown = state.shutdown.clone();
-    let batches = stream::unfold((run, after, false), move |(run, next, done)| {
+    stream::unfold((run, after, false), move |(run, next, done)| {
         let shutdown = shutdown.clone();
         async move {
             if done {
@@ -240,6 +241,5 @@ fn event_stream(
                 }
             }
         }
-    });
-    Sse::new(batches.flat_map(|batch| stream::iter(batch.into_iter().map(Ok)))).keep_alive(KeepAlive::default())
+    })
 }

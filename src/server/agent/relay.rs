@@ -290,22 +290,30 @@ where
 struct Row {
     run_id: Uuid,
     seq: i32,
+    /// Events in it.
+    len: i32,
     kinds: String,
     events: String,
 }
 
 impl Row {
     fn new(run_id: Uuid, seq: i32) -> Self {
-        Self { run_id, seq, kinds: String::new(), events: String::from("[") }
+        Self { run_id, seq, len: 0, kinds: String::new(), events: String::from("[") }
+    }
+
+    /// The index its next event must have.
+    fn next_seq(&self) -> i32 {
+        self.seq + self.len
     }
 
     fn push(&mut self, kind: &str, data: &str) {
-        if !self.kinds.is_empty() {
+        if self.len > 0 {
             self.kinds.push(',');
             self.events.push(',');
         }
         self.kinds.push_str(kind);
         self.events.push_str(data);
+        self.len += 1;
     }
 
     fn finish(mut self) -> Self {
@@ -320,7 +328,7 @@ fn rows_of(batch: &[Outgoing]) -> Vec<Row> {
     let mut open: HashMap<Uuid, usize> = HashMap::new();
     for e in batch {
         let at = match open.get(&e.run_id) {
-            Some(&i) if rows[i].seq + rows[i].kinds.split(',').count() as i32 == e.seq => i,
+            Some(&i) if rows[i].next_seq() == e.seq => i,
             _ => {
                 rows.push(Row::new(e.run_id, e.seq));
                 open.insert(e.run_id, rows.len() - 1);
