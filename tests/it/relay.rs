@@ -242,15 +242,17 @@ async fn behind_a_round_robin_proxy_an_answer_survives_reloads_and_stops_from_ei
         }
         request.send()
     };
+    // A question through the proxy, not followed (`Accept: application/json`): 201 with the run's handle.
+    let start = |message: &str| {
+        client
+            .post(format!("{proxy}/chat/stream"))
+            .header("cookie", user.cookie())
+            .header("accept", "application/json")
+            .json(&serde_json::json!({ "message": message }))
+            .send()
+    };
 
-    let started = client
-        .post(format!("{proxy}/chat/stream"))
-        .header("cookie", user.cookie())
-        .header("accept", "application/json")
-        .json(&serde_json::json!({"message": "What moved today?"}))
-        .send()
-        .await
-        .expect("start");
+    let started = start("What moved today?").await.expect("start");
     assert_eq!(started.status(), 201);
     let ran_on = started.headers()["x-upstream"].to_str().expect("upstream").to_owned();
     let run = started.json::<Value>().await.expect("handle")["run_id"].as_str().expect("run id").to_owned();
@@ -273,14 +275,7 @@ async fn behind_a_round_robin_proxy_an_answer_survives_reloads_and_stops_from_ei
     assert_eq!(text_of(&seen).trim_end(), expected.trim_end(), "no text missing or repeated");
 
     // A second answer, stopped through the proxy: the stop lands on whichever instance comes next.
-    let started = client
-        .post(format!("{proxy}/chat/stream"))
-        .header("cookie", user.cookie())
-        .header("accept", "application/json")
-        .json(&serde_json::json!({"message": "Another long one"}))
-        .send()
-        .await
-        .expect("start");
+    let started = start("Another long one").await.expect("start");
     let run = started.json::<Value>().await.expect("handle")["run_id"].as_str().expect("run id").to_owned();
     for _ in 0..2 {
         // Twice, so one of them is the instance that is not running it (the other answers 202 too, or 404 once ended).
