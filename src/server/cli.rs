@@ -1,11 +1,10 @@
 //! The `tradechat` binary's commands: `serve` (the default) and `generate-demo-data`.
 use clap::{Parser, Subcommand};
-use leptos::prelude::get_configuration;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 use crate::server::config::Config;
-use crate::server::{demo_data, startup, telemetry};
+use crate::server::{demo_data, site, startup, telemetry};
 
 /// tradechat: a trading copilot over DuckDB market data.
 #[derive(Debug, Parser)]
@@ -17,7 +16,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the web app (the default). Address from LEPTOS_SITE_ADDR or Cargo.toml.
+    /// Serve the web app (the default). Site settings from Leptos.toml (see `server::site`); LEPTOS_SITE_ADDR
+    /// overrides the address.
     Serve,
     /// Generate the deterministic demo trading data set into a DuckDB file.
     GenerateDemoData(GenerateArgs),
@@ -113,10 +113,10 @@ async fn serve() -> ExitCode {
 
 async fn try_serve(config: Config) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let leptos = get_configuration(None).context("reading Leptos settings (Cargo.toml or LEPTOS_* variables)")?;
-    let addr = leptos.leptos_options.site_addr;
+    let leptos_options = site::load()?;
+    let addr = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-    let app = startup::build(config, leptos.leptos_options, CancellationToken::new()).await?;
+    let app = startup::build(config, leptos_options, CancellationToken::new()).await?;
     tracing::info!("tradechat listening on http://{addr}");
     startup::serve(listener, app).await?;
     tracing::info!("tradechat stopped");

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod router;
 pub mod security;
 pub mod shutdown;
+pub mod site;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -118,6 +118,7 @@ async fn two_tool_rounds_with_split_json_pings_and_summed_usage() {
         system.contains("TABLE daily_bars")
             && system.contains("Today is 2026-11-27")
             && system.contains("Never invent")
+            && system.contains("Answer in the language of the user's question")
     );
     assert_eq!(requests[0]["system"][0]["cache_control"]["type"], "ephemeral");
     let headers = fake.headers(0).expect("headers");

@@ -9,11 +9,13 @@ use leptos_router::hooks::use_query_map;
 
 use super::{Auth, LoginLink};
 use crate::api::{ConfirmSignIn, LinkState, sign_in_link};
+use crate::app::locale::{t, use_i18n};
 use crate::domain::local_path;
 
 /// The confirmation page.
 #[component]
 pub fn ConfirmPage() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let token_hash = move || query.read().get("token_hash").unwrap_or_default();
     // Empty when the link carries none: the server then goes where the visitor was when they asked for it.
@@ -23,8 +25,8 @@ pub fn ConfirmPage() -> impl IntoView {
     });
     view! {
         <section class="page login-page">
-            <h1>"Sign in to tradechat"</h1>
-            <Suspense fallback=|| view! { <p class="muted">"Checking the link…"</p> }>
+            <h1>{t!(i18n, auth.sign_in_title)}</h1>
+            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, auth.checking_link)}</p> }>
                 {move || Suspend::new(async move {
                     match link.await {
                         Ok(LinkState::Ready { email }) => {
@@ -47,11 +49,15 @@ pub fn ConfirmPage() -> impl IntoView {
 #[component]
 fn Continue(token_hash: String, next: String, email: Option<String>) -> impl IntoView {
     let auth = Auth::get();
+    let i18n = use_i18n();
     let confirm = ServerAction::<ConfirmSignIn>::new();
     auth.reload_after(confirm);
-    let label = match &email {
-        Some(email) => format!("Continue as {email}"),
-        None => "Continue signing in".to_owned(),
+    let label = {
+        let email = email.clone();
+        move || match email.clone() {
+            Some(email) => t!(i18n, auth.continue_as, email).into_any(),
+            None => t!(i18n, auth.continue_signing_in).into_any(),
+        }
     };
     let failed_to = LoginLink {
         next: if next.is_empty() { "/" } else { next.as_str() },
@@ -62,19 +68,19 @@ fn Continue(token_hash: String, next: String, email: Option<String>) -> impl Int
     .url();
     view! {
         <p class="lead">
-            {match &email {
-                Some(email) => format!("This sign-in link is for {email}."),
-                None => "You opened a sign-in link.".to_owned(),
+            {match email.clone() {
+                Some(email) => t!(i18n, auth.link_for, email).into_any(),
+                None => t!(i18n, auth.opened_link).into_any(),
             }}
         </p>
         <ActionForm action=confirm attr:class="login-form">
             <input type="hidden" name="token_hash" value=token_hash />
             <input type="hidden" name="next" value=next />
             <button type="submit" class="btn primary" disabled=move || confirm.pending().get()>
-                {move || if confirm.pending().get() { "Signing in…".to_owned() } else { label.clone() }}
+                {move || if confirm.pending().get() { t!(i18n, auth.signing_in).into_any() } else { label() }}
             </button>
         </ActionForm>
-        <p class="muted small">"Not you, or did not ask to sign in? Close this page: nothing happens until you continue."</p>
+        <p class="muted small">{t!(i18n, auth.not_you)}</p>
         // The link was spent or expired between opening and continuing.
         {move || confirm.value().get().and_then(Result::err).map(|_| view! { <Redirect path=failed_to.clone() /> })}
     }

@@ -11,11 +11,13 @@ use super::Auth;
 use crate::api::{
     AppError, EmailMethod, SendSignInEmail, SignInOptions, SignInWithPassword, VerifyEmailCode, sign_in_methods,
 };
+use crate::app::locale::{Locale, t, t_string, use_i18n};
 use crate::domain::local_path;
 
 /// The sign-in dialog over a page that needs a user; afterwards the page itself shows.
 #[component]
 pub fn LoginModal() -> impl IntoView {
+    let i18n = use_i18n();
     let location = use_location();
     // Where the visitor is, to come back to after signing in (read once: the dialog is drawn for this page).
     let here = move || match location.search.get_untracked() {
@@ -25,10 +27,8 @@ pub fn LoginModal() -> impl IntoView {
     view! {
         <div class="modal-backdrop">
             <div class="modal" role="dialog" aria-modal="true" aria-labelledby="login-title">
-                <h2 id="login-title">"Sign in to tradechat"</h2>
-                <p class="muted">
-                    "Your questions, answers and saved items stay private to your account. Forgot your password? Sign in with a magic link, then set a new one in your menu."
-                </p>
+                <h2 id="login-title">{t!(i18n, auth.sign_in_title)}</h2>
+                <p class="muted">{t!(i18n, auth.sign_in_lead)}</p>
                 <LoginForm next=here() />
             </div>
         </div>
@@ -39,20 +39,19 @@ pub fn LoginModal() -> impl IntoView {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = Auth::get();
+    let i18n = use_i18n();
     let query = use_query_map();
     let next = move || local_path(query.read().get("next").as_deref()).to_owned();
     view! {
-        <Suspense fallback=|| view! { <p class="muted boot">"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p class="muted boot">{t!(i18n, auth.loading)}</p> }>
             {move || Suspend::new(async move {
                 match auth.user.await {
                     Ok(Some(_)) => view! { <Redirect path=next() /> }.into_any(),
                     _ => {
                         view! {
                             <section class="page login-page" aria-labelledby="login-title">
-                                <h1 id="login-title">"Sign in to tradechat"</h1>
-                                <p class="muted">
-                                    "Your questions, answers and saved items stay private to your account. Forgot your password? Sign in with a magic link, then set a new one in your menu."
-                                </p>
+                                <h1 id="login-title">{t!(i18n, auth.sign_in_title)}</h1>
+                                <p class="muted">{t!(i18n, auth.sign_in_lead)}</p>
                                 <LoginForm next=next() />
                             </section>
                         }
@@ -65,23 +64,39 @@ pub fn LoginPage() -> impl IntoView {
 }
 
 /// Why an emailed link did not sign the visitor in, from `/login?error=`.
-fn link_error(code: &str) -> &'static str {
+fn link_error(i18n: leptos_i18n::I18nContext<Locale>, code: &str) -> &'static str {
     match code {
-        "link_used" => {
-            "That sign-in link has already been used, or a newer one was sent since. Ask for a new one below."
-        }
-        "link_expired" => "That sign-in link has expired (links work for an hour). Ask for a new one below.",
-        _ => "That sign-in link is not valid. Ask for a new one below.",
+        "link_used" => t_string!(i18n, auth.link_used),
+        "link_expired" => t_string!(i18n, auth.link_expired),
+        _ => t_string!(i18n, auth.link_invalid),
+    }
+}
+
+/// A tab of the sign-in methods: the radio button `value` and its label.
+fn tab(value: &'static str, label: impl IntoView + 'static, checked: bool) -> impl IntoView {
+    view! {
+        <input
+            type="radio"
+            class="tab-radio sr-only"
+            name="login-method"
+            id=format!("login-method-{value}")
+            value=value
+            checked=checked
+        />
+        <label for=format!("login-method-{value}") class="tab">
+            {label}
+        </label>
     }
 }
 
 /// The three ways in, going on to `next` afterwards.
 #[component]
 fn LoginForm(next: String) -> impl IntoView {
+    let i18n = use_i18n();
     let methods = Resource::new(|| (), |_| sign_in_methods());
     let next = StoredValue::new(next);
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p class="muted">{t!(i18n, auth.loading)}</p> }>
             {move || Suspend::new(async move {
                 match methods.await {
                     Ok(methods) => view! { <LoginTabs methods next=next.get_value() /> }.into_any(),
@@ -95,6 +110,7 @@ fn LoginForm(next: String) -> impl IntoView {
 #[component]
 fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
     let auth = Auth::get();
+    let i18n = use_i18n();
     let query = use_query_map();
     let send = ServerAction::<SendSignInEmail>::new();
     let verify = ServerAction::<VerifyEmailCode>::new();
@@ -120,19 +136,19 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
     let outbox = methods.outbox.clone();
     let notice = move || {
         sent.get().map(|(to, method)| {
-            let what = match method {
-                EmailMethod::Link => "a sign-in link (and a 6-digit code)",
-                EmailMethod::Code => "a 6-digit code (and a sign-in link)",
+            let text = match method {
+                EmailMethod::Link => t!(i18n, auth.email_sent_link, to).into_any(),
+                EmailMethod::Code => t!(i18n, auth.email_sent_code, to).into_any(),
             };
             view! {
                 <div class="notice" role="status" data-testid="email-sent">
-                    <p>{format!("Check your email: we sent {what} to {to}.")}</p>
+                    <p>{text}</p>
                     {outbox.clone().map(|href| {
                         view! {
                             <p data-testid="outbox-hint">
-                                "No mail server is set up here (local development), so nothing was mailed: the email is in the "
+                                {t!(i18n, auth.outbox_hint)}
                                 // Not an app page: the router must let the browser load it.
-                                <a href=href rel="external">"local outbox"</a>
+                                <a href=href rel="external">{t!(i18n, auth.outbox_link)}</a>
                                 "."
                             </p>
                         }
@@ -143,7 +159,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
     };
     let email_field = move |id: &'static str| {
         view! {
-            <label for=id>"Email"</label>
+            <label for=id>{t!(i18n, auth.email)}</label>
             <input
                 id=id
                 name="email"
@@ -155,31 +171,16 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
             />
         }
     };
-    let tab = move |value: &'static str, label: &'static str| {
-        view! {
-            <input
-                type="radio"
-                class="tab-radio sr-only"
-                name="login-method"
-                id=format!("login-method-{value}")
-                value=value
-                checked=initial == value
-            />
-            <label for=format!("login-method-{value}") class="tab">
-                {label}
-            </label>
-        }
-    };
     let error_of = |e: AppError| view! { <p class="error" role="alert">{e.to_string()}</p> };
     let next = StoredValue::new(next);
     let next_field = move || view! { <input type="hidden" name="next" value=next.get_value() /> };
     view! {
         <div class="login" data-testid="sign-in">
-            {arrived_error.map(|code| view! { <p class="error" role="alert" data-testid="link-error">{link_error(&code)}</p> })}
-            <div class="tabs" role="radiogroup" aria-label="How to sign in">
-                {tab("link", "Magic link")}
-                {tab("code", "Email code")}
-                {tab("password", "Password")}
+            {arrived_error.map(|code| view! { <p class="error" role="alert" data-testid="link-error">{move || link_error(i18n, &code)}</p> })}
+            <div class="tabs" role="radiogroup" aria-label=move || t_string!(i18n, auth.how_to_sign_in)>
+                {tab("link", t!(i18n, auth.tab_link), initial == "link")}
+                {tab("code", t!(i18n, auth.tab_code), initial == "code")}
+                {tab("password", t!(i18n, auth.tab_password), initial == "password")}
             </div>
             <div class="login-panel panel-link" data-testid="login-link">
                 {if methods.email {
@@ -189,13 +190,13 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                             <input type="hidden" name="method" value="link" />
                             {next_field()}
                             <button type="submit" class="btn primary" disabled=move || send.pending().get()>
-                                {move || if send.pending().get() { "Sending…" } else if sent.get().is_some() { "Send the link again" } else { "Email me a sign-in link" }}
+                                {move || if send.pending().get() { t_string!(i18n, auth.sending) } else if sent.get().is_some() { t_string!(i18n, auth.send_link_again) } else { t_string!(i18n, auth.send_link) }}
                             </button>
                         </ActionForm>
                     }
                         .into_any()
                 } else {
-                    view! { <p class="muted">"This server cannot send email; sign in with a password."</p> }.into_any()
+                    view! { <p class="muted">{t!(i18n, auth.no_email)}</p> }.into_any()
                 }}
             </div>
             <div class="login-panel panel-code" data-testid="login-code">
@@ -206,13 +207,13 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                             <input type="hidden" name="method" value="code" />
                             {next_field()}
                             <button type="submit" class="btn" disabled=move || send.pending().get()>
-                                {move || if send.pending().get() { "Sending…" } else if sent.get().is_some() { "Email me a new code" } else { "Email me a code" }}
+                                {move || if send.pending().get() { t_string!(i18n, auth.sending) } else if sent.get().is_some() { t_string!(i18n, auth.send_code_again) } else { t_string!(i18n, auth.send_code) }}
                             </button>
                         </ActionForm>
                         <Show when=move || sent.get().is_some()>
                             <ActionForm action=verify attr:class="login-form">
                                 <input type="hidden" name="email" value=move || sent.get().map(|(to, _)| to).unwrap_or_default() />
-                                <label for="login-code">"6-digit code"</label>
+                                <label for="login-code">{t!(i18n, auth.code_label)}</label>
                                 <input
                                     id="login-code"
                                     name="code"
@@ -223,7 +224,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                                     required
                                 />
                                 <button type="submit" class="btn primary" disabled=move || verify.pending().get()>
-                                    {move || if verify.pending().get() { "Signing in…" } else { "Sign in with the code" }}
+                                    {move || if verify.pending().get() { t_string!(i18n, auth.signing_in) } else { t_string!(i18n, auth.sign_in_with_code) }}
                                 </button>
                             </ActionForm>
                         </Show>
@@ -231,7 +232,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                     }
                         .into_any()
                 } else {
-                    view! { <p class="muted">"This server cannot send email; sign in with a password."</p> }.into_any()
+                    view! { <p class="muted">{t!(i18n, auth.no_email)}</p> }.into_any()
                 }}
             </div>
             {notice}
@@ -239,7 +240,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
             <div class="login-panel panel-password" data-testid="login-password">
                 <ActionForm action=password attr:class="login-form">
                     {email_field("login-password-email")}
-                    <label for="login-password">"Password"</label>
+                    <label for="login-password">{t!(i18n, auth.password)}</label>
                     <input
                         id="login-password"
                         name="password"
@@ -250,7 +251,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                     />
                     <div class="form-actions">
                         <button type="submit" class="btn primary" disabled=move || password.pending().get()>
-                            {move || if password.pending().get() { "Working…" } else { "Sign in" }}
+                            {move || if password.pending().get() { t_string!(i18n, auth.working) } else { t_string!(i18n, auth.sign_in) }}
                         </button>
                         <button
                             type="submit"
@@ -259,10 +260,10 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                             value="true"
                             disabled=move || password.pending().get()
                         >
-                            "Create account"
+                            {t!(i18n, auth.create_account)}
                         </button>
                     </div>
-                    <p class="muted small">"New here? Enter your email and a password of 8 or more characters, then “Create account”."</p>
+                    <p class="muted small">{t!(i18n, auth.new_here)}</p>
                 </ActionForm>
                 {move || password.value().get().and_then(Result::err).map(error_of)}
             </div>

@@ -15,6 +15,7 @@ use leptos::server_fn::ServerFn;
 use leptos_router::location::Url;
 
 use crate::api::{AppError, EmailMethod, UserInfo, current_user};
+use crate::app::locale::{t, use_i18n};
 
 /// The signed-in user, shared by every page.
 #[derive(Clone, Copy)]
@@ -63,9 +64,10 @@ impl Auth {
 #[component]
 pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
     let auth = Auth::get();
+    let i18n = use_i18n();
     let children = StoredValue::new(children);
     view! {
-        <Suspense fallback=|| view! { <p class="muted boot">"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p class="muted boot">{t!(i18n, auth.loading)}</p> }>
             {move || Suspend::new(async move {
                 match auth.user.await {
                     Ok(Some(_)) => children.read_value()().into_any(),

@@ -5,11 +5,13 @@ use leptos::server::ServerAction;
 
 use super::Auth;
 use crate::api::{ChangePassword, SetDisplayName, SignOut, UserInfo};
+use crate::app::locale::{t, t_string, use_i18n};
 
 /// The menu for `user`.
 #[component]
 pub fn UserMenu(user: UserInfo) -> impl IntoView {
     let auth = Auth::get();
+    let i18n = use_i18n();
     let rename = ServerAction::<SetDisplayName>::new();
     let password = ServerAction::<ChangePassword>::new();
     let sign_out = ServerAction::<SignOut>::new();
@@ -24,15 +26,15 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
             </summary>
             <div class="menu" role="menu">
                 <ActionForm action=rename attr:class="name-form">
-                    <label for="display-name">"Display name"</label>
+                    <label for="display-name">{t!(i18n, common.menu_display_name)}</label>
                     <input id="display-name" name="name" maxlength="100" value=name />
                     <button type="submit" class="btn small" disabled=move || rename.pending().get()>
-                        "Save"
+                        {t!(i18n, common.menu_save)}
                     </button>
                 </ActionForm>
                 {move || rename.value().get().and_then(Result::err).map(|e| view! { <p class="error small" role="alert">{e.to_string()}</p> })}
                 <ActionForm action=password attr:class="name-form">
-                    <label for="new-password">"New password"</label>
+                    <label for="new-password">{t!(i18n, common.menu_new_password)}</label>
                     <input
                         id="new-password"
                         name="password"
@@ -42,13 +44,13 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
                         required
                     />
                     <button type="submit" class="btn small" disabled=move || password.pending().get()>
-                        "Set password"
+                        {t!(i18n, common.menu_set_password)}
                     </button>
                 </ActionForm>
                 {move || {
                     password.value().get().map(|result| {
                         let text = match result {
-                            Ok(()) => "Password saved.".to_owned(),
+                            Ok(()) => t_string!(i18n, common.menu_password_saved).to_owned(),
                             Err(e) => e.to_string(),
                         };
                         view! { <p class="small" role="status">{text}</p> }
@@ -56,7 +58,7 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
                 }}
                 <ActionForm action=sign_out>
                     <button type="submit" class="btn" role="menuitem" disabled=move || sign_out.pending().get()>
-                        "Sign out"
+                        {t!(i18n, common.menu_sign_out)}
                     </button>
                 </ActionForm>
             </div>

@@ -2,7 +2,8 @@
 //! Before the WASM has loaded it is a plain form: `POST /chat/ask` starts the answer and opens its conversation.
 use leptos::prelude::*;
 
-use crate::domain::Question;
+use crate::app::locale::{t, t_string, use_i18n};
+use crate::domain::{Question, TextError};
 
 /// The composer.
 #[component]
@@ -14,8 +15,10 @@ pub fn Composer(
     on_send: impl Fn(String) + Clone + Send + Sync + 'static,
     on_stop: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let text = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    // Why the question was refused, said in the page's language.
+    let error = RwSignal::new(None::<TextError>);
     let input = NodeRef::<leptos::html::Textarea>::new();
     let send = {
         let on_send = on_send.clone();
@@ -34,7 +37,7 @@ pub fn Composer(
                     }
                     on_send(q.as_str().to_owned());
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                Err(e) => error.set(Some(e)),
             }
         }
     };
@@ -61,7 +64,7 @@ pub fn Composer(
             }
         >
             <label for="composer-input" class="sr-only">
-                "Ask about markets or your portfolio"
+                {t!(i18n, chat.composer_label)}
             </label>
             <input
                 type="hidden"
@@ -74,20 +77,28 @@ pub fn Composer(
                 name="message"
                 rows="2"
                 maxlength="8000"
-                placeholder="Ask about prices, returns, movers or your portfolio… (Enter to send, Shift+Enter for a new line)"
+                placeholder=move || t_string!(i18n, chat.composer_placeholder)
                 disabled=move || streaming.get()
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))
                 on:keydown=keydown
             ></textarea>
             <div class="composer-actions">
-                {move || error.get().map(|e| view! { <span class="error small" role="alert">{e}</span> })}
+                {move || {
+                    error.get().map(|e| {
+                        let message = match e {
+                            TextError::Empty(_) => t!(i18n, chat.question_empty).into_any(),
+                            TextError::TooLong { max, len, .. } => t!(i18n, chat.question_too_long, max, len).into_any(),
+                        };
+                        view! { <span class="error small" role="alert">{message}</span> }
+                    })
+                }}
                 <Show
                     when=move || streaming.get()
                     fallback=move || {
                         view! {
                             <button type="submit" class="btn primary">
-                                "Send"
+                                {t!(i18n, chat.send)}
                             </button>
                         }
                     }
@@ -96,7 +107,7 @@ pub fn Composer(
                         let on_stop = on_stop.clone();
                         move |_| on_stop()
                     }>
-                        "Stop"
+                        {t!(i18n, chat.stop)}
                     </button>
                 </Show>
             </div>

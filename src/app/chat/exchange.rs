@@ -7,6 +7,7 @@ use crate::api::RunEnd;
 use crate::app::components::copy_button::CopyButton;
 use crate::app::components::star::Star;
 use crate::app::components::tool_step::ToolStepView;
+use crate::app::locale::{Locale, number, t, t_string, use_i18n};
 use crate::app::markdown;
 
 /// Part `i` of the answer: its Markdown (re-rendered as it grows) or its tool step.
@@ -30,6 +31,15 @@ fn AnswerPart(exchange: Signal<ExchangeView>, i: usize) -> impl IntoView {
     }
 }
 
+/// A cost in USD (`0.0042`, as the server writes it) in the locale's digits, keeping its decimals.
+fn cost_text(locale: Locale, usd: &str) -> String {
+    let decimals = usd.split_once('.').map_or(0, |(_, fraction)| fraction.len());
+    match usd.parse::<f64>() {
+        Ok(value) => format!("${}", number(locale, value, decimals)),
+        Err(_) => format!("${usd}"),
+    }
+}
+
 /// A stored or live exchange. `in_context` says whether the model sees it with the next question.
 ///
 /// `in_context` is a plain closure over the chat's own (long-lived) signals, not a derived signal: a stored
@@ -42,33 +52,30 @@ pub fn ExchangeCard(
 ) -> impl IntoView {
     let streaming = move || exchange.with(ExchangeView::is_streaming);
     let parts = move || exchange.with(|e| (0..e.parts.len()).map(|i| (i, e.part_key(i))).collect::<Vec<_>>());
+    let i18n = use_i18n();
+    // Model · tokens · cost · status, whichever are known.
     let footer = move || {
         exchange.with(|e| {
-            let status = match e.phase {
-                Phase::Streaming => "writing…".to_owned(),
-                Phase::Ended(RunEnd::Ok) => String::new(),
-                Phase::Ended(RunEnd::Error) => "failed".to_owned(),
-                Phase::Ended(RunEnd::Cancelled) => "stopped".to_owned(),
-            };
-            let cost = match &e.cost {
-                Some(c) => format!("${c}"),
-                None if e.phase == Phase::Streaming => String::new(),
-                None => "cost unknown".to_owned(),
-            };
-            let parts: Vec<String> = [
-                e.model.clone().unwrap_or_default(),
-                if e.input_tokens + e.output_tokens > 0 {
-                    format!("{} in / {} out tokens", e.input_tokens, e.output_tokens)
-                } else {
-                    String::new()
-                },
-                cost,
-                status,
-            ]
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect();
-            parts.join(" · ")
+            let mut parts: Vec<AnyView> = Vec::new();
+            if let Some(model) = e.model.clone().filter(|m| !m.is_empty()) {
+                parts.push(model.into_any());
+            }
+            if e.input_tokens + e.output_tokens > 0 {
+                let (n_in, n_out) = (e.input_tokens, e.output_tokens);
+                parts.push(t!(i18n, chat.tokens, n_in, n_out).into_any());
+            }
+            match &e.cost {
+                Some(c) => parts.push(cost_text(i18n.get_locale(), c).into_any()),
+                None if e.phase == Phase::Streaming => {}
+                None => parts.push(t!(i18n, chat.cost_unknown).into_any()),
+            }
+            match e.phase {
+                Phase::Streaming => parts.push(t!(i18n, chat.status_writing).into_any()),
+                Phase::Ended(RunEnd::Ok) => {}
+                Phase::Ended(RunEnd::Error) => parts.push(t!(i18n, chat.status_failed).into_any()),
+                Phase::Ended(RunEnd::Cancelled) => parts.push(t!(i18n, chat.status_stopped).into_any()),
+            }
+            parts.into_iter().enumerate().map(|(i, part)| view! { {(i > 0).then_some(" · ")} {part} }).collect_view()
         })
     };
     // The ⭐ is built once its answer ends, and only rebuilt if its inputs change: a live exchange's signal also
@@ -78,11 +85,11 @@ pub fn ExchangeCard(
     view! {
         <article class="exchange" class:in-context=marked data-testid="exchange">
             <div class="question">
-                <span class="who">"You"</span>
+                <span class="who">{t!(i18n, chat.you)}</span>
                 <p>{move || exchange.with(|e| e.question.clone())}</p>
                 <Show when=in_context>
-                    <span class="context-badge" title="Sent to the model as context with your next question">
-                        "in context"
+                    <span class="context-badge" title=move || t_string!(i18n, chat.in_context_title)>
+                        {t!(i18n, chat.in_context)}
                     </span>
                 </Show>
             </div>
@@ -105,7 +112,7 @@ pub fn ExchangeCard(
             <footer class="exchange-foot">
                 <span class="muted small" data-testid="answer-meta">{footer}</span>
                 <Show when=move || !streaming() && exchange.with(|e| !e.text.is_empty())>
-                    <CopyButton text=Signal::derive(move || exchange.with(|e| e.text.clone())) label="Copy answer" />
+                    <CopyButton text=Signal::derive(move || exchange.with(|e| e.text.clone())) label=Signal::derive(move || t_string!(i18n, chat.copy_answer)) />
                 </Show>
                 {move || star.get().map(|(chat_log_id, saved)| view! { <Star chat_log_id saved /> })}
             </footer>

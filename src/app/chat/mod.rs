@@ -20,6 +20,7 @@ use crate::api::{
 };
 use crate::app::auth::{Auth, RequireUser};
 use crate::app::browser::{self, Follower};
+use crate::app::locale::{t, t_string, use_i18n};
 
 /// `/` (a new conversation) and `/c/:id`: the parent of both routes, so it stays mounted between them.
 #[component]
@@ -39,14 +40,17 @@ fn scroll_to_end() {
     }
 }
 
-/// Example questions on an empty conversation (all answerable by the offline demo model too).
-const EXAMPLES: [&str; 5] = [
-    "What is the latest price of NOVA?",
-    "30-day return of NOVA and QBIT",
-    "Top movers today",
-    "How is my portfolio doing?",
-    "Candlestick chart of BTC-USD",
-];
+/// Example questions on an empty conversation, in the UI's language (all answerable by the offline demo model
+/// too, which understands both).
+fn examples(i18n: leptos_i18n::I18nContext<crate::i18n::Locale>) -> [&'static str; 5] {
+    [
+        t_string!(i18n, chat.example_price),
+        t_string!(i18n, chat.example_returns),
+        t_string!(i18n, chat.example_movers),
+        t_string!(i18n, chat.example_portfolio),
+        t_string!(i18n, chat.example_chart),
+    ]
+}
 
 #[component]
 fn ChatView() -> impl IntoView {
@@ -54,6 +58,7 @@ fn ChatView() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
     let auth = Auth::get();
+    let i18n = use_i18n();
     let route_id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<Uuid>().ok()));
     // The conversation on screen: the route's, or the one a new run just created.
     let current = RwSignal::new(route_id.get_untracked());
@@ -207,8 +212,8 @@ fn ChatView() -> impl IntoView {
                 delete
                 on_new=new_conversation
             />
-            <section class="chat" aria-label="Conversation">
-                <Transition fallback=|| view! { <p class="muted">"Loading the conversation…"</p> }>
+            <section class="chat" aria-label=move || t_string!(i18n, chat.conversation_label)>
+                <Transition fallback=move || view! { <p class="muted">{t!(i18n, chat.loading_conversation)}</p> }>
                     {move || Suspend::new(async move {
                         match stored.await {
                             Ok(mut exchanges) => {
@@ -221,37 +226,36 @@ fn ChatView() -> impl IntoView {
                                 view! {
                                     <Show when=move || empty && live.with(Vec::is_empty)>
                                         <div class="welcome">
-                                            <h1>"Ask your trading copilot"</h1>
-                                            <p class="muted">
-                                                "Questions about prices, returns, movers, VWAP or your portfolio are answered with SQL over your DuckDB data — every step is shown."
-                                            </p>
+                                            <h1>{t!(i18n, chat.welcome_title)}</h1>
+                                            <p class="muted">{t!(i18n, chat.welcome_lead)}</p>
                                             // Without the WASM, a plain form post asks the question.
                                             <form
                                                 class="examples"
                                                 method="post"
                                                 action="/chat/ask"
                                                 role="group"
-                                                aria-label="Example questions"
+                                                aria-label=move || t_string!(i18n, chat.examples_label)
                                             >
-                                                {EXAMPLES
-                                                    .iter()
+                                                {move || examples(i18n)
+                                                    .into_iter()
                                                     .map(|q| {
                                                         view! {
                                                             <button
                                                                 type="submit"
                                                                 class="btn example"
                                                                 name="message"
-                                                                value=*q
+                                                                value=q
                                                                 on:click=move |ev| {
                                                                     ev.prevent_default();
                                                                     send.run(q.to_string());
                                                                 }
                                                             >
-                                                                {*q}
+                                                                {q}
                                                             </button>
                                                         }
                                                     })
-                                                    .collect_view()}
+                                                    .collect_view()
+                                                }
                                             </form>
                                         </div>
                                     </Show>
@@ -294,7 +298,7 @@ fn ChatView() -> impl IntoView {
                     query.read().get("ask_error").map(|e| view! { <p class="error" role="alert">{e}</p> })
                 }}
                 <Show when=move || reconnecting.get() && streaming.get()>
-                    <p class="notice" role="status">"Connection lost — reconnecting to the answer…"</p>
+                    <p class="notice" role="status">{t!(i18n, chat.reconnecting)}</p>
                 </Show>
                 <Composer
                     streaming

@@ -6,6 +6,7 @@ use leptos::server::ServerAction;
 use leptos_router::components::A;
 
 use crate::api::{AppError, ConversationSummary, DeleteConversation, RenameConversation};
+use crate::app::locale::{day_and_time, t, t_string, use_i18n};
 use crate::domain::ConversationTitle;
 
 /// The sidebar over `conversations`, highlighting `current`; `rename` and `delete` are the actions its forms use.
@@ -17,8 +18,9 @@ pub fn Sidebar(
     delete: ServerAction<DeleteConversation>,
     on_new: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
-        <nav class="sidebar" aria-label="Conversations">
+        <nav class="sidebar" aria-label=move || t_string!(i18n, chat.conversations)>
             <a
                 href="/"
                 class="btn primary new-chat"
@@ -27,15 +29,15 @@ pub fn Sidebar(
                     on_new();
                 }
             >
-                "+ New conversation"
+                {t!(i18n, chat.new_conversation)}
             </a>
             // A CSS-only toggle: the list is always shown on wide screens and folds away on narrow ones.
             <input type="checkbox" id="sidebar-toggle" class="sidebar-toggle-box sr-only" />
-            <label for="sidebar-toggle" class="btn small sidebar-toggle">"Conversations"</label>
+            <label for="sidebar-toggle" class="btn small sidebar-toggle">{t!(i18n, chat.conversations)}</label>
             <div class="sidebar-list">
                 // Items are keyed, so a refreshed list (an answer ended, a rename) keeps the others' DOM — an open
                 // menu stays open.
-                <Transition fallback=|| view! { <p class="muted small">"Loading…"</p> }>
+                <Transition fallback=move || view! { <p class="muted small">{t!(i18n, chat.loading)}</p> }>
                     <ul class="conversations">
                         <For
                             each=move || conversations.get().and_then(Result::ok).unwrap_or_default()
@@ -47,7 +49,7 @@ pub fn Sidebar(
                     </ul>
                     {move || match conversations.get() {
                         Some(Ok(list)) if list.is_empty() => {
-                            Some(view! { <p class="muted small">"Your conversations will appear here."</p> }.into_any())
+                            Some(view! { <p class="muted small">{t!(i18n, chat.no_conversations)}</p> }.into_any())
                         }
                         Some(Err(e)) => Some(view! { <p class="error small" role="alert">{e.to_string()}</p> }.into_any()),
                         _ => None,
@@ -73,9 +75,14 @@ fn ConversationItem(
     rename: ServerAction<RenameConversation>,
     delete: ServerAction<DeleteConversation>,
 ) -> impl IntoView {
-    let (id, title, updated) = (c.id, c.title, c.updated_at.format("%b %d, %H:%M").to_string());
+    let i18n = use_i18n();
+    let (id, title, updated_at) = (c.id, c.title, c.updated_at);
+    let updated = move || day_and_time(i18n.get_locale(), updated_at);
     let export = |format: &str| format!("/chat/conversations/{id}/export?format={format}");
-    let menu_label = format!("Options for {title}");
+    let menu_label = {
+        let title = title.clone();
+        move || format!("{} {title}", t_string!(i18n, chat.options_for))
+    };
     let link_text = title.clone();
     view! {
         <li class="conv-item" data-testid="conversation">
@@ -88,7 +95,7 @@ fn ConversationItem(
                 <div class="menu" role="menu">
                     <ActionForm action=rename attr:class="name-form">
                         <input type="hidden" name="conversation_id" value=id.to_string() />
-                        <label for=format!("title-{id}")>"Title"</label>
+                        <label for=format!("title-{id}")>{t!(i18n, chat.title)}</label>
                         <input
                             id=format!("title-{id}")
                             name="title"
@@ -97,24 +104,22 @@ fn ConversationItem(
                             value=title
                         />
                         <button type="submit" class="btn small" disabled=move || rename.pending().get()>
-                            "Rename"
+                            {t!(i18n, chat.rename)}
                         </button>
                     </ActionForm>
                     <a class="btn small" role="menuitem" href=export("markdown") download>
-                        "Export as Markdown"
+                        {t!(i18n, chat.export_markdown)}
                     </a>
                     <a class="btn small" role="menuitem" href=export("json") download>
-                        "Export as JSON"
+                        {t!(i18n, chat.export_json)}
                     </a>
                     <details class="confirm">
-                        <summary class="btn small danger" role="button">"Delete…"</summary>
-                        <p class="small">
-                            "Delete this conversation and its answers from your history? Saved answers stay in Saved."
-                        </p>
+                        <summary class="btn small danger" role="button">{t!(i18n, chat.delete)}</summary>
+                        <p class="small">{t!(i18n, chat.delete_confirm)}</p>
                         <ActionForm action=delete>
                             <input type="hidden" name="conversation_id" value=id.to_string() />
                             <button type="submit" class="btn small danger" disabled=move || delete.pending().get()>
-                                "Delete conversation"
+                                {t!(i18n, chat.delete_conversation)}
                             </button>
                         </ActionForm>
                     </details>

@@ -2,7 +2,9 @@
 //! hover values. Colours come from CSS variables, so both themes read well.
 use leptos::prelude::*;
 
+use super::{Plural, plural};
 use crate::api::{ChartKind, ChartSpec};
+use crate::app::locale::{Locale, t, t_string, use_i18n};
 
 const W: f64 = 640.0;
 const H: f64 = 300.0;
@@ -58,6 +60,7 @@ fn y_range(spec: &ChartSpec) -> (f64, f64) {
 /// A chart.
 #[component]
 pub fn Chart(spec: ChartSpec) -> impl IntoView {
+    let i18n = use_i18n();
     let n = spec.x.len();
     let (lo, hi) = y_range(&spec);
     let plot_w = W - LEFT - RIGHT;
@@ -145,7 +148,7 @@ pub fn Chart(spec: ChartSpec) -> impl IntoView {
                     })
                     .collect_view()
                     .into_any(),
-                _ => view! { <text x=LEFT y=TOP + 20.0>"Candlestick charts need open, high, low and close."</text> }.into_any(),
+                _ => view! { <text x=LEFT y=TOP + 20.0>{t!(i18n, components.chart_candlestick_needs_ohlc)}</text> }.into_any(),
             }
         }
     };
@@ -196,7 +199,15 @@ pub fn Chart(spec: ChartSpec) -> impl IntoView {
         .filter(|_| spec.kind != ChartKind::Candlestick)
         .map(|(si, s)| view! { <span class=format!("legend-item s{}", si % 6)>{s.name.clone()}</span> })
         .collect_view();
-    let aria = format!("{} chart: {}, {} points", spec_kind(spec.kind), spec.title, n);
+    let (kind, title) = (spec.kind, spec.title.clone());
+    let aria = move || {
+        let points = match plural(i18n.get_locale(), n as u64) {
+            Plural::One => t_string!(i18n, components.chart_points_one),
+            Plural::Few => t_string!(i18n, components.chart_points_few),
+            Plural::Many => t_string!(i18n, components.chart_points_many),
+        };
+        format!("{}: {title}, {n} {points}", kind_label(i18n, kind))
+    };
     view! {
         <figure class="chart">
             <figcaption>
@@ -220,11 +231,12 @@ pub fn Chart(spec: ChartSpec) -> impl IntoView {
     }
 }
 
-fn spec_kind(kind: ChartKind) -> &'static str {
+/// "Line chart" and so on, for the chart's accessible name.
+fn kind_label(i18n: leptos_i18n::I18nContext<Locale>, kind: ChartKind) -> &'static str {
     match kind {
-        ChartKind::Line => "Line",
-        ChartKind::Bar => "Bar",
-        ChartKind::Candlestick => "Candlestick",
+        ChartKind::Line => t_string!(i18n, components.chart_line),
+        ChartKind::Bar => t_string!(i18n, components.chart_bar),
+        ChartKind::Candlestick => t_string!(i18n, components.chart_candlestick),
     }
 }
 

@@ -1,6 +1,8 @@
 //! "Copy": puts a text on the clipboard and says so for two seconds (or that it could not).
 use leptos::prelude::*;
 
+use crate::app::locale::{t, use_i18n};
+
 /// What the button says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -9,9 +11,11 @@ enum State {
     Failed,
 }
 
-/// A button copying `text` (read when clicked), labelled `label`.
+/// A button copying `text` (read when clicked), labelled `label` (a translated text, or a closure returning one so
+/// it follows a language switch).
 #[component]
-pub fn CopyButton(#[prop(into)] text: Signal<String>, label: &'static str) -> impl IntoView {
+pub fn CopyButton(#[prop(into)] text: Signal<String>, #[prop(into)] label: Signal<&'static str>) -> impl IntoView {
+    let i18n = use_i18n();
     let state = RwSignal::new(State::Ready);
     let copy = move |_| {
         let text = text.get_untracked();
@@ -23,9 +27,9 @@ pub fn CopyButton(#[prop(into)] text: Signal<String>, label: &'static str) -> im
     view! {
         <button type="button" class="btn small copy" on:click=copy>
             {move || match state.get() {
-                State::Ready => label,
-                State::Copied => "Copied",
-                State::Failed => "Could not copy",
+                State::Ready => label.get().into_any(),
+                State::Copied => t!(i18n, components.copied).into_any(),
+                State::Failed => t!(i18n, components.copy_failed).into_any(),
             }}
         </button>
     }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use serde_json::Value;
 
 use crate::api::{TablePreview, rerun_tool};
+use crate::app::locale::{t, use_i18n};
 
 /// Rows shown before "show more".
 const INITIAL_ROWS: usize = 10;
@@ -31,6 +32,7 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
 /// The table. `rerun` is the (tool name, input) that produced it, for loading all rows.
 #[component]
 pub fn DataTable(preview: TablePreview, #[prop(optional)] rerun: Option<(String, String)>) -> impl IntoView {
+    let i18n = use_i18n();
     let table = RwSignal::new(preview);
     let sort = RwSignal::new(None::<(usize, bool)>);
     let shown = RwSignal::new(INITIAL_ROWS);
@@ -121,22 +123,29 @@ pub fn DataTable(preview: TablePreview, #[prop(optional)] rerun: Option<(String,
             </table>
             <div class="table-foot">
                 <span class="muted">
-                    {move || {
-                        let t = table.get();
-                        let visible = shown.get().min(t.rows.len());
-                        format!("{visible} of {} rows", t.total_rows)
-                    }}
+                    {t!(
+                        i18n,
+                        components.table_rows_shown,
+                        visible = move || table.with(|t| shown.get().min(t.rows.len())),
+                        total = move || table.with(|t| t.total_rows)
+                    )}
                 </span>
                 <Show when=move || { shown.get() < table.with(|t| t.rows.len()) }>
                     <button type="button" class="btn small" on:click=move |_| shown.update(|n| *n += 50)>
-                        "Show more"
+                        {t!(i18n, components.show_more)}
                     </button>
                 </Show>
                 <Show when=move || {
                     can_load_all && table.with(|t| (t.rows.len() as u64) < t.total_rows.min(10_000))
                 }>
                     <button type="button" class="btn small" disabled=move || loading.get() on:click=load_all.clone()>
-                        {move || if loading.get() { "Loading…" } else { "Load all rows" }}
+                        {move || {
+                            if loading.get() {
+                                t!(i18n, components.loading).into_any()
+                            } else {
+                                t!(i18n, components.load_all_rows).into_any()
+                            }
+                        }}
                     </button>
                 </Show>
                 {move || error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}

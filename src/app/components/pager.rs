@@ -6,6 +6,8 @@ use leptos_router::components::A;
 use leptos_router::location::Url;
 use leptos_router::params::ParamsMap;
 
+use crate::app::locale::{t, t_string, use_i18n};
+
 /// The 1-based page in `query` (`?page=`); 1 when absent or not a positive number.
 pub fn page_of(query: &ParamsMap) -> u32 {
     query.get_str("page").and_then(|p| p.parse::<u32>().ok()).filter(|p| *p >= 1).unwrap_or(1)
@@ -28,14 +30,27 @@ pub fn page_href(path: &str, query: &ParamsMap, page: u32) -> String {
 /// "Newer" and "Older" links around page `page` of `path`.
 #[component]
 pub fn Pager(path: &'static str, query: ParamsMap, page: u32, has_more: bool) -> impl IntoView {
+    let i18n = use_i18n();
     let newer = (page > 1).then(|| page_href(path, &query, page - 1));
     let older = has_more.then(|| page_href(path, &query, page + 1));
     (newer.is_some() || older.is_some()).then(|| {
         view! {
-            <nav class="pager" aria-label="Pages">
-                {newer.map(|href| view! { <A href=href attr:class="btn" attr:rel="prev">"← Newer"</A> })}
-                <span class="muted small">{format!("Page {page}")}</span>
-                {older.map(|href| view! { <A href=href attr:class="btn" attr:rel="next">"Older →"</A> })}
+            <nav class="pager" aria-label=move || t_string!(i18n, components.pager_label)>
+                {newer.map(|href| {
+                    view! {
+                        <A href=href attr:class="btn" attr:rel="prev">
+                            {t!(i18n, components.pager_newer)}
+                        </A>
+                    }
+                })}
+                <span class="muted small">{t!(i18n, components.pager_page, page)}</span>
+                {older.map(|href| {
+                    view! {
+                        <A href=href attr:class="btn" attr:rel="next">
+                            {t!(i18n, components.pager_older)}
+                        </A>
+                    }
+                })}
             </nav>
         }
     })

@@ -3,25 +3,33 @@
 use super::get_form::GetForm;
 use leptos::prelude::*;
 
-/// A search box for the page at `action`, showing `value`.
+use crate::app::locale::{t, use_i18n};
+
+/// A search box for the page at `action`, showing `value`. `label` (its label and placeholder) is a translated
+/// text, or a closure returning one so it follows a language switch.
 #[component]
-pub fn SearchForm(action: &'static str, label: &'static str, value: Signal<Option<String>>) -> impl IntoView {
+pub fn SearchForm(
+    action: &'static str,
+    #[prop(into)] label: Signal<&'static str>,
+    value: Signal<Option<String>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
     let id = format!("search-{}", action.trim_start_matches('/'));
     view! {
         <GetForm action=action class="search" role="search">
             <label for=id.clone() class="sr-only">
-                {label}
+                {move || label.get()}
             </label>
             <input
                 id=id
                 type="search"
                 name="q"
                 maxlength="200"
-                placeholder=label
+                placeholder=move || label.get()
                 value=move || value.get().unwrap_or_default()
             />
             <button type="submit" class="btn">
-                "Search"
+                {t!(i18n, components.search)}
             </button>
         </GetForm>
     }

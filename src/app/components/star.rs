@@ -5,14 +5,18 @@ use leptos::prelude::*;
 use leptos::server::ServerAction;
 
 use crate::api::{SavedRef, SetStar};
+use crate::app::locale::{t, t_string, use_i18n};
 use crate::domain::Note;
 
 /// The star control for answer `chat_log_id`.
 #[component]
 pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView {
+    let i18n = use_i18n();
     let Some(id) = chat_log_id else {
         return view! {
-            <span class="muted small" title="This answer could not be logged, so it cannot be saved.">"☆ unavailable"</span>
+            <span class="muted small" title=move || t_string!(i18n, components.star_unavailable_title)>
+                {t!(i18n, components.star_unavailable)}
+            </span>
         }
         .into_any();
     };
@@ -36,22 +40,40 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
                     class="btn star-btn"
                     class:starred=is_saved
                     aria-pressed=move || is_saved().to_string()
-                    aria-label=move || if is_saved() { "Saved — edit note" } else { "Save this answer" }
-                    title=move || if is_saved() { "Saved" } else { "Save this answer" }
+                    aria-label=move || {
+                        if is_saved() {
+                            t_string!(i18n, components.star_saved_edit_note)
+                        } else {
+                            t_string!(i18n, components.star_save_answer)
+                        }
+                    }
+                    title=move || {
+                        if is_saved() {
+                            t_string!(i18n, components.star_saved)
+                        } else {
+                            t_string!(i18n, components.star_save_answer)
+                        }
+                    }
                 >
-                    {move || if is_saved() { "★ Saved" } else { "☆ Save" }}
+                    {move || {
+                        if is_saved() {
+                            t!(i18n, components.star_button_saved).into_any()
+                        } else {
+                            t!(i18n, components.star_button_save).into_any()
+                        }
+                    }}
                 </summary>
                 <ActionForm action=star attr:class="star-form">
                     <input type="hidden" name="chat_log_id" value=id />
                     <label class="sr-only" for=format!("note-{id}")>
-                        "Note (optional)"
+                        {t!(i18n, components.star_note_label)}
                     </label>
                     <textarea
                         id=format!("note-{id}")
                         name="note"
                         rows="2"
                         maxlength=Note::MAX_CHARS
-                        placeholder="Add a note (optional)"
+                        placeholder=move || t_string!(i18n, components.star_note_placeholder)
                         prop:value=move || note.get()
                         on:input=move |ev| note.set(event_target_value(&ev))
                     ></textarea>
@@ -60,7 +82,13 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
                             {move || format!("{}/{}", chars(), Note::MAX_CHARS)}
                         </span>
                         <button type="submit" class="btn primary small" disabled=move || star.pending().get()>
-                            {move || if is_saved() { "Save note" } else { "Save" }}
+                            {move || {
+                                if is_saved() {
+                                    t!(i18n, components.star_save_note).into_any()
+                                } else {
+                                    t!(i18n, components.star_save).into_any()
+                                }
+                            }}
                         </button>
                         <Show when=is_saved>
                             <button
@@ -70,7 +98,7 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
                                 value="true"
                                 disabled=move || star.pending().get()
                             >
-                                "Unstar"
+                                {t!(i18n, components.star_unstar)}
                             </button>
                         </Show>
                     </div>

@@ -2,17 +2,19 @@
 use leptos::prelude::*;
 
 use crate::api::{ComponentStatus, StatusReport, system_status};
+use crate::app::locale::{number, t, use_i18n};
 
 /// Shows both stores' health; "Refresh" asks the server again, "Show tables" lists DuckDB's tables.
 #[component]
 pub fn StatusPanel() -> impl IntoView {
+    let i18n = use_i18n();
     let status = Resource::new(|| (), |_| system_status());
     let (show_tables, set_show_tables) = signal(false);
 
     view! {
         <section class="card status" aria-labelledby="status-title">
             <div class="card-head">
-                <h2 id="status-title">"System status"</h2>
+                <h2 id="status-title">{t!(i18n, components.status_title)}</h2>
                 <div class="actions">
                     <button
                         type="button"
@@ -20,18 +22,24 @@ pub fn StatusPanel() -> impl IntoView {
                         aria-pressed=move || show_tables.get().to_string()
                         on:click=move |_| set_show_tables.update(|v| *v = !*v)
                     >
-                        {move || if show_tables.get() { "Hide tables" } else { "Show tables" }}
+                        {move || {
+                            if show_tables.get() {
+                                t!(i18n, components.status_hide_tables).into_any()
+                            } else {
+                                t!(i18n, components.status_show_tables).into_any()
+                            }
+                        }}
                     </button>
                     <button
                         type="button"
                         class="btn"
                         on:click=move |_| status.refetch()
                     >
-                        "Refresh"
+                        {t!(i18n, components.status_refresh)}
                     </button>
                 </div>
             </div>
-            <Suspense fallback=|| view! { <p class="muted">"Checking…"</p> }>
+            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, components.status_checking)}</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
                         Ok(s) => view! { <StatusBody status=s show_tables /> }.into_any(),
@@ -46,23 +54,25 @@ pub fn StatusPanel() -> impl IntoView {
 #[component]
 fn StatusBody(status: StatusReport, show_tables: ReadSignal<bool>) -> impl IntoView {
     let StatusReport { postgres, migrations_applied, duckdb, duckdb_tables, checked_at } = status;
+    let i18n = use_i18n();
     let table_count = duckdb_tables.len();
+    let migrations = ViewFn::from(move || t!(i18n, components.status_migrations_applied, n = migrations_applied));
+    let tables = ViewFn::from(move || t!(i18n, components.status_table_count, n = table_count));
     view! {
         <dl class="status-grid">
-            <Component name="Postgres" status=postgres extra=format!("{migrations_applied} migrations applied") />
-            <Component name="DuckDB" status=duckdb extra=format!("{table_count} tables") />
+            <Component name="Postgres" status=postgres extra=migrations />
+            <Component name="DuckDB" status=duckdb extra=tables />
         </dl>
         <p class="muted" data-testid="checked-at">
-            "Checked at "
-            {checked_at}
+            {t!(i18n, components.status_checked_at, at = checked_at)}
         </p>
         <Show when=move || show_tables.get()>
             <table class="data" data-testid="duckdb-tables">
                 <thead>
                     <tr>
-                        <th scope="col">"Table"</th>
+                        <th scope="col">{t!(i18n, components.status_table)}</th>
                         <th scope="col" class="num">
-                            "Rows"
+                            {t!(i18n, components.status_rows)}
                         </th>
                     </tr>
                 </thead>
@@ -84,18 +94,31 @@ fn StatusBody(status: StatusReport, show_tables: ReadSignal<bool>) -> impl IntoV
     }
 }
 
+/// One store's health; `extra` (a count) shows only when it is up.
 #[component]
-fn Component(name: &'static str, status: ComponentStatus, extra: String) -> impl IntoView {
+fn Component(name: &'static str, status: ComponentStatus, extra: ViewFn) -> impl IntoView {
+    let i18n = use_i18n();
     let ComponentStatus { ok, detail, latency_ms } = status;
     view! {
         <div class="status-item" data-testid=format!("status-{}", name.to_lowercase())>
             <dt>
                 <span class=if ok { "dot ok" } else { "dot down" } aria-hidden="true"></span>
                 {name}
-                <span class="sr-only">{if ok { " (up)" } else { " (down)" }}</span>
+                <span class="sr-only">
+                    " "
+                    {if ok {
+                        t!(i18n, components.status_up).into_any()
+                    } else {
+                        t!(i18n, components.status_down).into_any()
+                    }}
+                </span>
             </dt>
             <dd>{detail}</dd>
-            <dd class="muted">{if ok { extra } else { String::new() }} " · " {format!("{latency_ms:.1} ms")}</dd>
+            <dd class="muted">
+                {ok.then(|| extra.run())}
+                " · "
+                {t!(i18n, components.ms, ms = move || number(i18n.get_locale(), latency_ms, 1))}
+            </dd>
         </div>
     }
 }

@@ -5,30 +5,38 @@ use leptos::prelude::*;
 use super::chart::Chart;
 use super::copy_button::CopyButton;
 use super::data_table::DataTable;
+use super::{Plural, plural};
 use crate::api::rerun_tool;
 use crate::app::chat::state::ToolStep;
+use crate::app::locale::{Locale, t, t_string, use_i18n};
 
-fn title(name: &str) -> &str {
+/// What the step is called: the known tools by what they do, others by their name.
+fn title(i18n: leptos_i18n::I18nContext<Locale>, name: &str) -> String {
     match name {
-        "run_sql" => "Query",
-        "make_chart" => "Chart",
-        "describe_schema" => "Schema lookup",
-        other => other,
+        "run_sql" => t_string!(i18n, components.step_query).to_owned(),
+        "make_chart" => t_string!(i18n, components.step_chart).to_owned(),
+        "describe_schema" => t_string!(i18n, components.step_schema).to_owned(),
+        other => other.to_owned(),
     }
 }
 
 /// A tool step.
 #[component]
 pub fn ToolStepView(step: ToolStep) -> impl IntoView {
+    let i18n = use_i18n();
     let sql = step.input.get("sql").and_then(|s| s.as_str()).map(str::to_owned);
-    let status = match &step.result {
-        None => "running…".to_owned(),
-        Some(r) if !r.ok => format!("failed · {} ms", r.duration_ms),
-        Some(r) => match r.rows {
-            Some(rows) => format!("{} ms · {rows} row{}", r.duration_ms, if rows == 1 { "" } else { "s" }),
-            None => format!("{} ms", r.duration_ms),
+    let outcome = step.result.as_ref().map(|r| (r.ok, r.duration_ms, r.rows));
+    let status = move || match outcome {
+        None => t!(i18n, components.step_running).into_any(),
+        Some((false, ms, _)) => t!(i18n, components.step_failed, ms).into_any(),
+        Some((true, ms, Some(rows))) => match plural(i18n.get_locale(), rows) {
+            Plural::One => t!(i18n, components.step_rows_one, ms, rows).into_any(),
+            Plural::Few => t!(i18n, components.step_rows_few, ms, rows).into_any(),
+            Plural::Many => t!(i18n, components.step_rows_many, ms, rows).into_any(),
         },
+        Some((true, ms, None)) => t!(i18n, components.ms, ms).into_any(),
     };
+    let name = step.name.clone();
     let failed = step.result.as_ref().is_some_and(|r| !r.ok);
     let rerun_input = (step.name.clone(), step.input.to_string());
     let can_rerun = sql.is_some() && matches!(step.name.as_str(), "run_sql" | "make_chart");
@@ -59,18 +67,22 @@ pub fn ToolStepView(step: ToolStep) -> impl IntoView {
         <div class="tool-step" class:failed=failed data-testid="tool-step">
             <details>
                 <summary>
-                    <span class="tool-name">{title(&step.name).to_owned()}</span>
+                    <span class="tool-name">{move || title(i18n, &name)}</span>
                     <span class="muted small">{status}</span>
                 </summary>
                 {sql.clone().map(|sql| view! { <pre class="sql"><code>{sql}</code></pre> })}
                 {(sql.is_none()).then(|| view! { <pre class="sql"><code>{step.input.to_string()}</code></pre> })}
                 <div class="step-actions">
-                    {sql.clone().map(|sql| view! { <CopyButton text=Signal::stored(sql) label="Copy SQL" /> })}
+                    {sql.clone().map(|sql| {
+                        view! {
+                            <CopyButton text=Signal::stored(sql) label=move || t_string!(i18n, components.copy_sql) />
+                        }
+                    })}
                     {sql.clone().filter(|_| can_rerun && !failed).map(|sql| {
                         view! {
                             <form method="post" action="/chat/results.csv" class="inline-form">
                                 <input type="hidden" name="sql" value=sql />
-                                <button type="submit" class="btn small">"Download CSV"</button>
+                                <button type="submit" class="btn small">{t!(i18n, components.download_csv)}</button>
                             </form>
                         }
                     })}
@@ -95,7 +107,15 @@ pub fn ToolStepView(step: ToolStep) -> impl IntoView {
                 can_rerun && !failed && loaded_preview.with(Option::is_none) && loaded_chart.with(Option::is_none)
             }>
                 <button type="button" class="btn small" disabled=move || loading.get() on:click=show_result.clone()>
-                    {move || if loading.get() { "Loading…" } else if is_chart { "Show chart" } else { "Show result" }}
+                    {move || {
+                        if loading.get() {
+                            t!(i18n, components.loading).into_any()
+                        } else if is_chart {
+                            t!(i18n, components.step_show_chart).into_any()
+                        } else {
+                            t!(i18n, components.step_show_result).into_any()
+                        }
+                    }}
                 </button>
             </Show>
             {move || load_error.get().map(|e| view! { <p class="error small" role="alert">{e}</p> })}

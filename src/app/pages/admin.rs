@@ -11,6 +11,7 @@ use crate::api::{
 };
 use crate::app::auth::RequireUser;
 use crate::app::components::chart::Chart;
+use crate::app::locale::{Locale, date_time_short, number, t, t_string, use_i18n};
 use crate::app::markdown;
 
 /// `/admin`.
@@ -25,6 +26,7 @@ pub fn AdminPage() -> impl IntoView {
 
 #[component]
 fn Admin() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let from = move || query.read().get("from").filter(|s| !s.is_empty());
     let to = move || query.read().get("to").filter(|s| !s.is_empty());
@@ -34,16 +36,16 @@ fn Admin() -> impl IntoView {
     let dashboard = Resource::new(move || (from(), to()), |(f, t)| fetch_admin_dashboard(f, t));
     view! {
         <section class="page admin">
-            <h1>"Admin dashboard"</h1>
+            <h1>{t!(i18n, pages.admin_title)}</h1>
             <GetForm action="/admin" class="range">
-                <label for="from">"From"</label>
+                <label for="from">{t!(i18n, pages.admin_from)}</label>
                 <input id="from" name="from" type="date" value=move || as_date(from()) />
-                <label for="to">"To"</label>
+                <label for="to">{t!(i18n, pages.admin_to)}</label>
                 <input id="to" name="to" type="date" value=move || as_date(to()) />
-                <button type="submit" class="btn">"Apply"</button>
+                <button type="submit" class="btn">{t!(i18n, pages.admin_apply)}</button>
             </GetForm>
             {move || limits.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match dashboard.await {
                         Ok(d) => view! { <Dashboard d limits /> }.into_any(),
@@ -55,62 +57,102 @@ fn Admin() -> impl IntoView {
     }
 }
 
-fn money(s: &str) -> String {
-    s.parse::<f64>().map_or_else(|_| format!("${s}"), |v| format!("${v:.4}"))
+/// A USD amount to four places.
+fn money(locale: Locale, s: &str) -> String {
+    s.parse::<f64>().map_or_else(|_| format!("${s}"), |v| format!("${}", number(locale, v, 4)))
+}
+
+/// Milliseconds to `decimals` places, with the unit.
+fn millis(i18n: leptos_i18n::I18nContext<Locale>, ms: f64, decimals: usize) -> String {
+    format!("{} {}", number(i18n.get_locale(), ms, decimals), t_string!(i18n, pages.ms_unit))
+}
+
+/// A day: `2026-12-02` / `02.12.2026`.
+fn day(locale: Locale, day: chrono::NaiveDate) -> String {
+    match locale {
+        Locale::en => day.format("%Y-%m-%d").to_string(),
+        Locale::ru => day.format("%d.%m.%Y").to_string(),
+    }
 }
 
 #[component]
 fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl IntoView {
+    let i18n = use_i18n();
     let mut days = d.daily.clone();
     days.reverse();
-    let x: Vec<String> = days.iter().map(|r| r.day.to_string()).collect();
-    let cost_chart = ChartSpec {
-        kind: ChartKind::Bar,
-        title: "Daily cost (USD)".into(),
-        x_label: "day".into(),
-        x: x.clone(),
-        series: vec![ChartSeries { name: "cost".into(), values: days.iter().map(|r| r.cost.parse().ok()).collect() }],
-    };
-    let duration_chart = ChartSpec {
-        kind: ChartKind::Line,
-        title: "Run duration (ms)".into(),
-        x_label: "day".into(),
-        x,
-        series: vec![
-            ChartSeries { name: "p50".into(), values: days.iter().map(|r| r.p50_ms).collect() },
-            ChartSeries { name: "p95".into(), values: days.iter().map(|r| r.p95_ms).collect() },
-        ],
+    // Built in the current language (their titles and day labels), again when it changes.
+    let charts = move || {
+        if days.is_empty() {
+            return None;
+        }
+        let locale = i18n.get_locale();
+        let x: Vec<String> = days.iter().map(|r| day(locale, r.day)).collect();
+        let cost_chart = ChartSpec {
+            kind: ChartKind::Bar,
+            title: t_string!(i18n, pages.admin_cost_chart).into(),
+            x_label: t_string!(i18n, pages.admin_chart_day).into(),
+            x: x.clone(),
+            series: vec![ChartSeries {
+                name: t_string!(i18n, pages.admin_chart_cost).into(),
+                values: days.iter().map(|r| r.cost.parse().ok()).collect(),
+            }],
+        };
+        let duration_chart = ChartSpec {
+            kind: ChartKind::Line,
+            title: t_string!(i18n, pages.admin_duration_chart).into(),
+            x_label: t_string!(i18n, pages.admin_chart_day).into(),
+            x,
+            series: vec![
+                ChartSeries { name: "p50".into(), values: days.iter().map(|r| r.p50_ms).collect() },
+                ChartSeries { name: "p95".into(), values: days.iter().map(|r| r.p95_ms).collect() },
+            ],
+        };
+        Some(view! {
+            <Chart spec=cost_chart />
+            <Chart spec=duration_chart />
+        })
     };
     let w = d.writer.clone();
-    let timings = d.timings_ms.iter().map(|(name, ms)| format!("{name} {ms:.1} ms")).collect::<Vec<_>>().join(" · ");
+    let timings_ms = d.timings_ms.clone();
+    let timings = move || {
+        timings_ms.iter().map(|(name, ms)| format!("{name} {}", millis(i18n, *ms, 1))).collect::<Vec<_>>().join(" · ")
+    };
+    let (from, to) = (d.from, d.to);
     view! {
-        <p class="muted">{format!("{} to {}", d.from, d.to)}</p>
+        <p class="muted">
+            {t!(
+                i18n,
+                pages.admin_range,
+                from = move || day(i18n.get_locale(), from),
+                to = move || day(i18n.get_locale(), to)
+            )}
+        </p>
         <p class="muted small" data-testid="timings">{timings}</p>
-        <div class="grid2">
-            {(!days.is_empty()).then(|| view! { <Chart spec=cost_chart /> })}
-            {(!days.is_empty()).then(|| view! { <Chart spec=duration_chart /> })}
-        </div>
-        <h2>"Activity by user"</h2>
+        <div class="grid2">{charts}</div>
+        <h2>{t!(i18n, pages.admin_activity)}</h2>
         <table class="data" data-testid="activity">
             <thead>
                 <tr>
-                    <th scope="col">"User"</th>
-                    <th scope="col" class="num">"Questions"</th>
-                    <th scope="col" class="num">"Total cost"</th>
-                    <th scope="col" class="num">"Avg tokens"</th>
-                    <th scope="col">"Limits"</th>
+                    <th scope="col">{t!(i18n, pages.admin_user)}</th>
+                    <th scope="col" class="num">{t!(i18n, pages.admin_questions)}</th>
+                    <th scope="col" class="num">{t!(i18n, pages.admin_total_cost)}</th>
+                    <th scope="col" class="num">{t!(i18n, pages.admin_avg_tokens)}</th>
+                    <th scope="col">{t!(i18n, pages.limits)}</th>
                 </tr>
             </thead>
             <tbody>
                 {d.activity
                     .into_iter()
                     .map(|a| {
+                        let (total_cost, avg_tokens) = (a.total_cost, a.avg_tokens);
                         view! {
                             <tr>
                                 <td>{a.name}</td>
                                 <td class="num">{a.questions}</td>
-                                <td class="num">{money(&a.total_cost)}</td>
-                                <td class="num">{a.avg_tokens.map(|t| format!("{t:.0}")).unwrap_or_default()}</td>
+                                <td class="num">{move || money(i18n.get_locale(), &total_cost)}</td>
+                                <td class="num">
+                                    {move || avg_tokens.map(|t| number(i18n.get_locale(), t, 0)).unwrap_or_default()}
+                                </td>
                                 <td>
                                     <LimitsForm user_id=a.user_id action=limits />
                                 </td>
@@ -120,38 +162,39 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                     .collect_view()}
             </tbody>
         </table>
-        <h2>"Popular tools"</h2>
+        <h2>{t!(i18n, pages.admin_tools)}</h2>
         <table class="data">
             <thead>
                 <tr>
-                    <th scope="col">"Tool"</th>
-                    <th scope="col" class="num">"Calls"</th>
-                    <th scope="col" class="num">"Avg duration"</th>
+                    <th scope="col">{t!(i18n, pages.admin_tool)}</th>
+                    <th scope="col" class="num">{t!(i18n, pages.admin_calls)}</th>
+                    <th scope="col" class="num">{t!(i18n, pages.admin_avg_duration)}</th>
                 </tr>
             </thead>
             <tbody>
                 {d.tools
                     .into_iter()
                     .map(|t| {
+                        let avg = t.avg_duration_ms;
                         view! {
                             <tr>
                                 <td>{t.tool}</td>
                                 <td class="num">{t.count}</td>
-                                <td class="num">{t.avg_duration_ms.map(|v| format!("{v:.0} ms")).unwrap_or_default()}</td>
+                                <td class="num">{move || avg.map(|v| millis(i18n, v, 0)).unwrap_or_default()}</td>
                             </tr>
                         }
                     })
                     .collect_view()}
             </tbody>
         </table>
-        <h2>"Daily"</h2>
+        <h2>{t!(i18n, pages.admin_daily)}</h2>
         <table class="data">
             <thead>
                 <tr>
-                    <th scope="col">"Day"</th>
-                    <th scope="col" class="num">"Requests"</th>
-                    <th scope="col" class="num">"Cost"</th>
-                    <th scope="col" class="num">"Error rate"</th>
+                    <th scope="col">{t!(i18n, pages.admin_day)}</th>
+                    <th scope="col" class="num">{t!(i18n, pages.admin_requests)}</th>
+                    <th scope="col" class="num">{t!(i18n, pages.cost)}</th>
+                    <th scope="col" class="num">{t!(i18n, pages.admin_error_rate)}</th>
                     <th scope="col" class="num">"p50"</th>
                     <th scope="col" class="num">"p95"</th>
                 </tr>
@@ -160,13 +203,16 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                 {d.daily
                     .into_iter()
                     .map(|r| {
-                        let ms = |v: Option<f64>| v.map(|v| format!("{v:.0} ms")).unwrap_or_default();
+                        let ms = move |v: Option<f64>| move || v.map(|v| millis(i18n, v, 0)).unwrap_or_default();
+                        let (date, cost, error_rate) = (r.day, r.cost, r.error_rate);
                         view! {
                             <tr>
-                                <td>{r.day.to_string()}</td>
+                                <td>{move || day(i18n.get_locale(), date)}</td>
                                 <td class="num">{r.requests}</td>
-                                <td class="num">{money(&r.cost)}</td>
-                                <td class="num">{format!("{:.1} %", r.error_rate * 100.0)}</td>
+                                <td class="num">{move || money(i18n.get_locale(), &cost)}</td>
+                                <td class="num">
+                                    {move || format!("{} %", number(i18n.get_locale(), error_rate * 100.0, 1))}
+                                </td>
                                 <td class="num">{ms(r.p50_ms)}</td>
                                 <td class="num">{ms(r.p95_ms)}</td>
                             </tr>
@@ -175,23 +221,24 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                     .collect_view()}
             </tbody>
         </table>
-        <h2>"Most expensive questions"</h2>
+        <h2>{t!(i18n, pages.admin_most_expensive)}</h2>
         <ul class="cards">
             {d.most_expensive
                 .into_iter()
                 .map(|q| {
+                    let (cost, at) = (q.cost, q.created_at);
                     view! {
                         <li class="card">
                             <div class="card-head">
                                 <span>{q.question}</span>
                                 <span class="muted small">
-                                    {format!(
-                                        "{} · {} tokens · {} · {}",
-                                        money(&q.cost),
-                                        q.tokens.unwrap_or_default(),
-                                        q.user.unwrap_or_default(),
-                                        q.created_at.format("%Y-%m-%d %H:%M"),
-                                    )}
+                                    {move || money(i18n.get_locale(), &cost)}
+                                    " · "
+                                    {t!(i18n, pages.admin_tokens_count, n = q.tokens.unwrap_or_default())}
+                                    " · "
+                                    {q.user.unwrap_or_default()}
+                                    " · "
+                                    {move || date_time_short(i18n.get_locale(), at)}
                                 </span>
                             </div>
                             <ExchangeLink chat_log_id=q.chat_log_id />
@@ -200,24 +247,24 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                 })
                 .collect_view()}
         </ul>
-        <h2>"Alerts"</h2>
+        <h2>{t!(i18n, pages.admin_alerts)}</h2>
         {if d.alerts.is_empty() {
-            view! { <p class="muted">"No alerts."</p> }.into_any()
+            view! { <p class="muted">{t!(i18n, pages.admin_no_alerts)}</p> }.into_any()
         } else {
             view! {
                 <ul class="cards">
                     {d.alerts
                         .into_iter()
                         .map(|a| {
+                            let at = a.created_at;
                             view! {
                                 <li class="card small">
-                                    {format!(
-                                        "{} · {} · {}{}",
-                                        a.created_at.format("%Y-%m-%d %H:%M"),
-                                        a.user.unwrap_or_default(),
-                                        a.message,
-                                        if a.delivered { " · sent" } else { "" },
-                                    )}
+                                    {move || date_time_short(i18n.get_locale(), at)}
+                                    " · "
+                                    {a.user.unwrap_or_default()}
+                                    " · "
+                                    {a.message}
+                                    {a.delivered.then(|| view! { " · " {t!(i18n, pages.admin_alert_sent)} })}
                                 </li>
                             }
                         })
@@ -226,28 +273,30 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
             }
             .into_any()
         }}
-        <h2>"Chat-log writer"</h2>
+        <h2>{t!(i18n, pages.admin_writer)}</h2>
         <p class="muted small">
-            {format!(
-                "queue {}/{} · inserted {} · batches {} (max {}) · last flush {:.1} ms · spooled {} · replayed {} · set aside {} · lost {}{}",
-                w.queue_depth,
-                w.queue_capacity,
-                w.inserted,
-                w.batches,
-                w.max_batch_size,
-                w.last_flush_ms,
-                w.spooled,
-                w.replayed,
-                w.rejected,
-                w.lost,
-                if w.degraded { " · DEGRADED (Postgres unreachable)" } else { "" },
+            {t!(
+                i18n,
+                pages.admin_writer_stats,
+                depth = w.queue_depth,
+                capacity = w.queue_capacity,
+                inserted = w.inserted,
+                batches = w.batches,
+                max_batch = w.max_batch_size,
+                last_flush = move || number(i18n.get_locale(), w.last_flush_ms, 1),
+                spooled = w.spooled,
+                replayed = w.replayed,
+                rejected = w.rejected,
+                lost = w.lost
             )}
+            {w.degraded.then(|| view! { " · " {t!(i18n, pages.admin_writer_degraded)} })}
         </p>
     }
 }
 
 #[component]
 fn ExchangeLink(chat_log_id: i64) -> impl IntoView {
+    let i18n = use_i18n();
     let loaded = RwSignal::new(None::<Result<Exchange, String>>);
     let open = move |_| {
         leptos::task::spawn_local(async move {
@@ -257,7 +306,13 @@ fn ExchangeLink(chat_log_id: i64) -> impl IntoView {
     view! {
         <Show
             when=move || loaded.with(Option::is_some)
-            fallback=move || view! { <button type="button" class="btn small" on:click=open>"Show exchange"</button> }
+            fallback=move || {
+                view! {
+                    <button type="button" class="btn small" on:click=open>
+                        {t!(i18n, pages.admin_show_exchange)}
+                    </button>
+                }
+            }
         >
             {move || match loaded.get() {
                 Some(Ok(e)) => {
@@ -274,38 +329,39 @@ fn ExchangeLink(chat_log_id: i64) -> impl IntoView {
 /// dashboard.
 #[component]
 fn LimitsForm(user_id: uuid::Uuid, action: ServerAction<SetUserLimits>) -> impl IntoView {
+    let i18n = use_i18n();
     // The action's version when this row was submitted: its outcome is the next version's.
     let submitted_at = RwSignal::new(None::<usize>);
     let saved_here = move || {
         submitted_at.get().is_some_and(|v| action.version().get() == v + 1)
             && matches!(action.value().get(), Some(Ok(())))
     };
-    let field = |label: &'static str, name: &'static str, mode: &'static str| {
+    fn field(label: impl IntoView, name: &'static str, mode: &'static str) -> impl IntoView {
         view! {
             <label>
                 {label}
                 <input name=name inputmode=mode size="6" />
             </label>
         }
-    };
+    }
     view! {
         <details class="limits">
-            <summary class="btn small" role="button">"Override"</summary>
+            <summary class="btn small" role="button">{t!(i18n, pages.admin_override)}</summary>
             <ActionForm
                 action
                 attr:class="limits-form"
                 on:submit=move |_| submitted_at.set(Some(action.version().get_untracked()))
             >
                 <input type="hidden" name="user_id" value=user_id.to_string() />
-                {field("per min", "requests_per_minute", "numeric")}
-                {field("at once", "max_concurrent_runs", "numeric")}
-                {field("$/day", "daily_budget_usd", "decimal")}
-                {field("$/month", "monthly_budget_usd", "decimal")}
+                {field(t!(i18n, pages.admin_per_min), "requests_per_minute", "numeric")}
+                {field(t!(i18n, pages.admin_at_once), "max_concurrent_runs", "numeric")}
+                {field(t!(i18n, pages.admin_per_day), "daily_budget_usd", "decimal")}
+                {field(t!(i18n, pages.admin_per_month), "monthly_budget_usd", "decimal")}
                 <button type="submit" class="btn small primary" disabled=move || action.pending().get()>
-                    "Save"
+                    {t!(i18n, pages.admin_save)}
                 </button>
                 <Show when=saved_here>
-                    <span class="small" role="status">"Saved."</span>
+                    <span class="small" role="status">{t!(i18n, pages.admin_saved)}</span>
                 </Show>
             </ActionForm>
         </details>

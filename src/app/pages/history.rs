@@ -8,6 +8,7 @@ use crate::api::{Exchange, search_history};
 use crate::app::auth::RequireUser;
 use crate::app::components::pager::{Pager, page_of};
 use crate::app::components::search_form::SearchForm;
+use crate::app::locale::{date_time, t, t_string, use_i18n};
 use crate::app::markdown;
 
 /// `/history`.
@@ -22,19 +23,28 @@ pub fn HistoryPage() -> impl IntoView {
 
 #[component]
 fn History() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let search = move || query.read().get("q").map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
     let page = move || page_of(&query.read());
     let results = Resource::new(move || (search(), page()), |(search, page)| search_history(search, page - 1));
     view! {
         <section class="page list-page">
-            <h1>"History"</h1>
-            <SearchForm action="/history" label="Search your questions and answers" value=Signal::derive(search) />
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <h1>{t!(i18n, pages.history_title)}</h1>
+            <SearchForm
+                action="/history"
+                label=move || t_string!(i18n, pages.history_search)
+                value=Signal::derive(search)
+            />
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match results.await {
                         Ok(found) if found.items.is_empty() => {
-                            let text = if search().is_some() { "Nothing matches that search." } else { "No questions yet." };
+                            let text = if search().is_some() {
+                                t!(i18n, pages.no_matches).into_any()
+                            } else {
+                                t!(i18n, pages.history_empty).into_any()
+                            };
                             view! { <p class="muted">{text}</p> }.into_any()
                         }
                         Ok(found) => {
@@ -61,7 +71,8 @@ fn History() -> impl IntoView {
 #[derive(Debug, Clone, PartialEq)]
 struct Group {
     conversation_id: Option<uuid::Uuid>,
-    title: String,
+    /// `None` for exchanges outside any conversation.
+    title: Option<String>,
     exchanges: Vec<Exchange>,
 }
 
@@ -72,7 +83,7 @@ fn by_conversation(items: Vec<Exchange>) -> Vec<Group> {
             Some(g) if g.conversation_id.is_some() && g.conversation_id == e.conversation_id => g.exchanges.push(e),
             _ => groups.push(Group {
                 conversation_id: e.conversation_id,
-                title: e.conversation_title.clone().unwrap_or_else(|| "Without a conversation".into()),
+                title: e.conversation_title.clone(),
                 exchanges: vec![e],
             }),
         }
@@ -82,12 +93,17 @@ fn by_conversation(items: Vec<Exchange>) -> Vec<Group> {
 
 #[component]
 fn ConversationGroup(group: Group) -> impl IntoView {
+    let i18n = use_i18n();
+    let title = match group.title {
+        Some(title) => title.into_any(),
+        None => t!(i18n, pages.history_no_conversation).into_any(),
+    };
     let link = group.conversation_id.map(|id| format!("/c/{id}"));
     view! {
         <section class="history-group" data-testid="history-conversation">
             <div class="history-group-head">
-                <h2 class="history-group-title">{group.title}</h2>
-                {link.map(|href| view! { <A href=href attr:class="btn small">"Open conversation"</A> })}
+                <h2 class="history-group-title">{title}</h2>
+                {link.map(|href| view! { <A href=href attr:class="btn small">{t!(i18n, pages.open_conversation)}</A> })}
             </div>
             <ul class="cards">
                 {group.exchanges.into_iter().map(|exchange| view! { <HistoryItem exchange /> }).collect_view()}
@@ -98,17 +114,22 @@ fn ConversationGroup(group: Group) -> impl IntoView {
 
 #[component]
 fn HistoryItem(exchange: Exchange) -> impl IntoView {
+    let i18n = use_i18n();
     let html = markdown::render(&exchange.response);
-    let when = exchange.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let at = exchange.created_at;
+    let when = move || date_time(i18n.get_locale(), at);
     let starred = exchange.saved.is_some();
     view! {
         <li class="card" data-testid="history-item">
             <div class="card-head">
                 <h3 class="card-title">{exchange.question.clone()}</h3>
-                <span class="muted small">{when}{if starred { " · ★ saved" } else { "" }}</span>
+                <span class="muted small">
+                    {when}
+                    {starred.then(|| view! { " · " {t!(i18n, pages.history_starred)} })}
+                </span>
             </div>
             <details>
-                <summary>"Answer"</summary>
+                <summary>{t!(i18n, pages.answer)}</summary>
                 <div class="markdown" inner_html=html></div>
             </details>
         </li>

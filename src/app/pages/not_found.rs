@@ -1,6 +1,8 @@
 //! The 404 page.
 use leptos::prelude::*;
 
+use crate::app::locale::{t, use_i18n};
+
 /// Shown for unknown paths (and sets the 404 status during SSR).
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -8,11 +10,12 @@ pub fn NotFound() -> impl IntoView {
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
         resp.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+    let i18n = use_i18n();
     view! {
         <section class="page">
-            <h1>"Page not found"</h1>
+            <h1>{t!(i18n, common.not_found_title)}</h1>
             <p>
-                <a href="/">"Back to tradechat"</a>
+                <a href="/">{t!(i18n, common.not_found_back)}</a>
             </p>
         </section>
     }

@@ -10,6 +10,7 @@ use crate::api::{RemoveSaved, SavedChat, UpdateSavedNote, list_saved};
 use crate::app::auth::RequireUser;
 use crate::app::components::pager::{Pager, page_of};
 use crate::app::components::search_form::SearchForm;
+use crate::app::locale::{date_time, t, t_string, use_i18n};
 use crate::app::markdown;
 use crate::domain::Note;
 
@@ -25,6 +26,7 @@ pub fn SavedPage() -> impl IntoView {
 
 #[component]
 fn Saved() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let search = move || query.read().get("q").map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
     let page = move || page_of(&query.read());
@@ -36,20 +38,24 @@ fn Saved() -> impl IntoView {
     );
     view! {
         <section class="page list-page">
-            <h1>"Saved answers"</h1>
-            <SearchForm action="/saved" label="Search saved answers and notes" value=Signal::derive(search) />
+            <h1>{t!(i18n, pages.saved_title)}</h1>
+            <SearchForm
+                action="/saved"
+                label=move || t_string!(i18n, pages.saved_search)
+                value=Signal::derive(search)
+            />
             {move || {
                 let error = edit.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err));
                 error.map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
             }}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(result) if result.items.is_empty() => {
                             let text = if search().is_some() {
-                                "Nothing matches that search."
+                                t!(i18n, pages.no_matches).into_any()
                             } else {
-                                "Nothing saved yet: press ☆ Save under an answer."
+                                t!(i18n, pages.saved_empty).into_any()
                             };
                             view! { <p class="muted">{text}</p> }.into_any()
                         }
@@ -77,39 +83,46 @@ fn SavedItem(
     edit: ServerAction<UpdateSavedNote>,
     remove: ServerAction<RemoveSaved>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let id = saved.id;
+    let at = saved.created_at;
     let html = markdown::render(&saved.response);
     let link = saved.conversation_id.map(|c| format!("/c/{c}"));
     view! {
         <li class="card" data-testid="saved-item">
             <div class="card-head">
                 <h2 class="card-title">{saved.question.clone()}</h2>
-                <span class="muted small">{saved.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</span>
+                <span class="muted small">{move || date_time(i18n.get_locale(), at)}</span>
             </div>
-            <p class="note" data-testid="saved-note">{saved.note.clone().unwrap_or_else(|| "No note.".into())}</p>
+            <p class="note" data-testid="saved-note">
+                {match saved.note.clone() {
+                    Some(note) => note.into_any(),
+                    None => t!(i18n, pages.saved_no_note).into_any(),
+                }}
+            </p>
             <details>
-                <summary>"Answer"</summary>
+                <summary>{t!(i18n, pages.answer)}</summary>
                 <div class="markdown" inner_html=html></div>
             </details>
             <div class="card-actions">
                 <details class="note-editor">
-                    <summary class="btn small" role="button">"Edit note"</summary>
+                    <summary class="btn small" role="button">{t!(i18n, pages.saved_edit_note)}</summary>
                     <ActionForm action=edit attr:class="note-form">
                         <input type="hidden" name="saved_id" value=id />
-                        <label for=format!("saved-note-{id}")>"Note"</label>
+                        <label for=format!("saved-note-{id}")>{t!(i18n, pages.saved_note)}</label>
                         <textarea id=format!("saved-note-{id}") name="note" rows="2" maxlength=Note::MAX_CHARS>
                             {saved.note.clone().unwrap_or_default()}
                         </textarea>
                         <button type="submit" class="btn small primary" disabled=move || edit.pending().get()>
-                            "Save note"
+                            {t!(i18n, pages.saved_save_note)}
                         </button>
                     </ActionForm>
                 </details>
-                {link.map(|href| view! { <A href=href attr:class="btn small">"Open conversation"</A> })}
+                {link.map(|href| view! { <A href=href attr:class="btn small">{t!(i18n, pages.open_conversation)}</A> })}
                 <ActionForm action=remove>
                     <input type="hidden" name="saved_id" value=id />
                     <button type="submit" class="btn small danger" disabled=move || remove.pending().get()>
-                        "Remove"
+                        {t!(i18n, pages.saved_remove)}
                     </button>
                 </ActionForm>
             </div>

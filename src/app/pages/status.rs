@@ -2,14 +2,16 @@
 use leptos::prelude::*;
 
 use crate::app::components::status_panel::StatusPanel;
+use crate::app::locale::{t, use_i18n};
 
 /// The status page.
 #[component]
 pub fn StatusPage() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <section class="page">
-            <h1>"Status"</h1>
-            <p class="lead">"The data stores behind tradechat."</p>
+            <h1>{t!(i18n, common.status_title)}</h1>
+            <p class="lead">{t!(i18n, common.status_lead)}</p>
             <StatusPanel />
         </section>
     }

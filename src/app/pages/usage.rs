@@ -5,6 +5,7 @@ use leptos_router::components::A;
 
 use crate::api::{DismissAlert, Meter, MyUsage, fetch_my_usage};
 use crate::app::auth::RequireUser;
+use crate::app::locale::{Locale, date_time_short, number, t, t_string, use_i18n};
 
 /// `/usage`.
 #[component]
@@ -16,8 +17,20 @@ pub fn UsagePage() -> impl IntoView {
     }
 }
 
+/// An exact USD amount (decimal text, as the server sends it) in the locale's way, every digit kept: `$1,234.5` /
+/// `$1 234,5`.
+pub(super) fn usd(locale: Locale, text: &str) -> String {
+    let decimals = text.split_once('.').map_or(0, |(_, fraction)| fraction.len());
+    match text.parse::<f64>() {
+        Ok(value) => format!("${}", number(locale, value, decimals)),
+        Err(_) => format!("${text}"),
+    }
+}
+
+/// A budget meter; `id` names it for tests (`spend-today`).
 #[component]
-fn MeterView(label: &'static str, meter: Meter) -> impl IntoView {
+fn MeterView(id: &'static str, #[prop(into)] label: Signal<&'static str>, meter: Meter) -> impl IntoView {
+    let i18n = use_i18n();
     let percent = (meter.fraction * 100.0).clamp(0.0, 100.0);
     let level = if meter.fraction >= 1.0 {
         "meter full"
@@ -26,15 +39,19 @@ fn MeterView(label: &'static str, meter: Meter) -> impl IntoView {
     } else {
         "meter"
     };
-    let budget = meter.budget_usd.clone();
+    let Meter { spent_usd, reserved_usd, budget_usd: budget, .. } = meter;
+    let money = move |text: String| move || usd(i18n.get_locale(), &text);
     view! {
         <div class="meter-block">
             <div class="meter-head">
-                <strong>{label}</strong>
-                <span data-testid=format!("spend-{}", label.to_lowercase().replace(' ', "-"))>
-                    {format!("${}", meter.spent_usd)}
-                    {meter.reserved_usd.as_ref().map(|r| format!(" + ${r} held for answers in progress"))}
-                    {budget.as_ref().map(|b| format!(" of ${b}")).unwrap_or_else(|| " (no budget)".into())}
+                <strong>{move || label.get()}</strong>
+                <span data-testid=format!("spend-{id}")>
+                    {money(spent_usd)}
+                    {reserved_usd.map(|r| view! { " " {t!(i18n, pages.usage_held, amount = money(r))} })}
+                    {match budget.clone() {
+                        Some(b) => view! { " " {t!(i18n, pages.usage_of_budget, amount = money(b))} }.into_any(),
+                        None => view! { " " {t!(i18n, pages.usage_no_budget)} }.into_any(),
+                    }}
                 </span>
             </div>
             {budget.map(|_| {
@@ -42,7 +59,7 @@ fn MeterView(label: &'static str, meter: Meter) -> impl IntoView {
                     <div
                         class=level
                         role="meter"
-                        aria-label=label
+                        aria-label=move || label.get()
                         aria-valuemin="0"
                         aria-valuemax="100"
                         aria-valuenow=format!("{percent:.0}")
@@ -57,12 +74,13 @@ fn MeterView(label: &'static str, meter: Meter) -> impl IntoView {
 
 #[component]
 fn Usage() -> impl IntoView {
+    let i18n = use_i18n();
     let dismiss = ServerAction::<DismissAlert>::new();
     let usage = Resource::new(move || dismiss.version().get(), |_| fetch_my_usage());
     view! {
         <section class="page list-page">
-            <h1>"My usage"</h1>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <h1>{t!(i18n, pages.usage_title)}</h1>
+            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match usage.await {
                         Ok(u) => view! { <UsageBody usage=u dismiss /> }.into_any(),
@@ -87,6 +105,7 @@ fn UsageBody(usage: MyUsage, dismiss: ServerAction<DismissAlert>) -> impl IntoVi
         alerts,
         limits,
     } = usage;
+    let i18n = use_i18n();
     view! {
         {alerts
             .into_iter()
@@ -97,7 +116,7 @@ fn UsageBody(usage: MyUsage, dismiss: ServerAction<DismissAlert>) -> impl IntoVi
                         <ActionForm action=dismiss>
                             <input type="hidden" name="id" value=a.id />
                             <button type="submit" class="btn small" disabled=move || dismiss.pending().get()>
-                                "Dismiss"
+                                {t!(i18n, pages.usage_dismiss)}
                             </button>
                         </ActionForm>
                     </div>
@@ -105,45 +124,48 @@ fn UsageBody(usage: MyUsage, dismiss: ServerAction<DismissAlert>) -> impl IntoVi
             })
             .collect_view()}
         <div class="card">
-            <MeterView label="Today" meter=today />
-            <MeterView label="This month" meter=month />
+            <MeterView id="today" label=move || t_string!(i18n, pages.usage_today) meter=today />
+            <MeterView id="this-month" label=move || t_string!(i18n, pages.usage_this_month) meter=month />
             <dl class="stats">
                 <div>
-                    <dt>"Questions today"</dt>
+                    <dt>{t!(i18n, pages.usage_questions_today)}</dt>
                     <dd>{requests_today}</dd>
                 </div>
                 <div>
-                    <dt>"Questions this month"</dt>
+                    <dt>{t!(i18n, pages.usage_questions_month)}</dt>
                     <dd>{requests_month}</dd>
                 </div>
                 <div>
-                    <dt>"Tokens this month"</dt>
-                    <dd>{format!("{input_tokens_month} in / {output_tokens_month} out")}</dd>
+                    <dt>{t!(i18n, pages.usage_tokens_month)}</dt>
+                    <dd>
+                        {t!(i18n, pages.usage_tokens_value, input = input_tokens_month, output = output_tokens_month)}
+                    </dd>
                 </div>
                 <div>
-                    <dt>"Limits"</dt>
+                    <dt>{t!(i18n, pages.limits)}</dt>
                     <dd>
-                        {format!(
-                            "{} questions/min · {} at once",
-                            limits.requests_per_minute,
-                            limits.max_concurrent_runs,
+                        {t!(
+                            i18n,
+                            pages.usage_limits_value,
+                            per_minute = limits.requests_per_minute,
+                            at_once = limits.max_concurrent_runs
                         )}
                     </dd>
                 </div>
             </dl>
         </div>
-        <h2>"Most expensive questions this month"</h2>
+        <h2>{t!(i18n, pages.usage_most_expensive)}</h2>
         {if most_expensive.is_empty() {
-            view! { <p class="muted">"No paid questions this month."</p> }.into_any()
+            view! { <p class="muted">{t!(i18n, pages.usage_no_paid)}</p> }.into_any()
         } else {
             view! {
                 <table class="data">
                     <thead>
                         <tr>
-                            <th scope="col">"Question"</th>
-                            <th scope="col" class="num">"Cost"</th>
-                            <th scope="col" class="num">"Tokens"</th>
-                            <th scope="col">"When"</th>
+                            <th scope="col">{t!(i18n, pages.question)}</th>
+                            <th scope="col" class="num">{t!(i18n, pages.cost)}</th>
+                            <th scope="col" class="num">{t!(i18n, pages.tokens)}</th>
+                            <th scope="col">{t!(i18n, pages.when)}</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -151,14 +173,15 @@ fn UsageBody(usage: MyUsage, dismiss: ServerAction<DismissAlert>) -> impl IntoVi
                             .into_iter()
                             .map(|q| {
                                 let href = q.conversation_id.map(|c| format!("/c/{c}")).unwrap_or_else(|| "/history".into());
+                                let (cost, at) = (q.cost, q.created_at);
                                 view! {
                                     <tr>
                                         <td>
                                             <A href=href>{q.question}</A>
                                         </td>
-                                        <td class="num">{format!("${}", q.cost)}</td>
+                                        <td class="num">{move || usd(i18n.get_locale(), &cost)}</td>
                                         <td class="num">{q.tokens.map(|t| t.to_string()).unwrap_or_default()}</td>
-                                        <td>{q.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
+                                        <td>{move || date_time_short(i18n.get_locale(), at)}</td>
                                     </tr>
                                 }
                             })

@@ -2,41 +2,107 @@
 //! returned), or what the offline model can do when the question is not one of its shapes.
 use serde_json::Value;
 
-use super::question::Intent;
+use super::question::{Intent, Lang};
 
-/// The final turn: an answer written from the tool results.
-pub(super) fn answer(intent: Intent, results: &[(&str, bool)]) -> String {
+/// The final turn: an answer written from the tool results, in the question's language.
+pub(super) fn answer(intent: Intent, lang: Lang, results: &[(&str, bool)]) -> String {
+    let ru = lang == Lang::Ru;
     if let Some((error, _)) = results.iter().find(|(_, is_error)| *is_error) {
-        return format!("I could not get that from the database: {error}");
+        return if ru {
+            format!("Не удалось получить это из базы данных: {error}")
+        } else {
+            format!("I could not get that from the database: {error}")
+        };
     }
     let (columns, rows) = parse_result(results[0].0);
     if rows.is_empty() && !matches!(intent, Intent::Chart(..)) {
-        return "The database has no data for that (check the symbol and the dates covered).".into();
+        return if ru {
+            "В базе нет данных для этого запроса (проверьте тикер и период, за который есть данные).".into()
+        } else {
+            "The database has no data for that (check the symbol and the dates covered).".into()
+        };
     }
     match intent {
         Intent::Price(_) => {
             let mut text = String::new();
             for row in &rows {
-                text.push_str(&format!(
-                    "**{}** closed at **{}** on {} (open {}, high {}, low {}, volume {}).\n\n",
-                    cell(&row[0]),
-                    cell(&row[5]),
-                    cell(&row[1]),
-                    cell(&row[2]),
-                    cell(&row[3]),
-                    cell(&row[4]),
-                    cell(&row[6])
-                ));
+                let c = |i: usize| row.get(i).map(cell).unwrap_or_default();
+                text.push_str(&if ru {
+                    format!(
+                        "**{}** закрылся на **{}** {} (открытие {}, максимум {}, минимум {}, объём {}).\n\n",
+                        c(0),
+                        c(5),
+                        c(1),
+                        c(2),
+                        c(3),
+                        c(4),
+                        c(6)
+                    )
+                } else {
+                    format!(
+                        "**{}** closed at **{}** on {} (open {}, high {}, low {}, volume {}).\n\n",
+                        c(0),
+                        c(5),
+                        c(1),
+                        c(2),
+                        c(3),
+                        c(4),
+                        c(6)
+                    )
+                });
             }
-            text.push_str("Prices are the latest daily bar in the database.");
+            text.push_str(if ru {
+                "Цены — последний дневной бар в базе."
+            } else {
+                "Prices are the latest daily bar in the database."
+            });
             text
         }
-        Intent::Returns(_, _, label) => format!(
-            "Returns over the last {label}, close to close:\n\n{}\nThe window runs from {} to {}.",
-            markdown_table(&columns, &rows),
+        Intent::Returns(_, days, label) => {
+            let table = markdown_table(&columns, &rows);
+            let from = rows.first().map(|r| cell(&r[1])).unwrap_or_default();
+            let to = rows.first().map(|r| cell(&r[2])).unwrap_or_default();
+            if ru {
+                let period = if days == 0 { label } else { format!("за {label}") };
+                format!("Доходность {period}, от закрытия до закрытия:\n\n{table}\nОкно: с {from} по {to}.")
+            } else {
+                format!(
+                    "Returns over the last {label}, close to close:\n\n{table}\nThe window runs from {from} to {to}."
+                )
+            }
+        }
+        Intent::Movers if ru => format!(
+            "Самые сильные движения {} (изменение от закрытия до закрытия):\n\n{}",
             rows.first().map(|r| cell(&r[1])).unwrap_or_default(),
-            rows.first().map(|r| cell(&r[2])).unwrap_or_default()
+            markdown_table(&columns, &rows)
         ),
+        Intent::Portfolio if ru => {
+            let (_, pnl_rows) = results.get(1).map(|(t, _)| parse_result(t)).unwrap_or_default();
+            let day = pnl_rows
+                .first()
+                .map(|r| format!("\n\nP&L портфеля за {} составил **{}** USD.", cell(&r[0]), cell(&r[1])))
+                .unwrap_or_default();
+            format!("Ваши демо-счета по последней цене закрытия:\n\n{}{day}", markdown_table(&columns, &rows))
+        }
+        Intent::Vwap(_) if ru => format!("VWAP по минутным барам:\n\n{}", markdown_table(&columns, &rows)),
+        Intent::Chart(symbols, _) if ru => match rows.first() {
+            Some(r) => format!(
+                "Вот **{}** с {} по {}: от {} до {} (диапазон {} – {}).\n\n{}",
+                symbols[0],
+                cell(&r[0]),
+                cell(&r[1]),
+                cell(&r[2]),
+                cell(&r[3]),
+                cell(&r[4]),
+                cell(&r[5]),
+                if results.get(1).is_some_and(|(t, _)| t.starts_with("Chart")) {
+                    "График — выше."
+                } else {
+                    ""
+                }
+            ),
+            None => format!("Для {} нет истории цен, чтобы построить график.", symbols[0]),
+        },
         Intent::Movers => format!(
             "The biggest moves on {} (close-to-close change):\n\n{}",
             rows.first().map(|r| cell(&r[1])).unwrap_or_default(),
@@ -68,12 +134,24 @@ pub(super) fn answer(intent: Intent, results: &[(&str, bool)]) -> String {
                 None => format!("There is no price history for {} to chart.", symbols[0]),
             }
         }
-        Intent::Unknown => capabilities(),
+        Intent::Unknown => capabilities(lang),
     }
 }
 
-/// What the offline model can answer: its reply to anything else.
-pub(super) fn capabilities() -> String {
+/// What the offline model can answer: its reply to anything else, in the question's language.
+pub(super) fn capabilities(lang: Lang) -> String {
+    if lang == Lang::Ru {
+        return "Я — **офлайн-демомодель**: AI-провайдер не настроен (задайте `ANTHROPIC_API_KEY`, чтобы работал \
+                Claude), поэтому я отвечаю лишь на несколько видов вопросов о демоданных:\n\n\
+                - последняя цена инструмента — *\"последняя цена NOVA\"*\n\
+                - доходность за период — *\"доходность QBIT и SEMX за 30 дней\"*\n\
+                - лидеры движения — *\"лидеры роста и падения сегодня\"*\n\
+                - ваш демопортфель — *\"как дела у моего портфеля?\"*\n\
+                - VWAP по минутным барам — *\"VWAP по NOVA\"*\n\
+                - графики — *\"график BTC-USD\"* или *\"свечной график NOVA\"*\n\n\
+                На этот вопрос в такой формулировке я ответить не могу."
+            .into();
+    }
     "I'm the **offline demo model**: no AI provider is configured (set `ANTHROPIC_API_KEY` to use Claude), so I can \
      only answer a few kinds of questions about the demo data:\n\n\
      - the latest price of a symbol — *\"latest price of NOVA\"*\n\

@@ -11,6 +11,9 @@
 //! - VWAP — "VWAP of NOVA";
 //! - charts — "chart NOVA", "candlestick chart of ETH".
 //!
+//! The same shapes are understood in Russian ("последняя цена NOVA", "доходность QBIT за 3 месяца", "лидеры роста",
+//! "мой портфель", "VWAP по NOVA", "свечной график биткоина"), and answered in Russian.
+//!
 //! [`question`] reads a question, [`plan`] turns it into tool calls, [`answer`] writes the answer from their results;
 //! this module is the model client around them.
 mod answer;
@@ -19,7 +22,7 @@ mod question;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use self::question::Intent;
+use self::question::{Intent, Lang};
 use super::llm::{Block, LlmClient, LlmError, ModelRequest, ModelTurn, Role, StopReason, TextSink, Usage};
 use crate::server::duck::{Duck, FileStamp};
 
@@ -78,10 +81,10 @@ impl OfflineModel {
         }
     }
 
-    /// What `question` asks, with the instruments of the current data.
-    async fn read(&self, question: &str) -> Intent {
+    /// What `question` asks, with the instruments of the current data, and the language to answer in.
+    async fn read(&self, question: &str) -> (Intent, Lang) {
         let symbols = question::symbols_in(question, &self.instruments().await);
-        question::intent(question, symbols)
+        (question::intent(question, symbols), question::language(question))
     }
 
     /// Streams `text` a word at a time.
@@ -138,10 +141,11 @@ impl LlmClient for OfflineModel {
             if !request.tool_use || request.tools.is_empty() {
                 "I could not finish looking this up.".to_owned()
             } else {
-                let (intro, calls) = match plan::plan(self.read(&question).await) {
+                let (intent, lang) = self.read(&question).await;
+                let (intro, calls) = match plan::plan(intent, lang) {
                     Some(plan) => plan,
                     None => {
-                        let text = answer::capabilities();
+                        let text = answer::capabilities(lang);
                         self.stream(&text, on_text).await;
                         return Ok(ModelTurn {
                             content: vec![Block::Text { text: text.clone() }],
@@ -169,7 +173,8 @@ impl LlmClient for OfflineModel {
                     m.content.iter().find_map(|b| if let Block::Text { text } = b { Some(text.clone()) } else { None })
                 })
                 .unwrap_or_default();
-            answer::answer(self.read(&question).await, &results)
+            let (intent, lang) = self.read(&question).await;
+            answer::answer(intent, lang, &results)
         };
         self.stream(&text, on_text).await;
         Ok(ModelTurn {

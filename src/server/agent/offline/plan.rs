@@ -2,15 +2,20 @@
 //! tools, through the same agent loop, as Claude would use).
 use serde_json::{Value, json};
 
-use super::question::Intent;
+use super::question::{Intent, Lang};
 use crate::server::agent::llm::Block;
 
-/// The first turn: a sentence and the tool calls for the question, or `None` if it is not a known shape.
-pub(super) fn plan(intent: Intent) -> Option<(String, Vec<Block>)> {
+/// The first turn: a sentence (in the question's language) and the tool calls for the question, or `None` if it is
+/// not a known shape.
+pub(super) fn plan(intent: Intent, lang: Lang) -> Option<(String, Vec<Block>)> {
+    let say = |en: String, ru: String| if lang == Lang::Ru { ru } else { en };
     let plan = match intent {
         Intent::Unknown => return None,
         Intent::Price(symbols) => (
-            format!("Looking up the latest daily bar for {}.", symbols.join(", ")),
+            say(
+                format!("Looking up the latest daily bar for {}.", symbols.join(", ")),
+                format!("Смотрю последний дневной бар {}.", symbols.join(", ")),
+            ),
             vec![tool(
                 "offline_1",
                 "run_sql",
@@ -26,7 +31,14 @@ pub(super) fn plan(intent: Intent) -> Option<(String, Vec<Block>)> {
                 format!("date >= last.d - INTERVAL {days} DAY")
             };
             (
-                format!("Computing the {label} return of {}.", symbols.join(", ")),
+                say(
+                    format!("Computing the {label} return of {}.", symbols.join(", ")),
+                    if days == 0 {
+                        format!("Считаю доходность {} с начала года.", symbols.join(", "))
+                    } else {
+                        format!("Считаю доходность {} за {label}.", symbols.join(", "))
+                    },
+                ),
                 vec![tool(
                     "offline_1",
                     "run_sql",
@@ -40,7 +52,10 @@ pub(super) fn plan(intent: Intent) -> Option<(String, Vec<Block>)> {
             )
         }
         Intent::Movers => (
-            "Finding the biggest moves of the latest trading day.".into(),
+            say(
+                "Finding the biggest moves of the latest trading day.".into(),
+                "Ищу самые сильные движения последнего торгового дня.".into(),
+            ),
             vec![tool(
                 "offline_1",
                 "run_sql",
@@ -51,7 +66,10 @@ pub(super) fn plan(intent: Intent) -> Option<(String, Vec<Block>)> {
             )],
         ),
         Intent::Portfolio => (
-            "Summing up the positions and P&L of your accounts.".into(),
+            say(
+                "Summing up the positions and P&L of your accounts.".into(),
+                "Подвожу итог по позициям и P&L ваших счетов.".into(),
+            ),
             vec![
                 tool(
                     "offline_1",
@@ -70,7 +88,10 @@ pub(super) fn plan(intent: Intent) -> Option<(String, Vec<Block>)> {
             ],
         ),
         Intent::Vwap(symbols) => (
-            format!("Computing VWAP from minute bars for {}.", symbols.join(", ")),
+            say(
+                format!("Computing VWAP from minute bars for {}.", symbols.join(", ")),
+                format!("Считаю VWAP по минутным барам для {}.", symbols.join(", ")),
+            ),
             vec![tool(
                 "offline_1",
                 "run_sql",
@@ -87,7 +108,10 @@ pub(super) fn plan(intent: Intent) -> Option<(String, Vec<Block>)> {
                 symbol.replace('\'', "''")
             );
             (
-                format!("Charting {symbol} over its last 90 trading days."),
+                say(
+                    format!("Charting {symbol} over its last 90 trading days."),
+                    format!("Строю график {symbol} за последние 90 торговых дней."),
+                ),
                 vec![
                     tool(
                         "offline_1",
@@ -104,7 +128,10 @@ pub(super) fn plan(intent: Intent) -> Option<(String, Vec<Block>)> {
                             "kind": if candles { "candlestick" } else { "line" },
                             "x": "date",
                             "y": ["close"],
-                            "title": format!("{symbol} — last 90 trading days"),
+                            "title": say(
+                                format!("{symbol} — last 90 trading days"),
+                                format!("{symbol} — последние 90 торговых дней"),
+                            ),
                         }),
                     ),
                 ],

@@ -1,0 +1,75 @@
+import { expect, test, type Page } from "@playwright/test";
+
+import { address, ask, createAccount, hydrated, lastExchange, signInDialog, watchConsole } from "./support";
+
+/**
+ * The instance at E2E_XSS_URL talks to a fake Anthropic server (end2end/fake-anthropic.mjs) that answers every
+ * question with the XSS corpus (tests/fixtures/xss-corpus.md): raw HTML, event handlers, images, `javascript:` and
+ * `data:` links, entity and mXSS tricks. Streamed live and rendered again from the log after a reload, none of it
+ * may run, load or link anywhere unsafe.
+ */
+async function expectInert(page: Page) {
+  const answer = lastExchange(page).getByTestId("answer");
+  // Every payload sets window.__xss; none may have run.
+  expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss ?? null)).toBeNull();
+  // No element the Markdown policy does not allow.
+  const tags = await answer.locator(".markdown *").evaluateAll((nodes) => [...new Set(nodes.map((n) => n.tagName.toLowerCase()))]);
+  const allowed = ["p", "a", "strong", "em", "del", "code", "pre", "table", "thead", "tbody", "tr", "th", "td", "ol", "ul", "li", "br", "hr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"];
+  expect(tags.filter((t) => !allowed.includes(t)), `elements in the answer: ${tags.join(", ")}`).toEqual([]);
+  // No attribute but href/rel on links and start on lists; every link is http(s) or mailto and carries the rel.
+  const attributes = await answer.locator(".markdown *").evaluateAll((nodes) =>
+    nodes.flatMap((n) => [...n.attributes].map((a) => `${n.tagName.toLowerCase()}[${a.name}]`)),
+  );
+  expect([...new Set(attributes)].filter((a) => !["a[href]", "a[rel]", "ol[start]"].includes(a))).toEqual([]);
+  const links = await answer.locator(".markdown a").evaluateAll((nodes) => nodes.map((n) => [n.getAttribute("href"), n.getAttribute("rel")]));
+  expect(links.length, "the corpus's safe links render as links").toBeGreaterThanOrEqual(4);
+  for (const [href, rel] of links) {
+    expect(href).toMatch(/^(https:\/\/example\.com\/?|mailto:desk@example\.com)/);
+    expect(rel).toBe("noopener noreferrer nofollow");
+  }
+  // The hostile text is still there to read, as text.
+  await expect(answer).toContainText("<script>window.__xss = 'script'</script>");
+  await expect(answer).toContainText("<img src=x onerror=\"window.__xss='img'\">");
+  await expect(answer.locator(".markdown strong").first()).toHaveText("NOVA");
+}
+
+test("hostile model output renders as inert text, streamed and reloaded", async ({ browser }) => {
+  const url = process.env.E2E_XSS_URL;
+  expect(url, "scripts/test starts an instance on a fake Anthropic server and passes E2E_XSS_URL").toBeTruthy();
+  const context = await browser.newContext({ baseURL: url });
+  const page = await context.newPage();
+  const console = watchConsole(page);
+  const offsite: string[] = [];
+  page.on("request", (request) => {
+    if (!request.url().startsWith(url!)) offsite.push(request.url());
+  });
+  const dialogs: string[] = [];
+  page.on("dialog", async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+
+  await page.goto("/");
+  await hydrated(page);
+  await expect(signInDialog(page)).toBeVisible();
+  await createAccount(page, address("xss"));
+  await ask(page, "Say something dangerous");
+  const answer = lastExchange(page).getByTestId("answer");
+  await expect(answer).toContainText("third", { timeout: 30_000 });
+  await expect(answer).toHaveAttribute("aria-busy", "false", { timeout: 30_000 });
+  await expectInert(page);
+
+  // From the log, rendered by the server and hydrated.
+  await page.reload();
+  await hydrated(page);
+  await expect(lastExchange(page).getByTestId("answer")).toContainText("third");
+  await expectInert(page);
+  // Hovering and clicking what used to be handlers does nothing either.
+  await lastExchange(page).getByTestId("answer").getByText("hover", { exact: false }).first().hover();
+  expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss ?? null)).toBeNull();
+
+  expect(offsite, "requests off the site").toEqual([]);
+  expect(dialogs, "dialogs opened").toEqual([]);
+  console.expectClean();
+  await context.close();
+});

@@ -1,0 +1,128 @@
+use super::{LINK_REL, render};
+
+/// The XSS corpus the end-to-end suite also streams as a model's answer: one case per `===` section.
+const CORPUS: &str = include_str!("../../../tests/fixtures/xss-corpus.md");
+
+fn corpus() -> impl Iterator<Item = &'static str> {
+    CORPUS.split("\n===\n").map(str::trim_end)
+}
+
+/// ammonia configured with the policy [`render`] promises: the tags Markdown produces, links only http(s)/mailto
+/// with the `rel` set, `start` on ordered lists, nothing else.
+fn oracle() -> ammonia::Builder<'static> {
+    let mut b = ammonia::Builder::default();
+    b.tags(
+        [
+            "p",
+            "br",
+            "hr",
+            "strong",
+            "em",
+            "del",
+            "code",
+            "pre",
+            "blockquote",
+            "ul",
+            "ol",
+            "li",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "table",
+            "thead",
+            "tbody",
+            "tr",
+            "th",
+            "td",
+            "a",
+        ]
+        .into_iter()
+        .collect(),
+    )
+    .url_schemes(["http", "https", "mailto"].into_iter().collect())
+    .link_rel(Some(LINK_REL))
+    .tag_attributes(
+        [("a", ["href"].into_iter().collect()), ("ol", ["start"].into_iter().collect())].into_iter().collect(),
+    )
+    .generic_attributes(std::collections::HashSet::new())
+    .url_relative(ammonia::UrlRelative::Deny);
+    b
+}
+
+/// Spelling differences between pulldown-cmark's writer and html5ever's serialiser that mean the same HTML.
+fn normalise(html: &str) -> String {
+    html.replace("<br />", "<br>")
+        .replace("<hr />", "<hr>")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+}
+
+/// The tags of an HTML string (text between `<` and `>`; escaped text has no `<`).
+fn tags(html: &str) -> Vec<String> {
+    html.split('<').skip(1).filter_map(|rest| rest.split_once('>').map(|(tag, _)| tag.to_lowercase())).collect()
+}
+
+#[test]
+fn the_oracle_finds_nothing_to_remove_in_any_case_of_the_corpus() {
+    let oracle = oracle();
+    let mut cases = 0;
+    for case in corpus().chain([CORPUS]) {
+        let html = render(case);
+        let cleaned = oracle.clean(&html).to_string();
+        assert_eq!(normalise(&cleaned), normalise(&html), "ammonia changed the rendering of {case:?}");
+        cases += 1;
+    }
+    assert!(cases >= 30, "the corpus has {cases} cases");
+}
+
+#[test]
+fn no_case_of_the_corpus_yields_a_script_handler_image_or_unsafe_link() {
+    for case in corpus() {
+        let html = render(case);
+        for tag in tags(&html) {
+            let name = tag.trim_start_matches('/').split_whitespace().next().unwrap_or_default().to_owned();
+            assert!(
+                [
+                    "p", "a", "strong", "em", "code", "pre", "del", "table", "thead", "tbody", "tr", "th", "td", "ol",
+                    "li"
+                ]
+                .contains(&name.as_str()),
+                "{case:?} produced <{tag}>"
+            );
+            assert!(!tag.contains(" on") && !tag.contains("style") && !tag.contains("class"), "{case:?}: <{tag}>");
+            if name == "a" && !tag.starts_with('/') {
+                let href = tag.split("href=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default();
+                assert!(
+                    href.starts_with("https://") || href.starts_with("mailto:"),
+                    "{case:?} produced a link to {href:?}"
+                );
+                assert!(tag.ends_with(&format!("rel=\"{LINK_REL}\"")), "{case:?}: <{tag}>");
+            }
+        }
+        assert!(!html.contains("<img") && !html.contains("<script"), "{case:?} rendered as {html}");
+    }
+}
+
+#[test]
+fn markdown_renders_tables_code_and_safe_links() {
+    let html = render("**NOVA** closed at `182.4`\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n[site](https://example.com)");
+    assert!(html.contains("<strong>NOVA</strong>"));
+    assert!(html.contains("<code>182.4</code>"));
+    assert!(html.contains("<table>") && html.contains("<td>1</td>") && html.contains("<th>b</th>"), "{html}");
+    assert!(html.contains(&format!(r#"<a href="https://example.com" rel="{LINK_REL}">site</a>"#)), "{html}");
+    assert!(render("3. third\n4. fourth").starts_with("<ol start=\"3\">"));
+    assert!(render("mail <desk@example.com>").contains(r#"href="mailto:desk@example.com""#));
+}
+
+#[test]
+fn what_is_refused_is_still_shown_as_text() {
+    // Raw HTML is shown as text, an image as its alt text, a refused link as its text.
+    assert!(render("<b>bold?</b>").contains("&lt;b&gt;bold?&lt;/b&gt;"));
+    assert_eq!(render("![a chart of NOVA](https://evil.example/x.png)"), "<p>a chart of NOVA</p>\n");
+    assert_eq!(render("[run me](javascript:alert(1))"), "<p>run me</p>\n");
+    assert_eq!(render("```rust\nlet x = 1;\n```"), "<pre><code>let x = 1;\n</code></pre>\n");
+}
