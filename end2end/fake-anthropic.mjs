@@ -5,7 +5,10 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 
-const corpus = readFileSync(new URL("../tests/fixtures/xss-corpus.md", import.meta.url), "utf8");
+// The cases, one after another as separate blocks (an HTML block runs until a blank line).
+const corpus = readFileSync(new URL("../tests/fixtures/xss-corpus.md", import.meta.url), "utf8")
+  .split("\n===\n")
+  .join("\n\n");
 const port = Number(process.argv[2] ?? 9915);
 
 const frame = (event, data) => `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;

@@ -27,11 +27,14 @@ async function seed(page: Page, question: string, conversationId?: string) {
   return body;
 }
 
-/** The server-rendered HTML of `path` for the page's user (no script has run on it). */
+/**
+ * The server-rendered HTML of `path` for the page's user (no script has run on it), without Leptos's hydration
+ * markers (`<!>` between the parts of a translated sentence with values in it), so sentences read as shown.
+ */
 async function serverHtml(page: Page, path: string) {
   const response = await page.request.get(path);
   expect(response.status(), path).toBe(200);
-  return response.text();
+  return (await response.text()).replaceAll("<!>", "");
 }
 
 const noHorizontalScroll = (page: Page) =>

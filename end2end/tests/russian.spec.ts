@@ -32,7 +32,7 @@ test("a Russian-speaking newcomer signs up, asks in Russian, gets a Russian answ
   const answer = lastExchange(page).getByTestId("answer");
   await expect(answer).toContainText("Доходность за 30 дней, от закрытия до закрытия", { timeout: 30_000 });
   await expect(answer).toHaveAttribute("aria-busy", "false", { timeout: 30_000 });
-  await expect(answer.locator("table")).toContainText("return_pct");
+  await expect(answer.locator(".markdown table")).toContainText("return_pct");
   await expect(answer).toContainText(/Окно: с \d{4}-\d{2}-\d{2} по \d{4}-\d{2}-\d{2}\./);
 
   // Typed, not clicked: the offline model reads Russian too.

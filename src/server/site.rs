@@ -63,6 +63,23 @@ pub fn load_file(path: &Path) -> Result<LeptosOptions, SettingsError> {
     Ok(options)
 }
 
+/// The URL of the site's stylesheet, with its content hash when the build hashed it — what `HashedStylesheet`
+/// links, for the few pages rendered outside Leptos (the dev outbox).
+pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    let mut name = options.output_name.to_string();
+    if options.hash_files {
+        let hashes = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(&*options.hash_file)))
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default();
+        if let Some(hash) = hashes.lines().find_map(|line| line.trim().strip_prefix("css:")) {
+            name = format!("{name}.{}", hash.trim());
+        }
+    }
+    format!("/{}/{name}.css", options.site_pkg_dir.trim_matches('/'))
+}
+
 /// Whether a static file's name carries a content hash (cargo-leptos writes `tradechat.<md5, base64url>.wasm`):
 /// such a file never changes.
 fn is_hashed(path: &str) -> bool {

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use tradechat::server::auth::gotrue::{GoTrue, GoTrueError};
 
-use crate::helpers::{AppOptions, TestApp, TestUser, spawn_app, spawn_app_with, status_and_json};
+use crate::helpers::{AppOptions, TestApp, TestUser, page_text, spawn_app, spawn_app_with, status_and_json};
 
 fn gotrue(app: &TestApp) -> GoTrue {
     GoTrue::new(&app.base_url, "anon")
@@ -310,7 +310,7 @@ async fn opening_an_emailed_link_spends_nothing_and_continuing_signs_in_on_post_
         let page = no_redirects().get(&link).send().await.expect("open the link");
         assert_eq!(page.status(), 200);
         assert!(page.headers().get_all("set-cookie").iter().next().is_none(), "no session from a GET");
-        let html = page.text().await.expect("html");
+        let html = page_text(&page.text().await.expect("html"));
         assert!(html.contains(&format!("Continue as {address}")), "{html}");
     }
 
@@ -433,7 +433,7 @@ async fn a_plain_form_asking_for_an_email_goes_on_to_login_which_says_where_it_w
     assert_eq!(response.status(), 302);
     let location = response.headers()["location"].to_str().expect("location").to_owned();
     assert!(location.starts_with("/login?next=%2Fhistory") && location.contains("sent=code"), "{location}");
-    let page = app.client.get(app.url(&location)).send().await.expect("login").text().await.expect("html");
+    let page = page_text(&app.client.get(app.url(&location)).send().await.expect("login").text().await.expect("html"));
     assert!(page.contains(&format!("we sent a 6-digit code (and a sign-in link) to {address}")), "{page}");
     assert!(page.contains("href=\"/dev/outbox\""), "the outbox hint links to it: {page}");
 }

@@ -523,3 +523,9 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A server-rendered page without Leptos's hydration markers (`<!>` between the parts of an interpolated text),
+/// so a test can look for a sentence as the reader sees it.
+pub fn page_text(html: &str) -> String {
+    html.replace("<!>", "")
+}

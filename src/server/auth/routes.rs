@@ -63,10 +63,10 @@ pub async fn outbox_page(
     let Some(outbox) = local_outbox(&state, peer, &headers) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    Html(outbox_html(&outbox.emails())).into_response()
+    Html(outbox_html(&outbox.emails(), &crate::server::site::stylesheet_href(&state.leptos_options))).into_response()
 }
 
-fn outbox_html(emails: &[OutboxEmail]) -> String {
+fn outbox_html(emails: &[OutboxEmail], stylesheet: &str) -> String {
     let escape = |s: &str| {
         s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
     };
@@ -98,7 +98,7 @@ fn outbox_html(emails: &[OutboxEmail]) -> String {
     };
     format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark"><title>Outbox · tradechat</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/pkg/tradechat.css"></head>
+<meta name="color-scheme" content="light dark"><title>Outbox · tradechat</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="{stylesheet}"></head>
 <body><main class="content"><section class="page list-page">
 <h1>Outbox</h1>
 <p class="lead">This server has no mail server (local development, <code>DEV_OUTBOX</code>): the sign-in emails it would
