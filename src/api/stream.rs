@@ -114,6 +114,10 @@ pub enum RunEvent {
         chart: Option<ChartSpec>,
         /// The error, if it failed.
         error: Option<String>,
+        /// Look-ahead warnings about the step's SQL (a window over FOLLOWING rows, a decision made with a later
+        /// bar, …): shown on the step; the model was told too.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
     },
     /// Tokens so far.
     Usage {

@@ -586,3 +586,40 @@ async fn the_offline_model_reads_the_instruments_again_when_the_file_appears_or_
     let turn = model.complete(&ask("latest price of ZZZQ"), &|_| {}).await.expect("turn");
     assert_eq!(tool_calls(&turn), 1, "the instrument added to the file is known");
 }
+
+#[tokio::test]
+async fn a_query_reading_the_future_runs_and_the_model_and_the_step_are_warned() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    let sql = "SELECT symbol, date FROM (SELECT symbol, date, close, lead(close) OVER (PARTITION BY symbol ORDER BY date) \
+               AS next_close FROM daily_bars) WHERE next_close > close LIMIT 3";
+    let input = serde_json::json!({ "sql": sql }).to_string();
+    let mut r1 = vec![sse::message_start(1000, 0, 0)];
+    r1.extend(sse::tool_block(0, "toolu_1", "run_sql", &[&input]));
+    r1.extend(sse::message_end("tool_use", 20));
+    let r2 = sse::text_answer("That query peeks at the next bar.", 1100, 9);
+    fake.script([stream(r1), stream(r2)]);
+
+    let (events, output) = run_agent(&fake, "Which days came before a rise?", &[]).await;
+    assert_eq!(output.status, RunStatus::Ok, "{output:?}");
+    // It ran (a warning never blocks), and the step carries the warning, live and as stored.
+    let warnings = events
+        .iter()
+        .find_map(|e| {
+            if let RunEvent::ToolResult { warnings, ok: true, rows, .. } = e {
+                Some((warnings.clone(), *rows))
+            } else {
+                None
+            }
+        })
+        .expect("a successful tool result");
+    assert_eq!(warnings.1, Some(3));
+    assert_eq!(warnings.0.len(), 1, "{:?}", warnings.0);
+    assert!(warnings.0[0].contains("later bar"), "{:?}", warnings.0);
+    assert_eq!(output.tools_used[0]["warnings"][0], serde_json::Value::String(warnings.0[0].clone()));
+    // The model saw it with the rows, so it can correct itself.
+    let requests = fake.requests();
+    let tool_result = &requests[1]["messages"].as_array().expect("messages").last().expect("last")["content"][0];
+    let content = tool_result["content"].as_str().expect("content");
+    assert!(content.contains("warning (look-ahead bias): a filter or condition uses a later bar's value"), "{content}");
+    assert_eq!(tool_result["is_error"], false);
+}

@@ -31,6 +31,8 @@ pub struct StepResult {
     /// Chart to draw.
     pub chart: Option<ChartSpec>,
     pub error: Option<String>,
+    /// Look-ahead warnings about its SQL.
+    pub warnings: Vec<String>,
 }
 
 /// A piece of an answer, in the order it happened: text the model wrote, or a tool step.
@@ -116,6 +118,10 @@ impl ExchangeView {
                             preview: None,
                             chart: None,
                             error: None,
+                            warnings: t["warnings"]
+                                .as_array()
+                                .map(|w| w.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                                .unwrap_or_default(),
                         }),
                     })
                     .collect()
@@ -164,9 +170,9 @@ impl ExchangeView {
                 self.steps.push(ToolStep { id, name, input, result: None });
                 self.parts.push(Part::Step(self.steps.len() - 1));
             }
-            RunEvent::ToolResult { id, ok, duration_ms, rows, preview, chart, error, .. } => {
+            RunEvent::ToolResult { id, ok, duration_ms, rows, preview, chart, error, warnings, .. } => {
                 if let Some(step) = self.steps.iter_mut().find(|s| s.id == id) {
-                    step.result = Some(StepResult { ok, duration_ms, rows, preview, chart, error });
+                    step.result = Some(StepResult { ok, duration_ms, rows, preview, chart, error, warnings });
                 }
             }
             RunEvent::Usage { input_tokens, output_tokens, .. } => {
@@ -220,6 +226,7 @@ mod tests {
             preview: None,
             chart: None,
             error: None,
+            warnings: vec!["a window frame reads FOLLOWING rows".into()],
         });
         view.apply(RunEvent::TextDelta { text: "lo".into() });
         assert!(view.is_streaming());
@@ -233,6 +240,7 @@ mod tests {
         assert_eq!(view.text, "Hello");
         assert_eq!(view.parts, vec![Part::Text("Hel".into()), Part::Step(0), Part::Text("lo".into())]);
         assert_eq!(view.steps[0].result.as_ref().map(|r| r.rows), Some(Some(1)));
+        assert_eq!(view.steps[0].result.as_ref().map(|r| r.warnings.len()), Some(1));
         assert_eq!((view.chat_log_id, view.phase), (Some(7), Phase::Ended(RunEnd::Ok)));
     }
 }

@@ -90,6 +90,20 @@ pub fn ToolStepView(step: ToolStep) -> impl IntoView {
             </details>
             {step
                 .result
+                .iter()
+                .flat_map(|r| r.warnings.clone())
+                .map(|w| {
+                    view! {
+                        <p class="warning small" role="note" data-testid="lookahead-warning">
+                            <strong>{t!(i18n, components.lookahead)}</strong>
+                            " "
+                            {w}
+                        </p>
+                    }
+                })
+                .collect_view()}
+            {step
+                .result
                 .as_ref()
                 .and_then(|r| r.error.clone())
                 .map(|e| view! { <p class="error small" role="status">{e}</p> })}

@@ -33,6 +33,8 @@ pub struct ToolOutcome {
     pub chart: Option<ChartSpec>,
     /// Wall time.
     pub duration_ms: u64,
+    /// Look-ahead warnings about the step's SQL.
+    pub warnings: Vec<String>,
 }
 
 impl ToolOutcome {
@@ -44,6 +46,7 @@ impl ToolOutcome {
             preview: None,
             chart: None,
             duration_ms: started.elapsed().as_millis() as u64,
+            warnings: Vec::new(),
         }
     }
 }
@@ -115,6 +118,7 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
                 preview: None,
                 chart: None,
                 duration_ms: started.elapsed().as_millis() as u64,
+                warnings: Vec::new(),
             }
         }
         "run_sql" => {
@@ -129,6 +133,7 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
                     preview: Some(preview(&result, PREVIEW_ROWS)),
                     chart: None,
                     duration_ms: started.elapsed().as_millis() as u64,
+                    warnings: result.warnings.clone(),
                 },
                 Err(e) => ToolOutcome::error(e.to_string(), started),
             }
@@ -266,6 +271,7 @@ async fn make_chart(duck: &Duck, input: &Value, started: Instant) -> ToolOutcome
         y_names.join(", "),
         if result.truncated() { " Only the first 10 000 rows are drawn." } else { "" }
     );
+    let summary = result.warnings.iter().fold(summary, |text, w| format!("{text}\nwarning (look-ahead bias): {w}"));
     ToolOutcome {
         model_text: summary,
         is_error: false,
@@ -273,5 +279,6 @@ async fn make_chart(duck: &Duck, input: &Value, started: Instant) -> ToolOutcome
         preview: Some(preview(&result, PREVIEW_ROWS)),
         chart: Some(ChartSpec { kind, title, x_label: result.columns[x_index].name.clone(), x: xs, series }),
         duration_ms: started.elapsed().as_millis() as u64,
+        warnings: result.warnings.clone(),
     }
 }

@@ -252,7 +252,7 @@ impl TradingAgent {
                 }
                 tools_used.push(json!({
                     "name": name, "input": input, "duration_ms": outcome.duration_ms,
-                    "ok": !outcome.is_error, "rows": outcome.rows,
+                    "ok": !outcome.is_error, "rows": outcome.rows, "warnings": outcome.warnings,
                 }));
                 emit(RunEvent::ToolResult {
                     id: id.clone(),
@@ -263,6 +263,7 @@ impl TradingAgent {
                     preview: outcome.preview,
                     chart: outcome.chart,
                     error: outcome.is_error.then(|| outcome.model_text.clone()),
+                    warnings: outcome.warnings,
                 });
                 results.push(Block::ToolResult {
                     tool_use_id: id,

@@ -46,7 +46,7 @@ fn field(value: &Json) -> String {
 /// Runs `checked` in `session` and returns the header and every row as CSV, at most `max_bytes`.
 pub(super) fn run(session: &Session, checked: &Checked, max_bytes: usize) -> Result<Vec<u8>, DuckError> {
     let mut rows = CsvRows { writer: Writer::from_writer(Vec::new()), max_bytes };
-    let (columns, _) = query::read(session, checked, &mut rows)?;
+    let (columns, _, _) = query::read(session, checked, &mut rows)?;
     let body = rows.writer.into_inner().map_err(|e| DuckError::Task(format!("CSV: {e}")))?;
     let mut header = Writer::from_writer(Vec::new());
     header.write_record(columns.iter().map(|c| c.name.as_str())).map_err(|e| DuckError::Task(format!("CSV: {e}")))?;

@@ -337,8 +337,9 @@ fn explained_start(statement: &[Spanned]) -> usize {
     }
 }
 
-/// The parser check, given `json_serialize_sql(parse_as)`'s output for a statement of `kind`.
-pub fn check_parsed(kind: Kind, serialized: &str) -> Result<(), Rejection> {
+/// The parser check, given `json_serialize_sql(parse_as)`'s output for a statement of `kind`; the syntax tree, for
+/// the look-ahead review.
+pub fn check_parsed(kind: Kind, serialized: &str) -> Result<Value, Rejection> {
     let tree: Value = serde_json::from_str(serialized).map_err(|e| Rejection::Syntax(e.to_string()))?;
     if tree["error"].as_bool().unwrap_or(true) {
         let message = tree["error_message"].as_str().unwrap_or("unknown parser error");
@@ -362,7 +363,7 @@ pub fn check_parsed(kind: Kind, serialized: &str) -> Result<(), Rejection> {
     }
     match found.tables.into_iter().find(|t| names_a_file(t)) {
         Some(table) => Err(Rejection::ReadsFile(table)),
-        None => Ok(()),
+        None => Ok(tree),
     }
 }
 
@@ -568,7 +569,7 @@ mod tests {
 
     #[test]
     fn the_parser_check_reads_duckdb_output() {
-        assert_eq!(check_parsed(Kind::Query, r#"{"error":false,"statements":[{"node":{}}]}"#), Ok(()));
+        assert!(check_parsed(Kind::Query, r#"{"error":false,"statements":[{"node":{}}]}"#).is_ok());
         assert_eq!(
             check_parsed(Kind::Query, r#"{"error":false,"statements":[{"node":{}},{"node":{}}]}"#),
             Err(Rejection::MultipleStatements)
@@ -601,8 +602,8 @@ mod tests {
             );
         }
         for table in ["daily_bars", "positions", "Daily Bars", "t_1"] {
-            assert_eq!(check_parsed(Kind::Query, &from_table("", table)), Ok(()), "{table}");
-            assert_eq!(check_parsed(Kind::Query, &from_table("main", table)), Ok(()), "{table}");
+            assert!(check_parsed(Kind::Query, &from_table("", table)).is_ok(), "{table}");
+            assert!(check_parsed(Kind::Query, &from_table("main", table)).is_ok(), "{table}");
         }
         let message = Rejection::ReadsFile("x.csv".into()).to_string();
         assert!(message.contains("Reading files is not allowed") && message.contains("query the tables"), "{message}");

@@ -11,6 +11,7 @@
 mod connection;
 mod csv_export;
 pub mod guard;
+pub mod lookahead;
 mod query;
 pub mod schema;
 mod session;

@@ -42,6 +42,9 @@ pub struct QueryResult {
     /// Whether rows were left out because the kept ones reached [`RESULT_BYTES`] (not only the row cap).
     #[serde(default)]
     pub byte_capped: bool,
+    /// Look-ahead warnings about the SQL (`lookahead::review`): shown on the step and told to the model.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl QueryResult {
@@ -84,6 +87,9 @@ impl QueryResult {
             ));
         } else {
             out.push_str(&format!("({} rows)\n", self.total_rows));
+        }
+        for warning in &self.warnings {
+            out.push_str(&format!("warning (look-ahead bias): {warning}\n"));
         }
         out
     }
@@ -218,13 +224,14 @@ fn cut_bytes(bytes: &[u8], keep: usize) -> String {
 pub(super) fn run(session: &Session, checked: &Checked, fetch_rows: usize) -> Result<QueryResult, DuckError> {
     let started = Instant::now();
     let mut first = FirstRows { rows: Vec::new(), cap: fetch_rows, bytes: 0, byte_capped: false };
-    let (columns, total_rows) = read(session, checked, &mut first)?;
+    let (columns, total_rows, warnings) = read(session, checked, &mut first)?;
     Ok(QueryResult {
         columns,
         rows: first.rows,
         total_rows,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         byte_capped: first.byte_capped,
+        warnings,
     })
 }
 
@@ -236,7 +243,8 @@ fn plan_of(session: &Session, checked: &Checked, cell_bytes: Option<usize>) -> R
     }
     let serialized: String =
         session.query_row("SELECT json_serialize_sql(?::VARCHAR)", [&checked.parse_as], |r| r.get(0))?;
-    guard::check_parsed(checked.kind, &serialized)?;
+    let tree = guard::check_parsed(checked.kind, &serialized)?;
+    let warnings = super::lookahead::review(&tree).into_iter().map(|f| f.message).collect();
 
     // DESCRIBE cannot wrap every statement (EXPLAIN, or DESCRIBE itself in some forms): then the types come from
     // the result's Arrow schema instead.
@@ -273,7 +281,7 @@ fn plan_of(session: &Session, checked: &Checked, cell_bytes: Option<usize>) -> R
     } else {
         format!("SELECT * REPLACE ({}) FROM ({}) AS q", replaced.join(", "), checked.sql)
     };
-    let plan = Arc::new(Plan { described, exec_sql });
+    let plan = Arc::new(Plan { described, exec_sql, warnings });
     // A DESCRIBE that failed may have failed for this time only (an interrupt): plan again next time.
     if complete {
         session.remember(&checked.sql, cell_bytes, Arc::clone(&plan));
@@ -281,12 +289,13 @@ fn plan_of(session: &Session, checked: &Checked, cell_bytes: Option<usize>) -> R
     Ok(plan)
 }
 
-/// Runs `checked` in `session` and hands every row to `sink`; returns the columns and how many rows there were.
+/// Runs `checked` in `session` and hands every row to `sink`; returns the columns, how many rows there were and
+/// the look-ahead warnings about the query.
 pub(super) fn read(
     session: &Session,
     checked: &Checked,
     sink: &mut impl RowSink,
-) -> Result<(Vec<Column>, u64), DuckError> {
+) -> Result<(Vec<Column>, u64, Vec<String>), DuckError> {
     let cell_bytes = sink.cell_bytes();
     let plan = plan_of(session, checked, cell_bytes)?;
     let described = &plan.described;
@@ -343,7 +352,7 @@ pub(super) fn read(
             Column { name, type_name }
         })
         .collect();
-    Ok((columns, total_rows))
+    Ok((columns, total_rows, plan.warnings.clone()))
 }
 
 /// Column names and DuckDB types of a query, from `DESCRIBE` of it as a subquery.
@@ -392,6 +401,7 @@ mod tests {
             total_rows: 1_000,
             elapsed_ms: 1.0,
             byte_capped: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -424,6 +434,7 @@ mod tests {
             total_rows: 1,
             elapsed_ms: 1.0,
             byte_capped: false,
+            warnings: Vec::new(),
         };
         let text = r.for_model(50, 4_000);
         let row = text.lines().find(|l| l.starts_with('[')).expect("the row is shown");
@@ -446,6 +457,7 @@ mod tests {
             total_rows: 1,
             elapsed_ms: 1.0,
             byte_capped: false,
+            warnings: Vec::new(),
         };
         assert!(r.for_model(10, 10_000).contains("[\"short\",[1,2]]"));
         assert_eq!(cut_cell(&Json::from("abcdef"), 3), Json::from("abc…(truncated, 6 chars)"));

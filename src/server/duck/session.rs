@@ -26,6 +26,8 @@ pub(super) struct Plan {
     pub described: Vec<Column>,
     /// The statement to execute: the query, with long text cut and exotic types cast inside DuckDB.
     pub exec_sql: String,
+    /// What the look-ahead review found in it (warnings; they never stop it).
+    pub warnings: Vec<String>,
 }
 
 /// A plan's key: the query's text and the longest text cell it keeps.
