@@ -73,3 +73,29 @@ test("hostile model output renders as inert text, streamed and reloaded", async 
   console.expectClean();
   await context.close();
 });
+
+test("a query that decides with the next bar runs, and its step says so, live and from the log", async ({ browser }) => {
+  const url = process.env.E2E_XSS_URL;
+  expect(url, "scripts/test passes E2E_XSS_URL").toBeTruthy();
+  const context = await browser.newContext({ baseURL: url });
+  const page = await context.newPage();
+  const console = watchConsole(page);
+  await page.goto("/");
+  await hydrated(page);
+  await createAccount(page, address("lookahead"));
+  await ask(page, "Which days came before a rise? (look-ahead demo)");
+  const exchange = lastExchange(page);
+  await expect(exchange.getByTestId("answer")).toContainText("used the next bar", { timeout: 30_000 });
+  await expect(exchange.getByTestId("answer")).toHaveAttribute("aria-busy", "false", { timeout: 30_000 });
+  const warning = exchange.getByTestId("tool-step").getByTestId("lookahead-warning");
+  await expect(warning).toHaveCount(1);
+  await expect(warning).toContainText("Look-ahead: a filter or condition uses a later bar's value");
+  // The query still ran: its rows are there.
+  await expect(exchange.getByTestId("tool-step")).toContainText("5 rows");
+
+  await page.reload();
+  await hydrated(page);
+  await expect(lastExchange(page).getByTestId("tool-step").getByTestId("lookahead-warning")).toContainText("later bar's value");
+  console.expectClean();
+  await context.close();
+});
