@@ -95,7 +95,26 @@ test("a query that decides with the next bar runs, and its step says so, live an
 
   await page.reload();
   await hydrated(page);
-  await expect(lastExchange(page).getByTestId("tool-step").getByTestId("lookahead-warning")).toContainText("later bar's value");
+  const step = lastExchange(page).getByTestId("tool-step");
+  await expect(step.getByTestId("lookahead-warning")).toContainText("later bar's value");
+
+  // Edit the step's SQL to decide with the previous bar instead and run it in place: the guard finds nothing now,
+  // and the table is the edited query's.
+  await step.locator("summary").first().click();
+  await step.getByTestId("edit-sql").locator("summary").click();
+  await step.getByRole("textbox", { name: "Edit SQL" }).fill(
+    "SELECT symbol, date FROM (SELECT symbol, date, close, lag(close) OVER (PARTITION BY symbol ORDER BY date) " +
+      "AS prev_close FROM daily_bars) WHERE close > prev_close ORDER BY date, symbol LIMIT 4",
+  );
+  await step.getByRole("button", { name: "Run edited SQL" }).click();
+  await expect(step.getByTestId("edited-note")).toHaveText("The table shows your edited SQL.");
+  await expect(step.locator("table tbody tr")).toHaveCount(4);
+  await expect(step.getByTestId("lookahead-warning")).toHaveCount(0);
   console.expectClean();
+  // The guard still applies to what the user writes: refused with a 400 (which the browser logs, and nothing else).
+  await step.getByRole("textbox", { name: "Edit SQL" }).fill("DELETE FROM daily_bars");
+  await step.getByRole("button", { name: "Run edited SQL" }).click();
+  await expect(step.getByRole("alert")).toContainText("read-only");
+  expect(console.problems).toEqual(["error: Failed to load resource: the server responded with a status of 400 (Bad Request)"]);
   await context.close();
 });

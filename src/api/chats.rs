@@ -158,6 +158,9 @@ pub struct ToolRerun {
     pub preview: Option<super::TablePreview>,
     /// The chart, for `make_chart`.
     pub chart: Option<super::ChartSpec>,
+    /// Look-ahead warnings about the SQL that ran.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Runs a `run_sql` or `make_chart` step again (through the same read-only guard), returning up to `rows` rows.

@@ -1,5 +1,7 @@
-//! One tool step inline in an answer: name, SQL (collapsible, with "Copy SQL"), duration, rows, errors; its table
-//! and chart; and "Download CSV" of every row the query returns (a plain form post, so the browser downloads it).
+//! One tool step inline in an answer: name, SQL (collapsible, with "Copy SQL"), duration, rows, errors, look-ahead
+//! warnings; its table and chart; "Download CSV" of every row the query returns (a plain form post, so the browser
+//! downloads it); and "Edit SQL": the user's own version of a query step runs in place, through the same guard and
+//! per-user re-run gate, and its table, warnings and CSV download follow the edited SQL.
 use leptos::prelude::*;
 
 use super::chart::Chart;
@@ -44,6 +46,39 @@ pub fn ToolStepView(step: ToolStep) -> impl IntoView {
     let loaded_chart = RwSignal::new(step.result.as_ref().and_then(|r| r.chart.clone()));
     let loading = RwSignal::new(false);
     let load_error = RwSignal::new(None::<String>);
+    // The SQL the user edited and ran (None: the model's), its draft, and the warnings of what is shown.
+    let edited = RwSignal::new(None::<String>);
+    let draft = RwSignal::new(sql.clone().unwrap_or_default());
+    let warnings = RwSignal::new(step.result.as_ref().map(|r| r.warnings.clone()).unwrap_or_default());
+    let can_edit = step.name == "run_sql" && sql.is_some() && !failed;
+    let original_sql = sql.clone().unwrap_or_default();
+    let shown_sql = {
+        let original = original_sql.clone();
+        move || edited.get().unwrap_or_else(|| original.clone())
+    };
+    let current_input = {
+        let (name, input) = rerun_input.clone();
+        move || match edited.get() {
+            Some(sql) => (name.clone(), serde_json::json!({ "sql": sql }).to_string()),
+            None => (name.clone(), input.clone()),
+        }
+    };
+    let run_edited = move |_| {
+        let sql = draft.get_untracked();
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            match rerun_tool("run_sql".into(), serde_json::json!({ "sql": sql }).to_string(), 100).await {
+                Ok(r) => {
+                    loaded_preview.set(r.preview);
+                    warnings.set(r.warnings);
+                    edited.set(Some(sql));
+                    load_error.set(None);
+                }
+                Err(e) => load_error.set(Some(e.to_string())),
+            }
+            loading.set(false);
+        });
+    };
     let show_result = {
         let (name, input) = rerun_input.clone();
         move |_| {
@@ -70,7 +105,10 @@ pub fn ToolStepView(step: ToolStep) -> impl IntoView {
                     <span class="tool-name">{move || title(i18n, &name)}</span>
                     <span class="muted small">{status}</span>
                 </summary>
-                {sql.clone().map(|sql| view! { <pre class="sql"><code>{sql}</code></pre> })}
+                {sql.is_some().then(|| {
+                    let shown_sql = shown_sql.clone();
+                    view! { <pre class="sql"><code>{shown_sql}</code></pre> }
+                })}
                 {(sql.is_none()).then(|| view! { <pre class="sql"><code>{step.input.to_string()}</code></pre> })}
                 <div class="step-actions">
                     {sql.clone().map(|sql| {
@@ -78,45 +116,61 @@ pub fn ToolStepView(step: ToolStep) -> impl IntoView {
                             <CopyButton text=Signal::stored(sql) label=move || t_string!(i18n, components.copy_sql) />
                         }
                     })}
-                    {sql.clone().filter(|_| can_rerun && !failed).map(|sql| {
+                    {sql.clone().filter(|_| can_rerun && !failed).map(|_| {
+                        let shown_sql = shown_sql.clone();
                         view! {
                             <form method="post" action="/chat/results.csv" class="inline-form">
-                                <input type="hidden" name="sql" value=sql />
+                                <input type="hidden" name="sql" prop:value=shown_sql />
                                 <button type="submit" class="btn small">{t!(i18n, components.download_csv)}</button>
                             </form>
                         }
                     })}
                 </div>
-            </details>
-            {step
-                .result
-                .iter()
-                .flat_map(|r| r.warnings.clone())
-                .map(|w| {
+                {can_edit.then(|| {
                     view! {
-                        <p class="warning small" role="note" data-testid="lookahead-warning">
-                            <strong>{t!(i18n, components.lookahead)}</strong>
-                            " "
-                            {w}
-                        </p>
+                        <details class="edit-sql" data-testid="edit-sql">
+                            <summary>{t!(i18n, components.edit_sql)}</summary>
+                            <textarea
+                                class="sql-editor"
+                                rows="6"
+                                spellcheck="false"
+                                aria-label=move || t_string!(i18n, components.edit_sql)
+                                prop:value=move || draft.get()
+                                on:input=move |ev| draft.set(event_target_value(&ev))
+                            ></textarea>
+                            <button type="button" class="btn small" disabled=move || loading.get() on:click=run_edited>
+                                {t!(i18n, components.run_edited)}
+                            </button>
+                        </details>
                     }
-                })
-                .collect_view()}
+                })}
+            </details>
+            {move || edited.get().map(|_| view! { <p class="muted small" data-testid="edited-note">{t!(i18n, components.edited_note)}</p> })}
+            {move || {
+                warnings
+                    .get()
+                    .into_iter()
+                    .map(|w| {
+                        view! {
+                            <p class="warning small" role="note" data-testid="lookahead-warning">
+                                <strong>{t!(i18n, components.lookahead)}</strong>
+                                " "
+                                {w}
+                            </p>
+                        }
+                    })
+                    .collect_view()
+            }}
             {step
                 .result
                 .as_ref()
                 .and_then(|r| r.error.clone())
                 .map(|e| view! { <p class="error small" role="status">{e}</p> })}
             {move || loaded_chart.get().map(|spec| view! { <Chart spec /> })}
-            {
-                let rerun = rerun_input.clone();
-                move || {
-                    loaded_preview
-                        .get()
-                        .filter(|_| !is_chart)
-                        .map(|preview| view! { <DataTable preview rerun=rerun.clone() /> })
-                }
-            }
+            {move || {
+                let rerun = current_input();
+                loaded_preview.get().filter(|_| !is_chart).map(|preview| view! { <DataTable preview rerun /> })
+            }}
             <Show when=move || {
                 can_rerun && !failed && loaded_preview.with(Option::is_none) && loaded_chart.with(Option::is_none)
             }>

@@ -160,7 +160,7 @@ pub async fn rerun(caller: &Caller, name: &str, input: &str, rows: u32) -> Resul
     match name {
         "run_sql" => {
             let result = state.duck.query(sql, rows as usize).await?;
-            Ok(ToolRerun { preview: Some(preview(&result, rows as usize)), chart: None })
+            Ok(ToolRerun { preview: Some(preview(&result, rows as usize)), chart: None, warnings: result.warnings })
         }
         "make_chart" => {
             let schema = state.duck.schema().await?;
@@ -168,7 +168,7 @@ pub async fn rerun(caller: &Caller, name: &str, input: &str, rows: u32) -> Resul
             if outcome.is_error {
                 return Err(AppError::Invalid(outcome.model_text));
             }
-            Ok(ToolRerun { preview: outcome.preview, chart: outcome.chart })
+            Ok(ToolRerun { preview: outcome.preview, chart: outcome.chart, warnings: outcome.warnings })
         }
         other => Err(AppError::Invalid(format!("The step {other:?} cannot be run again."))),
     }
