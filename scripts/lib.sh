@@ -23,3 +23,8 @@ wait_for_http() {
 
 # The server binary cargo-leptos builds (debug profile, shared with the tests).
 server_bin() { echo "$CARGO_TARGET_DIR/debug/tradechat"; }
+
+# The site folder cargo-leptos builds into, as Leptos.toml names it (relative to the repository root).
+leptos_site_root() {
+  awk -F' *= *' '$1 == "site-root" { gsub(/"/, "", $2); print $2; exit }' "$TRADECHAT_ROOT/Leptos.toml"
+}

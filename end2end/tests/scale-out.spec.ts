@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test } from "@playwright/test";
 
-import { address, ask, createAccount, hydrated, lastExchange, signInDialog, watchConsole } from "./support";
+import { ask, hydrated, lastExchange, signUpOnHome, watchConsole } from "./support";
 
 /**
  * A proxy in front of two instances with no stickiness at all: the question goes to the first instance, the
@@ -37,10 +37,7 @@ test("behind a proxy without sticky sessions, an answer streams from the other i
   const page = await context.newPage();
   const console = watchConsole(page);
 
-  await page.goto("/");
-  await hydrated(page);
-  await expect(signInDialog(page)).toBeVisible();
-  await createAccount(page, address("scale-out"));
+  await signUpOnHome(page, "scale-out");
 
   await ask(page, "30-day return of NOVA and LITH");
   const answer = lastExchange(page).getByTestId("answer");

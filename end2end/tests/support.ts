@@ -47,6 +47,16 @@ export async function createAccount(page: Page, email: string) {
   await expect(page.getByTestId("user-label")).toHaveText(email);
 }
 
+/** Opens `/` signed out, as a newcomer does, and creates an account from its sign-in dialog; returns the address. */
+export async function signUpOnHome(page: Page, prefix: string) {
+  await page.goto("/");
+  await hydrated(page);
+  await expect(signInDialog(page)).toBeVisible();
+  const email = address(prefix);
+  await createAccount(page, email);
+  return email;
+}
+
 /** Signs in with a password from the sign-in dialog on the current page. */
 export async function signIn(page: Page, email: string, secret = password) {
   await chooseTab(page, "Password");

@@ -1,6 +1,6 @@
-import { expect, test, type Page } from "@playwright/test";
+import { type Browser, expect, test, type Page } from "@playwright/test";
 
-import { address, ask, createAccount, hydrated, lastExchange, signInDialog, watchConsole } from "./support";
+import { ask, hydrated, lastExchange, signUpOnHome, watchConsole } from "./support";
 
 /**
  * The instance at E2E_XSS_URL talks to a fake Anthropic server (end2end/fake-anthropic.mjs) that answers every
@@ -33,15 +33,20 @@ async function expectInert(page: Page) {
   await expect(answer.locator(".markdown strong").first()).toHaveText("NOVA");
 }
 
-test("hostile model output renders as inert text, streamed and reloaded", async ({ browser }) => {
+/** A page, watched for console errors, on the instance whose model is the fake Anthropic server. */
+async function onFakeModelInstance(browser: Browser) {
   const url = process.env.E2E_XSS_URL;
   expect(url, "scripts/test starts an instance on a fake Anthropic server and passes E2E_XSS_URL").toBeTruthy();
   const context = await browser.newContext({ baseURL: url });
   const page = await context.newPage();
-  const console = watchConsole(page);
+  return { url: url!, context, page, console: watchConsole(page) };
+}
+
+test("hostile model output renders as inert text, streamed and reloaded", async ({ browser }) => {
+  const { url, context, page, console } = await onFakeModelInstance(browser);
   const offsite: string[] = [];
   page.on("request", (request) => {
-    if (!request.url().startsWith(url!)) offsite.push(request.url());
+    if (!request.url().startsWith(url)) offsite.push(request.url());
   });
   const dialogs: string[] = [];
   page.on("dialog", async (dialog) => {
@@ -49,10 +54,7 @@ test("hostile model output renders as inert text, streamed and reloaded", async 
     await dialog.dismiss();
   });
 
-  await page.goto("/");
-  await hydrated(page);
-  await expect(signInDialog(page)).toBeVisible();
-  await createAccount(page, address("xss"));
+  await signUpOnHome(page, "xss");
   await ask(page, "Say something dangerous");
   const answer = lastExchange(page).getByTestId("answer");
   await expect(answer).toContainText("third", { timeout: 30_000 });
@@ -75,14 +77,8 @@ test("hostile model output renders as inert text, streamed and reloaded", async 
 });
 
 test("a query that decides with the next bar runs, and its step says so, live and from the log", async ({ browser }) => {
-  const url = process.env.E2E_XSS_URL;
-  expect(url, "scripts/test passes E2E_XSS_URL").toBeTruthy();
-  const context = await browser.newContext({ baseURL: url });
-  const page = await context.newPage();
-  const console = watchConsole(page);
-  await page.goto("/");
-  await hydrated(page);
-  await createAccount(page, address("lookahead"));
+  const { context, page, console } = await onFakeModelInstance(browser);
+  await signUpOnHome(page, "lookahead");
   await ask(page, "Which days came before a rise? (look-ahead demo)");
   const exchange = lastExchange(page);
   await expect(exchange.getByTestId("answer")).toContainText("used the next bar", { timeout: 30_000 });

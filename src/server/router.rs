@@ -24,7 +24,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    let pkg_prefix = format!("/{}/", options.site_pkg_dir.trim_matches('/'));
+    let pkg_prefix: Arc<str> = format!("/{}/", options.site_pkg_dir.trim_matches('/')).into();
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(crate::server::metrics::endpoint))
@@ -46,7 +46,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), auth::session::authenticate))
         .layer(middleware::from_fn(auth::csrf::refuse_cross_site_writes))
         .layer(middleware::from_fn(security::common_headers))
-        .layer(middleware::from_fn(move |request, next| site::cache_headers(pkg_prefix.clone(), request, next)))
+        .layer(middleware::from_fn_with_state(pkg_prefix, site::cache_headers))
         .layer(middleware::map_response(forms::tidy_redirect))
         .layer(
             ServiceBuilder::new()

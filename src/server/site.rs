@@ -7,8 +7,9 @@
 //! scripts set `LEPTOS_SITE_ADDR`), and without any `Leptos.toml` the settings come from them alone, as under
 //! `cargo leptos serve`. cargo-leptos keeps its build settings in Cargo.toml; a test keeps the two in agreement.
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -93,8 +94,12 @@ fn is_hashed(path: &str) -> bool {
 
 /// Cache headers for static files: hashed files under the package folder are immutable for a year; other files
 /// (the favicon, unhashed builds) are revalidated on each use. Pages and APIs are left as their handlers set them.
-pub async fn cache_headers(pkg_prefix: String, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+/// `pkg_prefix` is the package folder's URL prefix (`/pkg/`). The path is judged before the request moves on, so
+/// nothing is copied per request.
+pub async fn cache_headers(State(pkg_prefix): State<Arc<str>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let under_pkg = path.starts_with(&*pkg_prefix);
+    let immutable = under_pkg && is_hashed(path);
     let mut response = next.run(request).await;
     if !response.status().is_success() || response.headers().contains_key(header::CACHE_CONTROL) {
         return response;
@@ -103,11 +108,11 @@ pub async fn cache_headers(pkg_prefix: String, request: Request, next: Next) -> 
         response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
             !ct.starts_with("text/html") && !ct.starts_with("text/event-stream") && !ct.contains("json")
         });
-    if path.starts_with(&pkg_prefix) && is_hashed(&path) {
+    if immutable {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
-    } else if is_static && (path.starts_with(&pkg_prefix) || response.headers().contains_key(header::LAST_MODIFIED)) {
+    } else if is_static && (under_pkg || response.headers().contains_key(header::LAST_MODIFIED)) {
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
     response

@@ -271,7 +271,10 @@ async fn make_chart(duck: &Duck, input: &Value, started: Instant) -> ToolOutcome
         y_names.join(", "),
         if result.truncated() { " Only the first 10 000 rows are drawn." } else { "" }
     );
-    let summary = result.warnings.iter().fold(summary, |text, w| format!("{text}\nwarning (look-ahead bias): {w}"));
+    let summary = match result.warnings_for_model() {
+        warnings if warnings.is_empty() => summary,
+        warnings => format!("{summary}\n{}", warnings.trim_end()),
+    };
     ToolOutcome {
         model_text: summary,
         is_error: false,

@@ -378,19 +378,27 @@ struct Found {
 }
 
 fn walk(node: &Value, out: &mut Found) {
+    each_node(node, &mut |n| {
+        if let Some(name) = n.get("function_name").and_then(Value::as_str) {
+            out.functions.push(name.to_owned());
+        }
+        if n.get("type").and_then(Value::as_str) == Some("BASE_TABLE")
+            && let Some(name) = n.get("table_name").and_then(Value::as_str)
+        {
+            out.tables.push(name.to_owned());
+        }
+    });
+}
+
+/// Calls `f` on every object node of a syntax tree, parents before children (the statement guard's walk and the
+/// look-ahead review's).
+pub(super) fn each_node<'a>(node: &'a Value, f: &mut impl FnMut(&'a Value)) {
     match node {
         Value::Object(map) => {
-            if let Some(name) = map.get("function_name").and_then(Value::as_str) {
-                out.functions.push(name.to_owned());
-            }
-            if map.get("type").and_then(Value::as_str) == Some("BASE_TABLE")
-                && let Some(name) = map.get("table_name").and_then(Value::as_str)
-            {
-                out.tables.push(name.to_owned());
-            }
-            map.values().for_each(|v| walk(v, out));
+            f(node);
+            map.values().for_each(|v| each_node(v, f));
         }
-        Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| each_node(v, f)),
         _ => {}
     }
 }

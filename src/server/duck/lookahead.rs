@@ -19,6 +19,8 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::guard::each_node as walk;
+
 /// What a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rule {
@@ -116,23 +118,6 @@ pub fn review(tree: &Value) -> Vec<Finding> {
         if signal_on_close && uses_same_bar_return {
             add(Rule::SameBarSignal);
         }
-        if let Some(checks) = node["select_list"].as_array() {
-            for item in checks {
-                walk(item, &mut |n| {
-                    if n["class"] == "CASE" {
-                        for check in n["case_checks"].as_array().into_iter().flatten() {
-                            if compares_current_level(&check["when_expr"], &current_level)
-                                && any(&check["then_expr"], &|t| {
-                                    is_same_bar_return(t) || refers_to(t, &same_bar_return)
-                                })
-                            {
-                                add(Rule::SameBarSignal);
-                            }
-                        }
-                    }
-                });
-            }
-        }
     }
 
     if reads_table(tree, "positions") && has_fixed_past_end(tree) && reads_bars(tree) {
@@ -143,28 +128,11 @@ pub fn review(tree: &Value) -> Vec<Finding> {
 
 /// Every `SELECT_NODE` in the tree (CTEs, subqueries, set operations, joins' subqueries).
 fn collect_selects<'a>(node: &'a Value, out: &mut Vec<&'a Value>) {
-    match node {
-        Value::Object(map) => {
-            if map.get("type").and_then(Value::as_str) == Some("SELECT_NODE") {
-                out.push(node);
-            }
-            map.values().for_each(|v| collect_selects(v, out));
+    walk(node, &mut |n| {
+        if n["type"] == "SELECT_NODE" {
+            out.push(n);
         }
-        Value::Array(items) => items.iter().for_each(|v| collect_selects(v, out)),
-        _ => {}
-    }
-}
-
-/// Calls `f` on `node` and every node below it.
-fn walk<'a>(node: &'a Value, f: &mut impl FnMut(&'a Value)) {
-    match node {
-        Value::Object(map) => {
-            f(node);
-            map.values().for_each(|v| walk(v, f));
-        }
-        Value::Array(items) => items.iter().for_each(|v| walk(v, f)),
-        _ => {}
-    }
+    });
 }
 
 /// Whether `pred` holds for `node` or a node below it, not looking inside nested queries (their own selects are
@@ -347,7 +315,8 @@ fn compares_current_level(decision: &Value, current: &HashSet<String>) -> bool {
     })
 }
 
-/// The conditions of a select node that choose or weight rows: WHERE, HAVING, QUALIFY and join conditions.
+/// The conditions of a select node that choose or weight rows: WHERE, HAVING, QUALIFY, join conditions and the
+/// unlagged `CASE WHEN`s of its select list.
 fn decisions(node: &Value) -> Vec<&Value> {
     let mut out: Vec<&Value> =
         ["where_clause", "having", "qualify"].iter().map(|k| &node[*k]).filter(|v| !v.is_null()).collect();

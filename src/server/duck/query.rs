@@ -88,10 +88,13 @@ impl QueryResult {
         } else {
             out.push_str(&format!("({} rows)\n", self.total_rows));
         }
-        for warning in &self.warnings {
-            out.push_str(&format!("warning (look-ahead bias): {warning}\n"));
-        }
+        out.push_str(&self.warnings_for_model());
         out
+    }
+
+    /// The look-ahead warnings as the model reads them, one `warning (look-ahead bias): …` line each.
+    pub fn warnings_for_model(&self) -> String {
+        self.warnings.iter().map(|w| format!("warning (look-ahead bias): {w}\n")).collect()
     }
 }
 

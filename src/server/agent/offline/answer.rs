@@ -4,135 +4,117 @@ use serde_json::Value;
 
 use super::question::{Intent, Lang};
 
-/// The final turn: an answer written from the tool results, in the question's language.
+/// The final turn: an answer written from the tool results, in the question's language. Each shape reads its cells
+/// once; the language only picks the wording.
 pub(super) fn answer(intent: Intent, lang: Lang, results: &[(&str, bool)]) -> String {
-    let ru = lang == Lang::Ru;
+    let say = |en: String, ru: String| if lang == Lang::Ru { ru } else { en };
     if let Some((error, _)) = results.iter().find(|(_, is_error)| *is_error) {
-        return if ru {
-            format!("Не удалось получить это из базы данных: {error}")
-        } else {
-            format!("I could not get that from the database: {error}")
-        };
+        return say(
+            format!("I could not get that from the database: {error}"),
+            format!("Не удалось получить это из базы данных: {error}"),
+        );
     }
     let (columns, rows) = parse_result(results[0].0);
     if rows.is_empty() && !matches!(intent, Intent::Chart(..)) {
-        return if ru {
-            "В базе нет данных для этого запроса (проверьте тикер и период, за который есть данные).".into()
-        } else {
-            "The database has no data for that (check the symbol and the dates covered).".into()
-        };
+        return say(
+            "The database has no data for that (check the symbol and the dates covered).".into(),
+            "В базе нет данных для этого запроса (проверьте тикер и период, за который есть данные).".into(),
+        );
     }
+    let first = |i: usize| rows.first().map(|r| cell(&r[i])).unwrap_or_default();
     match intent {
         Intent::Price(_) => {
             let mut text = String::new();
             for row in &rows {
-                let c = |i: usize| row.get(i).map(cell).unwrap_or_default();
-                text.push_str(&if ru {
-                    format!(
-                        "**{}** закрылся на **{}** {} (открытие {}, максимум {}, минимум {}, объём {}).\n\n",
-                        c(0),
-                        c(5),
-                        c(1),
-                        c(2),
-                        c(3),
-                        c(4),
-                        c(6)
-                    )
-                } else {
+                let c: Vec<String> = (0..7).map(|i| row.get(i).map(cell).unwrap_or_default()).collect();
+                text.push_str(&say(
                     format!(
                         "**{}** closed at **{}** on {} (open {}, high {}, low {}, volume {}).\n\n",
-                        c(0),
-                        c(5),
-                        c(1),
-                        c(2),
-                        c(3),
-                        c(4),
-                        c(6)
-                    )
-                });
+                        c[0], c[5], c[1], c[2], c[3], c[4], c[6]
+                    ),
+                    format!(
+                        "**{}** закрылся на **{}** {} (открытие {}, максимум {}, минимум {}, объём {}).\n\n",
+                        c[0], c[5], c[1], c[2], c[3], c[4], c[6]
+                    ),
+                ));
             }
-            text.push_str(if ru {
-                "Цены — последний дневной бар в базе."
-            } else {
-                "Prices are the latest daily bar in the database."
-            });
+            text.push_str(&say(
+                "Prices are the latest daily bar in the database.".into(),
+                "Цены — последний дневной бар в базе.".into(),
+            ));
             text
         }
         Intent::Returns(_, days, label) => {
-            let table = markdown_table(&columns, &rows);
-            let from = rows.first().map(|r| cell(&r[1])).unwrap_or_default();
-            let to = rows.first().map(|r| cell(&r[2])).unwrap_or_default();
-            if ru {
-                let period = if days == 0 { label } else { format!("за {label}") };
-                format!("Доходность {period}, от закрытия до закрытия:\n\n{table}\nОкно: с {from} по {to}.")
-            } else {
+            let (table, from, to) = (markdown_table(&columns, &rows), first(1), first(2));
+            let period = if days == 0 { label.clone() } else { format!("за {label}") };
+            say(
                 format!(
                     "Returns over the last {label}, close to close:\n\n{table}\nThe window runs from {from} to {to}."
-                )
-            }
+                ),
+                format!("Доходность {period}, от закрытия до закрытия:\n\n{table}\nОкно: с {from} по {to}."),
+            )
         }
-        Intent::Movers if ru => format!(
-            "Самые сильные движения {} (изменение от закрытия до закрытия):\n\n{}",
-            rows.first().map(|r| cell(&r[1])).unwrap_or_default(),
-            markdown_table(&columns, &rows)
-        ),
-        Intent::Portfolio if ru => {
-            let (_, pnl_rows) = results.get(1).map(|(t, _)| parse_result(t)).unwrap_or_default();
-            let day = pnl_rows
-                .first()
-                .map(|r| format!("\n\nP&L портфеля за {} составил **{}** USD.", cell(&r[0]), cell(&r[1])))
-                .unwrap_or_default();
-            format!("Ваши демо-счета по последней цене закрытия:\n\n{}{day}", markdown_table(&columns, &rows))
+        Intent::Movers => {
+            let (day, table) = (first(1), markdown_table(&columns, &rows));
+            say(
+                format!("The biggest moves on {day} (close-to-close change):\n\n{table}"),
+                format!("Самые сильные движения {day} (изменение от закрытия до закрытия):\n\n{table}"),
+            )
         }
-        Intent::Vwap(_) if ru => format!("VWAP по минутным барам:\n\n{}", markdown_table(&columns, &rows)),
-        Intent::Chart(symbols, _) if ru => match rows.first() {
-            Some(r) => format!(
-                "Вот **{}** с {} по {}: от {} до {} (диапазон {} – {}).\n\n{}",
-                symbols[0],
-                cell(&r[0]),
-                cell(&r[1]),
-                cell(&r[2]),
-                cell(&r[3]),
-                cell(&r[4]),
-                cell(&r[5]),
-                if results.get(1).is_some_and(|(t, _)| t.starts_with("Chart")) {
-                    "График — выше."
-                } else {
-                    ""
-                }
-            ),
-            None => format!("Для {} нет истории цен, чтобы построить график.", symbols[0]),
-        },
-        Intent::Movers => format!(
-            "The biggest moves on {} (close-to-close change):\n\n{}",
-            rows.first().map(|r| cell(&r[1])).unwrap_or_default(),
-            markdown_table(&columns, &rows)
-        ),
         Intent::Portfolio => {
             let (_, pnl_rows) = results.get(1).map(|(t, _)| parse_result(t)).unwrap_or_default();
             let day = pnl_rows
                 .first()
-                .map(|r| format!("\n\nOn {} the portfolio's P&L for the day was **{}** USD.", cell(&r[0]), cell(&r[1])))
+                .map(|r| {
+                    let (date, pnl) = (cell(&r[0]), cell(&r[1]));
+                    say(
+                        format!("\n\nOn {date} the portfolio's P&L for the day was **{pnl}** USD."),
+                        format!("\n\nP&L портфеля за {date} составил **{pnl}** USD."),
+                    )
+                })
                 .unwrap_or_default();
-            format!("Your demo accounts, valued at the latest close:\n\n{}{day}", markdown_table(&columns, &rows))
+            let table = markdown_table(&columns, &rows);
+            say(
+                format!("Your demo accounts, valued at the latest close:\n\n{table}{day}"),
+                format!("Ваши демо-счета по последней цене закрытия:\n\n{table}{day}"),
+            )
         }
-        Intent::Vwap(_) => format!("VWAP from one-minute bars:\n\n{}", markdown_table(&columns, &rows)),
+        Intent::Vwap(_) => {
+            let table = markdown_table(&columns, &rows);
+            say(format!("VWAP from one-minute bars:\n\n{table}"), format!("VWAP по минутным барам:\n\n{table}"))
+        }
         Intent::Chart(symbols, _) => {
-            let chart_note = results.get(1).map(|(t, _)| *t).unwrap_or_default();
-            match rows.first() {
-                Some(r) => format!(
-                    "Here is **{}** from {} to {}: it went from {} to {} (range {} – {}).\n\n{}",
-                    symbols[0],
-                    cell(&r[0]),
-                    cell(&r[1]),
-                    cell(&r[2]),
-                    cell(&r[3]),
-                    cell(&r[4]),
-                    cell(&r[5]),
-                    if chart_note.starts_with("Chart") { "The chart is above." } else { "" }
-                ),
-                None => format!("There is no price history for {} to chart.", symbols[0]),
+            let symbol = &symbols[0];
+            if rows.is_empty() {
+                return say(
+                    format!("There is no price history for {symbol} to chart."),
+                    format!("Для {symbol} нет истории цен, чтобы построить график."),
+                );
             }
+            let c: Vec<String> = (0..6).map(first).collect();
+            let drawn = results.get(1).is_some_and(|(t, _)| t.starts_with("Chart"));
+            say(
+                format!(
+                    "Here is **{symbol}** from {} to {}: it went from {} to {} (range {} – {}).\n\n{}",
+                    c[0],
+                    c[1],
+                    c[2],
+                    c[3],
+                    c[4],
+                    c[5],
+                    if drawn { "The chart is above." } else { "" }
+                ),
+                format!(
+                    "Вот **{symbol}** с {} по {}: от {} до {} (диапазон {} – {}).\n\n{}",
+                    c[0],
+                    c[1],
+                    c[2],
+                    c[3],
+                    c[4],
+                    c[5],
+                    if drawn { "График — выше." } else { "" }
+                ),
+            )
         }
         Intent::Unknown => capabilities(lang),
     }
