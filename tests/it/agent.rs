@@ -266,7 +266,7 @@ async fn a_provider_that_never_answers_times_out() {
     let request = ModelRequest {
         system: "s".into(),
         messages: vec![Message::text(Role::User, "hi")],
-        tools: Vec::new(),
+        tools: Vec::new().into(),
         max_tokens: 100,
         tool_use: true,
     };

@@ -1,5 +1,7 @@
 //! The model interface the agent loop talks to. Provider-neutral types (shaped after the Anthropic Messages API,
 //! which they map onto one-to-one); implementations: [`super::anthropic`] and [`super::offline`].
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -71,8 +73,8 @@ pub struct ModelRequest {
     pub system: String,
     /// The conversation so far.
     pub messages: Vec<Message>,
-    /// Tools on offer.
-    pub tools: Vec<ToolSpec>,
+    /// Tools on offer (shared: the same list every round).
+    pub tools: Arc<[ToolSpec]>,
     /// Whether the model may call a tool in this turn. When not, the tools stay declared (Anthropic refuses a
     /// history with tool blocks but no tools) and the provider is told not to use them.
     pub tool_use: bool,

@@ -1,7 +1,7 @@
 //! The agent's tools: `describe_schema`, `run_sql` (through the guarded query layer) and `make_chart` (a query
 //! result turned into a chart spec for the UI). Tool results are data for the model, size-capped; failures go back
 //! as `is_error` results so the model can correct itself.
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -51,8 +51,13 @@ impl ToolOutcome {
     }
 }
 
-/// The tools' input schemas and descriptions.
-pub fn specs() -> Vec<ToolSpec> {
+/// The tools' input schemas and descriptions, built once: every model round of every run offers the same ones.
+pub fn specs() -> Arc<[ToolSpec]> {
+    static SPECS: LazyLock<Arc<[ToolSpec]>> = LazyLock::new(|| build_specs().into());
+    Arc::clone(&SPECS)
+}
+
+fn build_specs() -> Vec<ToolSpec> {
     vec![
         ToolSpec {
             name: "describe_schema".into(),
@@ -100,7 +105,7 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
         "describe_schema" => {
             let text = match input.get("table").and_then(Value::as_str) {
                 Some(table) => match schema.relation(table) {
-                    Some(r) => SchemaSummary { relations: vec![r.clone()] }.to_prompt(),
+                    Some(r) => SchemaSummary::new(vec![r.clone()]).to_prompt(),
                     None => {
                         let names: Vec<&str> = schema.relations.iter().map(|r| r.name.as_str()).collect();
                         return ToolOutcome::error(
@@ -112,7 +117,7 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
                 None => schema.to_prompt(),
             };
             ToolOutcome {
-                model_text: cap(text, MODEL_BYTES * 2),
+                model_text: cap(text.to_string(), MODEL_BYTES * 2),
                 is_error: false,
                 rows: None,
                 preview: None,

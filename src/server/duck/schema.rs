@@ -1,6 +1,7 @@
 //! Schema introspection for the model: relations, columns with types and comments, row counts and a few sample
 //! values — whatever database `DATABASE_PATH` holds. Computed once per file version (see `Duck::schema`).
 use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
 
 use duckdb::Connection;
 use serde::{Deserialize, Serialize};
@@ -40,15 +41,36 @@ pub struct Relation {
 }
 
 /// The database's schema as the model is told it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaSummary {
     /// Tables, then views, by name.
     pub relations: Vec<Relation>,
+    /// [`Self::to_prompt`]'s text, written on first use: every run's system prompt and every whole-schema
+    /// `describe_schema` call share it, and a summary lives as long as its file version (see `Duck::schema`).
+    #[serde(skip)]
+    prompt: OnceLock<Arc<str>>,
 }
 
+impl PartialEq for SchemaSummary {
+    fn eq(&self, other: &Self) -> bool {
+        self.relations == other.relations
+    }
+}
+
+impl Eq for SchemaSummary {}
+
 impl SchemaSummary {
-    /// Compact text for the system prompt.
-    pub fn to_prompt(&self) -> String {
+    /// A summary of `relations`.
+    pub fn new(relations: Vec<Relation>) -> Self {
+        Self { relations, prompt: OnceLock::new() }
+    }
+
+    /// Compact text for the system prompt, written once per summary.
+    pub fn to_prompt(&self) -> Arc<str> {
+        Arc::clone(self.prompt.get_or_init(|| self.write_prompt().into()))
+    }
+
+    fn write_prompt(&self) -> String {
         let mut out = String::new();
         for r in &self.relations {
             let count = r.row_count.map(|n| format!(", {n} rows")).unwrap_or_default();
@@ -119,7 +141,7 @@ pub(super) fn introspect(conn: &Connection) -> Result<SchemaSummary, DuckError> 
             columns,
         });
     }
-    Ok(SchemaSummary { relations })
+    Ok(SchemaSummary::new(relations))
 }
 
 /// A few distinct values from the first rows of a column (cheap on any table size).
