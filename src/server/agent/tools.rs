@@ -105,7 +105,7 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
         "describe_schema" => {
             let text = match input.get("table").and_then(Value::as_str) {
                 Some(table) => match schema.relation(table) {
-                    Some(r) => SchemaSummary::new(vec![r.clone()]).to_prompt(),
+                    Some(r) => SchemaSummary::relation_prompt(r),
                     None => {
                         let names: Vec<&str> = schema.relations.iter().map(|r| r.name.as_str()).collect();
                         return ToolOutcome::error(
@@ -114,10 +114,10 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
                         );
                     }
                 },
-                None => schema.to_prompt(),
+                None => schema.to_prompt().to_string(),
             };
             ToolOutcome {
-                model_text: cap(text.to_string(), MODEL_BYTES * 2),
+                model_text: cap(text, MODEL_BYTES * 2),
                 is_error: false,
                 rows: None,
                 preview: None,

@@ -67,36 +67,42 @@ impl SchemaSummary {
 
     /// Compact text for the system prompt, written once per summary.
     pub fn to_prompt(&self) -> Arc<str> {
-        Arc::clone(self.prompt.get_or_init(|| self.write_prompt().into()))
+        Arc::clone(self.prompt.get_or_init(|| prompt_for(&self.relations).into()))
     }
 
-    fn write_prompt(&self) -> String {
-        let mut out = String::new();
-        for r in &self.relations {
-            let count = r.row_count.map(|n| format!(", {n} rows")).unwrap_or_default();
-            let _ = write!(out, "{} {} ({} columns{count})", r.kind.to_uppercase(), r.name, r.columns.len());
-            if let Some(c) = &r.comment {
-                let _ = write!(out, ": {c}");
-            }
-            out.push('\n');
-            for col in &r.columns {
-                let _ = write!(out, "  - {} {}", col.name, col.type_name);
-                if let Some(c) = &col.comment {
-                    let _ = write!(out, ": {c}");
-                }
-                if !col.samples.is_empty() {
-                    let _ = write!(out, " (e.g. {})", col.samples.join(", "));
-                }
-                out.push('\n');
-            }
-        }
-        out
+    /// The same text for one relation (`describe_schema` with a table).
+    pub fn relation_prompt(relation: &Relation) -> String {
+        prompt_for(std::slice::from_ref(relation))
     }
 
     /// The relation called `name` (case-insensitive).
     pub fn relation(&self, name: &str) -> Option<&Relation> {
         self.relations.iter().find(|r| r.name.eq_ignore_ascii_case(name))
     }
+}
+
+/// Compact text for `relations`, as the system prompt shows them.
+fn prompt_for(relations: &[Relation]) -> String {
+    let mut out = String::new();
+    for r in relations {
+        let count = r.row_count.map(|n| format!(", {n} rows")).unwrap_or_default();
+        let _ = write!(out, "{} {} ({} columns{count})", r.kind.to_uppercase(), r.name, r.columns.len());
+        if let Some(c) = &r.comment {
+            let _ = write!(out, ": {c}");
+        }
+        out.push('\n');
+        for col in &r.columns {
+            let _ = write!(out, "  - {} {}", col.name, col.type_name);
+            if let Some(c) = &col.comment {
+                let _ = write!(out, ": {c}");
+            }
+            if !col.samples.is_empty() {
+                let _ = write!(out, " (e.g. {})", col.samples.join(", "));
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Reads the schema summary from the catalog.
