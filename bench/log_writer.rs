@@ -21,6 +21,7 @@ fn record(user: uuid::Uuid, i: usize) -> ChatLogRecord {
         question: format!("What was the 30-day return of NOVA? ({i})"),
         response: "NOVA returned 4.2 % over the last 30 days, from 182.40 to 190.06.".repeat(4),
         tools_used: serde_json::json!([{"name": "run_sql", "input": {"sql": "SELECT 1"}, "duration_ms": 12, "ok": true, "rows": 1}]),
+        checks: None,
         input_tokens: Some(2_400),
         output_tokens: Some(180),
         cache_creation_tokens: Some(0),

@@ -12,12 +12,22 @@ async function expectInert(page: Page) {
   const answer = lastExchange(page).getByTestId("answer");
   // Every payload sets window.__xss; none may have run.
   expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss ?? null)).toBeNull();
+  // The only elements the server adds are its checked-number buttons: a class, an index and a number as text.
+  const marks = await answer.locator(".markdown button").evaluateAll((nodes) =>
+    nodes.map((n) => [[...n.attributes].map((a) => `${a.name}=${a.value}`).join(" "), n.textContent ?? ""]),
+  );
+  for (const [attributes, text] of marks) {
+    expect(attributes).toMatch(/^type=button class=num (checked|unverified) data-check=\d+$/);
+    expect(text).toMatch(/^[-+−$€£₽]*\d[\d.,\s]*(%|[KMB]|\s?\p{L}+\.?)?$/u);
+  }
   // No element the Markdown policy does not allow.
-  const tags = await answer.locator(".markdown *").evaluateAll((nodes) => [...new Set(nodes.map((n) => n.tagName.toLowerCase()))]);
+  const tags = await answer
+    .locator(".markdown *:not(button.num)")
+    .evaluateAll((nodes) => [...new Set(nodes.map((n) => n.tagName.toLowerCase()))]);
   const allowed = ["p", "a", "strong", "em", "del", "code", "pre", "table", "thead", "tbody", "tr", "th", "td", "ol", "ul", "li", "br", "hr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"];
   expect(tags.filter((t) => !allowed.includes(t)), `elements in the answer: ${tags.join(", ")}`).toEqual([]);
   // No attribute but href/rel on links and start on lists; every link is http(s) or mailto and carries the rel.
-  const attributes = await answer.locator(".markdown *").evaluateAll((nodes) =>
+  const attributes = await answer.locator(".markdown *:not(button.num)").evaluateAll((nodes) =>
     nodes.flatMap((n) => [...n.attributes].map((a) => `${n.tagName.toLowerCase()}[${a.name}]`)),
   );
   expect([...new Set(attributes)].filter((a) => !["a[href]", "a[rel]", "ol[start]"].includes(a))).toEqual([]);

@@ -4,6 +4,7 @@
 //! `crate::server`, and maps that module's error into [`AppError`] once.
 mod auth;
 mod chats;
+mod checks;
 mod error;
 mod locale;
 mod metrics;
@@ -23,6 +24,7 @@ pub use chats::{
     conversation_exchanges, delete_conversation, list_conversations, list_saved, remove_saved, rename_conversation,
     rerun_tool, search_history, set_star, update_saved_note,
 };
+pub use checks::{AnswerChecks, CellRef, CheckSource, CheckedNumber, CitedRow, Derivation, Verdict};
 pub use error::AppError;
 pub use locale::{LOCALE_COOKIE, SetLocale, set_locale};
 pub use metrics::WriterMetrics;

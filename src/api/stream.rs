@@ -1,7 +1,7 @@
 //! The chat stream: what `POST /chat/stream` and `GET /chat/runs/{id}/events` send, as Server-Sent Events.
 //!
 //! Each event is `event: <kind>` + `id: <seq>` + `data: <json of RunEvent>` (kinds: `run_started`, `text_delta`,
-//! `tool_call`, `tool_result`, `usage`, `run_error`, `done`; `run_error` rather than `error`, which `EventSource`
+//! `tool_call`, `tool_result`, `usage`, `checked`, `run_error`, `done`; `run_error` rather than `error`, which `EventSource`
 //! reserves for connection failures); `seq` counts from 0 within a run,
 //! so a client that reconnects with `?after=N` (or `Last-Event-ID: N-1`) gets every event from `N` on, once.
 use serde::{Deserialize, Serialize};
@@ -128,6 +128,8 @@ pub enum RunEvent {
         /// Prompt-cache reads.
         cache_read_tokens: u64,
     },
+    /// The answer's numbers, checked against its steps' rows (once the answer is complete, before `Done`).
+    Checked { checks: super::AnswerChecks },
     /// Something went wrong; the run ends (after a `Done`).
     Error {
         /// What the user can read and do.
@@ -156,6 +158,7 @@ impl RunEvent {
             Self::ToolCall { .. } => "tool_call",
             Self::ToolResult { .. } => "tool_result",
             Self::Usage { .. } => "usage",
+            Self::Checked { .. } => "checked",
             Self::Error { .. } => "run_error",
             Self::Done { .. } => "done",
         }

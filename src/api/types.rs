@@ -47,6 +47,9 @@ pub struct SavedChat {
     pub note: Option<String>,
     /// When it was saved.
     pub created_at: DateTime<Utc>,
+    /// The answer's checked numbers, while its log is kept.
+    #[serde(default)]
+    pub checks: Option<super::AnswerChecks>,
 }
 
 /// A conversation in the sidebar or on the history page.
@@ -74,6 +77,9 @@ pub struct Exchange {
     pub response: String,
     /// Tools the agent called: `[{"name", "input", "duration_ms", "ok", "rows"}]`.
     pub tools_used: serde_json::Value,
+    /// Its numbers checked against its steps' rows (complete answers logged since checks exist).
+    #[serde(default)]
+    pub checks: Option<super::AnswerChecks>,
     /// Model name.
     pub model: Option<String>,
     /// Input tokens over all rounds.

@@ -112,7 +112,7 @@ pub fn follow(
         let next = Rc::new(std::cell::Cell::new(after));
         let mut callbacks = Vec::new();
         // One listener per kind, all feeding the same handler: the browser dispatches them in arrival order.
-        for kind in ["run_started", "text_delta", "tool_call", "tool_result", "usage", "run_error", "done"] {
+        for kind in ["run_started", "text_delta", "tool_call", "tool_result", "usage", "checked", "run_error", "done"] {
             let on_event = Rc::clone(&on_event);
             let on_connection = Rc::clone(&on_connection);
             let source_for_close = source.clone();

@@ -11,6 +11,7 @@
 //! - [`telemetry`] and [`shutdown`] — logs and signals; [`metrics`] — the operator's `/metrics`.
 pub mod agent;
 pub mod auth;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod demo_data;

@@ -13,18 +13,7 @@ use tradechat::server::agent::{AgentLimits, TradingAgent};
 use tradechat::server::config::DuckConfig;
 use tradechat::server::duck::Duck;
 
-use crate::helpers::{AppOptions, TestUser, demo_duckdb, model_env, read_sse, spawn_app_with};
-
-fn duck() -> Duck {
-    Duck::new(DuckConfig {
-        path: demo_duckdb().to_path_buf(),
-        memory_limit: "512MB".into(),
-        threads: 2,
-        max_temp_directory_size: "64MB".into(),
-        query_timeout: Duration::from_secs(10),
-        max_concurrent_queries: 4,
-    })
-}
+use crate::helpers::{AppOptions, TestUser, demo_duck as duck, demo_duckdb, model_env, read_sse, spawn_app_with};
 
 fn client(fake: &FakeAnthropic) -> Arc<AnthropicClient> {
     Arc::new(

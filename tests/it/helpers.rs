@@ -48,6 +48,18 @@ pub fn demo_duckdb() -> &'static Path {
     path
 }
 
+/// A DuckDB handle on [`demo_duckdb`], as the agent's tests use it.
+pub fn demo_duck() -> tradechat::server::duck::Duck {
+    tradechat::server::duck::Duck::new(tradechat::server::config::DuckConfig {
+        path: demo_duckdb().to_path_buf(),
+        memory_limit: "512MB".into(),
+        threads: 2,
+        max_temp_directory_size: "64MB".into(),
+        query_timeout: std::time::Duration::from_secs(10),
+        max_concurrent_queries: 4,
+    })
+}
+
 /// A running server for one test.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -174,6 +186,7 @@ pub fn log_record(id: i64, user: uuid::Uuid, question: &str) -> tradechat::serve
         question: question.to_owned(),
         response: format!("answer to {question}"),
         tools_used: serde_json::json!([{"name": "run_sql", "input": {"sql": "SELECT 1"}, "duration_ms": 3}]),
+        checks: None,
         input_tokens: Some(100),
         output_tokens: Some(20),
         cache_creation_tokens: None,

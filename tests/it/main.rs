@@ -3,6 +3,7 @@
 mod agent;
 mod auth_flows;
 mod auth_tokens;
+mod checks;
 mod demo_data;
 mod drain;
 mod duck;

@@ -2,6 +2,7 @@
 //! with model, tokens, cost and the ⭐.
 use leptos::prelude::*;
 
+use super::checks::{self, CheckPanel, ChecksSummary};
 use super::state::{ExchangeView, Part, Phase};
 use crate::api::RunEnd;
 use crate::app::components::copy_button::CopyButton;
@@ -10,9 +11,10 @@ use crate::app::components::tool_step::ToolStepView;
 use crate::app::locale::{Locale, number, t, t_string, use_i18n};
 use crate::app::markdown;
 
-/// Part `i` of the answer: its Markdown (re-rendered as it grows) or its tool step.
+/// Part `i` of the answer: its Markdown (re-rendered as it grows, its numbers marked once checked) or its tool
+/// step. A click on a marked number selects its check.
 #[component]
-fn AnswerPart(exchange: Signal<ExchangeView>, i: usize) -> impl IntoView {
+fn AnswerPart(exchange: Signal<ExchangeView>, i: usize, selected: RwSignal<Option<usize>>) -> impl IntoView {
     let step = exchange.with_untracked(|e| match e.parts.get(i) {
         Some(Part::Step(s)) => e.steps.get(*s).cloned(),
         _ => None,
@@ -22,11 +24,16 @@ fn AnswerPart(exchange: Signal<ExchangeView>, i: usize) -> impl IntoView {
         None => {
             let html = Memo::new(move |_| {
                 exchange.with(|e| match e.parts.get(i) {
-                    Some(Part::Text(text)) => markdown::render(text),
+                    Some(Part::Text(text)) => markdown::render_marked(text, &checks::marks_for(e, i, text.len())),
                     _ => String::new(),
                 })
             });
-            view! { <div class="markdown" inner_html=move || html.get()></div> }.into_any()
+            let on_click = move |ev: leptos::ev::MouseEvent| {
+                if let Some(index) = checks::clicked_check(&ev) {
+                    selected.set(Some(index));
+                }
+            };
+            view! { <div class="markdown" on:click=on_click inner_html=move || html.get()></div> }.into_any()
         }
     }
 }
@@ -82,6 +89,8 @@ pub fn ExchangeCard(
     // fires while a later answer streams, and rebuilding would drop the star's own state (saved, note editor).
     let star = Memo::new(move |_| exchange.with(|e| (!e.is_streaming()).then(|| (e.chat_log_id, e.saved.clone()))));
     let marked = in_context.clone();
+    // The checked number whose panel is open.
+    let selected = RwSignal::new(None::<usize>);
     view! {
         <article class="exchange" class:in-context=marked data-testid="exchange">
             <div class="question">
@@ -102,15 +111,21 @@ pub fn ExchangeCard(
                 <For
                     each=parts
                     key=|(_, key)| key.clone()
-                    children=move |(i, _)| view! { <AnswerPart exchange i /> }
+                    children=move |(i, _)| view! { <AnswerPart exchange i selected /> }
                 />
                 <Show when=streaming>
                     <span class="cursor" aria-hidden="true"></span>
                 </Show>
                 {move || exchange.with(|e| e.error.clone()).map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <CheckPanel
+                    text=Signal::derive(move || exchange.with(|e| e.text.clone()))
+                    checks=Signal::derive(move || exchange.with(|e| e.checks.clone()))
+                    selected
+                />
             </div>
             <footer class="exchange-foot">
                 <span class="muted small" data-testid="answer-meta">{footer}</span>
+                <ChecksSummary checks=Signal::derive(move || exchange.with(|e| e.checks.clone())) />
                 <Show when=move || !streaming() && exchange.with(|e| !e.text.is_empty())>
                     <CopyButton text=Signal::derive(move || exchange.with(|e| e.text.clone())) label=Signal::derive(move || t_string!(i18n, chat.copy_answer)) />
                 </Show>

@@ -1,5 +1,6 @@
 //! The chat page: the conversation's stored exchanges (server-rendered), live answers streamed from the agent,
 //! re-attachment to a run still going after a reload, the composer and the conversations sidebar.
+pub mod checks;
 mod composer;
 mod exchange;
 mod sidebar;

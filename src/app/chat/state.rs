@@ -1,7 +1,7 @@
 //! The view model of one exchange (question + answer), built from stored history or from a live run's events.
 use serde_json::Value;
 
-use crate::api::{ChartSpec, Exchange, RunEnd, RunEvent, SavedRef, TablePreview};
+use crate::api::{AnswerChecks, ChartSpec, Exchange, RunEnd, RunEvent, SavedRef, TablePreview};
 use crate::domain::RunStatus;
 
 /// A tool step as shown inline.
@@ -77,6 +77,8 @@ pub struct ExchangeView {
     pub error: Option<String>,
     /// ⭐ state.
     pub saved: Option<SavedRef>,
+    /// Its numbers checked against its steps' rows, once the answer is complete.
+    pub checks: Option<AnswerChecks>,
 }
 
 impl ExchangeView {
@@ -95,6 +97,7 @@ impl ExchangeView {
             phase: Phase::Streaming,
             error: None,
             saved: None,
+            checks: None,
         }
     }
 
@@ -148,6 +151,7 @@ impl ExchangeView {
             }),
             error: e.error.clone(),
             saved: e.saved.clone(),
+            checks: e.checks.clone(),
         }
     }
 
@@ -179,6 +183,7 @@ impl ExchangeView {
                 self.input_tokens = input_tokens;
                 self.output_tokens = output_tokens;
             }
+            RunEvent::Checked { checks } => self.checks = Some(checks),
             RunEvent::Error { message } => self.error = Some(message),
             RunEvent::Done { status, chat_log_id, input_tokens, output_tokens, cost } => {
                 self.phase = Phase::Ended(status);
@@ -196,6 +201,17 @@ impl ExchangeView {
             Some(Part::Step(s)) => format!("s{i}-{}", self.steps.get(*s).is_some_and(|s| s.result.is_some())),
             _ => format!("t{i}"),
         }
+    }
+
+    /// Where text part `i` starts in [`Self::text`] (the text parts, in order, make up the whole answer).
+    pub fn text_offset(&self, i: usize) -> usize {
+        self.parts[..i.min(self.parts.len())]
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.len(),
+                Part::Step(_) => 0,
+            })
+            .sum()
     }
 
     /// Whether the answer is still being written.

@@ -9,7 +9,8 @@ use crate::app::locale::{t, use_i18n};
 /// Rows shown before "show more".
 const INITIAL_ROWS: usize = 10;
 
-fn cell_text(v: &Value) -> String {
+/// A cell as the table shows it.
+pub fn cell_text(v: &Value) -> String {
     match v {
         Value::Null => "NULL".into(),
         Value::String(s) => s.clone(),

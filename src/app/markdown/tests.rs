@@ -1,4 +1,4 @@
-use super::{LINK_REL, render};
+use super::{LINK_REL, Mark, render, render_marked};
 
 /// The XSS corpus the end-to-end suite also streams as a model's answer: one case per `===` section.
 const CORPUS: &str = include_str!("../../../tests/fixtures/xss-corpus.md");
@@ -127,4 +127,33 @@ fn what_is_refused_is_still_shown_as_text() {
     assert_eq!(render("![a chart of NOVA](https://evil.example/x.png)"), "<p>a chart of NOVA</p>\n");
     assert_eq!(render("[run me](javascript:alert(1))"), "<p>run me</p>\n");
     assert_eq!(render("```rust\nlet x = 1;\n```"), "<pre><code>let x = 1;\n</code></pre>\n");
+}
+
+#[test]
+fn marked_numbers_become_buttons_around_exactly_their_text_and_nothing_else_changes() {
+    let md = "NOVA closed at **105.25** (+4.2%).\n\n| sym | close |\n|---|---|\n| QBIT | 7.5 |\n";
+    let at = |needle: &str| md.find(needle).expect("in the text");
+    let marks = [
+        Mark { start: at("105.25"), end: at("105.25") + 6, index: 0, checked: true },
+        Mark { start: at("+4.2%"), end: at("+4.2%") + 5, index: 1, checked: false },
+        Mark { start: at("7.5"), end: at("7.5") + 3, index: 2, checked: true },
+    ];
+    let html = render_marked(md, &marks);
+    assert!(
+        html.contains(r#"<strong><button type="button" class="num checked" data-check="0">105.25</button></strong>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"(<button type="button" class="num unverified" data-check="1">+4.2%</button>)"#), "{html}");
+    assert!(
+        html.contains(r#"<td><button type="button" class="num checked" data-check="2">7.5</button></td>"#),
+        "{html}"
+    );
+    // Without the buttons it is the plain rendering.
+    let unmarked = html.replace(r#"<button type="button" class="num checked" data-check="0">"#, "");
+    let unmarked = unmarked.replace(r#"<button type="button" class="num unverified" data-check="1">"#, "");
+    let unmarked = unmarked.replace(r#"<button type="button" class="num checked" data-check="2">"#, "");
+    assert_eq!(unmarked.replace("</button>", ""), render(md));
+    // A mark across a tag boundary, or past the text, is left out rather than breaking the markup.
+    let across = [Mark { start: at("at **"), end: at("105.25") + 2, index: 0, checked: true }];
+    assert_eq!(render_marked(md, &across), render(md));
 }

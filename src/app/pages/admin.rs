@@ -10,9 +10,9 @@ use crate::api::{
     AdminDashboard, ChartKind, ChartSeries, ChartSpec, Exchange, SetUserLimits, admin_exchange, fetch_admin_dashboard,
 };
 use crate::app::auth::RequireUser;
+use crate::app::chat::checks::CheckedMarkdown;
 use crate::app::components::chart::Chart;
 use crate::app::locale::{Locale, date_time_short, number, t, t_string, use_i18n};
-use crate::app::markdown;
 
 /// `/admin`.
 #[component]
@@ -316,7 +316,7 @@ fn ExchangeLink(chat_log_id: i64) -> impl IntoView {
         >
             {move || match loaded.get() {
                 Some(Ok(e)) => {
-                    view! { <div class="markdown" inner_html=markdown::render(&e.response)></div> }.into_any()
+                    view! { <CheckedMarkdown text=e.response checks=e.checks /> }.into_any()
                 }
                 Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
                 None => ().into_any(),

@@ -6,10 +6,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{Exchange, search_history};
 use crate::app::auth::RequireUser;
+use crate::app::chat::checks::CheckedMarkdown;
 use crate::app::components::pager::{Pager, page_of};
 use crate::app::components::search_form::SearchForm;
 use crate::app::locale::{date_time, t, t_string, use_i18n};
-use crate::app::markdown;
 
 /// `/history`.
 #[component]
@@ -115,7 +115,6 @@ fn ConversationGroup(group: Group) -> impl IntoView {
 #[component]
 fn HistoryItem(exchange: Exchange) -> impl IntoView {
     let i18n = use_i18n();
-    let html = markdown::render(&exchange.response);
     let at = exchange.created_at;
     let when = move || date_time(i18n.get_locale(), at);
     let starred = exchange.saved.is_some();
@@ -130,7 +129,7 @@ fn HistoryItem(exchange: Exchange) -> impl IntoView {
             </div>
             <details>
                 <summary>{t!(i18n, pages.answer)}</summary>
-                <div class="markdown" inner_html=html></div>
+                <CheckedMarkdown text=exchange.response.clone() checks=exchange.checks.clone() />
             </details>
         </li>
     }

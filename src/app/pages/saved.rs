@@ -8,10 +8,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{RemoveSaved, SavedChat, UpdateSavedNote, list_saved};
 use crate::app::auth::RequireUser;
+use crate::app::chat::checks::CheckedMarkdown;
 use crate::app::components::pager::{Pager, page_of};
 use crate::app::components::search_form::SearchForm;
 use crate::app::locale::{date_time, t, t_string, use_i18n};
-use crate::app::markdown;
 use crate::domain::Note;
 
 /// `/saved`.
@@ -86,7 +86,6 @@ fn SavedItem(
     let i18n = use_i18n();
     let id = saved.id;
     let at = saved.created_at;
-    let html = markdown::render(&saved.response);
     let link = saved.conversation_id.map(|c| format!("/c/{c}"));
     view! {
         <li class="card" data-testid="saved-item">
@@ -102,7 +101,7 @@ fn SavedItem(
             </p>
             <details>
                 <summary>{t!(i18n, pages.answer)}</summary>
-                <div class="markdown" inner_html=html></div>
+                <CheckedMarkdown text=saved.response.clone() checks=saved.checks.clone() />
             </details>
             <div class="card-actions">
                 <details class="note-editor">

@@ -524,6 +524,7 @@ pub async fn reap(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Res
                 question,
                 response: text,
                 tools_used: serde_json::Value::Array(Vec::new()),
+                checks: None,
                 input_tokens: None,
                 output_tokens: None,
                 cache_creation_tokens: None,

@@ -143,6 +143,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
                 RunOutput {
                     response: run.text(),
                     tools_used: Vec::new(),
+                    evidence: Vec::new(),
                     usage: llm::Usage::default(),
                     status: RunStatus::Error,
                     error: Some("Something went wrong while writing this answer; please ask again.".into()),
@@ -169,6 +170,12 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         if let Some(message) = &output.error {
             run.push(RunEvent::Error { message: message.clone() });
         }
+        // A complete answer's numbers are checked against what its steps returned (milliseconds, in memory).
+        let checks = (output.status == RunStatus::Ok && !output.response.is_empty())
+            .then(|| crate::server::checks::check(question.as_str(), &output.response, &output.evidence));
+        if let Some(checks) = &checks {
+            run.push(RunEvent::Checked { checks: checks.clone() });
+        }
         let tokens = |n: u64| i32::try_from(n).ok();
         state
             .log_writer
@@ -180,6 +187,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
                 question: question.as_str().to_owned(),
                 response: output.response.clone(),
                 tools_used: serde_json::Value::Array(output.tools_used.clone()),
+                checks: checks.and_then(|c| serde_json::to_value(c).ok()),
                 input_tokens: tokens(output.usage.input_tokens),
                 output_tokens: tokens(output.usage.output_tokens),
                 cache_creation_tokens: tokens(output.usage.cache_creation_tokens),

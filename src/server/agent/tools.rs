@@ -35,6 +35,8 @@ pub struct ToolOutcome {
     pub duration_ms: u64,
     /// Look-ahead warnings about the step's SQL.
     pub warnings: Vec<String>,
+    /// The base tables its SQL read (for "data as of").
+    pub tables: Vec<String>,
 }
 
 impl ToolOutcome {
@@ -47,6 +49,7 @@ impl ToolOutcome {
             chart: None,
             duration_ms: started.elapsed().as_millis() as u64,
             warnings: Vec::new(),
+            tables: Vec::new(),
         }
     }
 }
@@ -124,6 +127,7 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
                 chart: None,
                 duration_ms: started.elapsed().as_millis() as u64,
                 warnings: Vec::new(),
+                tables: Vec::new(),
             }
         }
         "run_sql" => {
@@ -139,6 +143,7 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
                     chart: None,
                     duration_ms: started.elapsed().as_millis() as u64,
                     warnings: result.warnings.clone(),
+                    tables: result.tables.clone(),
                 },
                 Err(e) => ToolOutcome::error(e.to_string(), started),
             }
@@ -288,5 +293,6 @@ async fn make_chart(duck: &Duck, input: &Value, started: Instant) -> ToolOutcome
         chart: Some(ChartSpec { kind, title, x_label: result.columns[x_index].name.clone(), x: xs, series }),
         duration_ms: started.elapsed().as_millis() as u64,
         warnings: result.warnings.clone(),
+        tables: result.tables.clone(),
     }
 }

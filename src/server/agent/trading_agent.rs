@@ -12,6 +12,7 @@ use super::llm::{Block, LlmClient, Message, ModelRequest, Role, StopReason, Usag
 use super::tools;
 use crate::api::RunEvent;
 use crate::domain::RunStatus;
+use crate::server::checks::Evidence;
 use crate::server::duck::{Duck, SchemaSummary};
 
 /// Limits of one run.
@@ -32,6 +33,8 @@ pub struct RunOutput {
     pub response: String,
     /// `[{"name", "input", "duration_ms", "ok", "rows"}]`, as the seed logs it.
     pub tools_used: Vec<Value>,
+    /// What each step that returned rows returned, for checking the answer's numbers.
+    pub evidence: Vec<Evidence>,
     /// Tokens over all rounds.
     pub usage: Usage,
     /// How it ended.
@@ -134,10 +137,11 @@ impl TradingAgent {
             emit(RunEvent::TextDelta { text: piece.to_owned() });
         };
         let mut usage = Usage::default();
-        let mut tools_used = Vec::new();
-        let finish = |status, error: Option<String>, usage, tools_used| RunOutput {
+        let mut steps = Steps::default();
+        let finish = |status, error: Option<String>, usage, steps: Steps| RunOutput {
             response: response.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            tools_used,
+            tools_used: steps.logged,
+            evidence: steps.evidence,
             usage,
             status,
             error,
@@ -148,7 +152,7 @@ impl TradingAgent {
                 let message = "This answer reached the most one answer may cost, so it stopped looking things up; \
                                ask a narrower question."
                     .to_owned();
-                return finish(RunStatus::Error, Some(message), usage, tools_used);
+                return finish(RunStatus::Error, Some(message), usage, steps);
             }
             if round == self.limits.max_tool_rounds {
                 // Out of rounds: one last turn without tool use, so the model answers with what it has. The note
@@ -179,7 +183,7 @@ impl TradingAgent {
             );
             let turn = tokio::select! {
                 biased;
-                () = cancel.cancelled() => return finish(RunStatus::Cancelled, None, usage, tools_used),
+                () = cancel.cancelled() => return finish(RunStatus::Cancelled, None, usage, steps),
                 turn = self.llm.complete(&request, &on_text).instrument(chat.clone()) => turn,
             };
             match &turn {
@@ -198,7 +202,7 @@ impl TradingAgent {
                 Err(e) => {
                     usage += e.usage;
                     emit(usage_event(usage));
-                    return finish(RunStatus::Error, Some(e.message), usage, tools_used);
+                    return finish(RunStatus::Error, Some(e.message), usage, steps);
                 }
             };
             usage += turn.usage;
@@ -217,7 +221,7 @@ impl TradingAgent {
                     new_round.store(true, std::sync::atomic::Ordering::Relaxed);
                     on_text("*(The answer was cut off at the length limit.)*");
                 }
-                return finish(RunStatus::Ok, None, usage, tools_used);
+                return finish(RunStatus::Ok, None, usage, steps);
             }
             let mut results = Vec::with_capacity(calls.len());
             for (index, (id, name, input)) in calls.into_iter().enumerate() {
@@ -244,13 +248,22 @@ impl TradingAgent {
                 );
                 let outcome = tokio::select! {
                     biased;
-                    () = cancel.cancelled() => return finish(RunStatus::Cancelled, None, usage, tools_used),
+                    () = cancel.cancelled() => return finish(RunStatus::Cancelled, None, usage, steps),
                     outcome = tools::execute(&self.duck, &self.schema, &name, &input).instrument(tool.clone()) => outcome,
                 };
                 if outcome.is_error {
                     tool.record("error.type", "tool_error");
                 }
-                tools_used.push(json!({
+                if let (Some(preview), Some(sql)) = (&outcome.preview, input.get("sql").and_then(Value::as_str)) {
+                    steps.evidence.push(Evidence {
+                        step: steps.logged.len(),
+                        sql: sql.to_owned(),
+                        columns: preview.columns.clone(),
+                        rows: preview.rows.iter().take(tools::MODEL_ROWS).cloned().collect(),
+                        data_as_of: self.schema.data_as_of(&outcome.tables),
+                    });
+                }
+                steps.logged.push(json!({
                     "name": name, "input": input, "duration_ms": outcome.duration_ms,
                     "ok": !outcome.is_error, "rows": outcome.rows, "warnings": outcome.warnings,
                 }));
@@ -274,8 +287,15 @@ impl TradingAgent {
             request.messages.push(Message { role: Role::User, content: results });
             new_round.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        finish(RunStatus::Ok, None, usage, tools_used)
+        finish(RunStatus::Ok, None, usage, steps)
     }
+}
+
+/// The tool steps of a run so far: as logged, and what the ones that returned rows returned.
+#[derive(Default)]
+struct Steps {
+    logged: Vec<Value>,
+    evidence: Vec<Evidence>,
 }
 
 /// A count as an OpenTelemetry integer attribute (`tracing-opentelemetry` exports only `i64` as one).

@@ -337,9 +337,17 @@ fn explained_start(statement: &[Spanned]) -> usize {
     }
 }
 
-/// The parser check, given `json_serialize_sql(parse_as)`'s output for a statement of `kind`; the syntax tree, for
-/// the look-ahead review.
-pub fn check_parsed(kind: Kind, serialized: &str) -> Result<Value, Rejection> {
+/// A statement DuckDB's parser accepted.
+#[derive(Debug, PartialEq)]
+pub struct Parsed {
+    /// Its syntax tree, for the look-ahead review.
+    pub tree: Value,
+    /// The base tables it reads (CTE names included: the parser reports them alike), each named once.
+    pub tables: Vec<String>,
+}
+
+/// The parser check, given `json_serialize_sql(parse_as)`'s output for a statement of `kind`.
+pub fn check_parsed(kind: Kind, serialized: &str) -> Result<Parsed, Rejection> {
     let tree: Value = serde_json::from_str(serialized).map_err(|e| Rejection::Syntax(e.to_string()))?;
     if tree["error"].as_bool().unwrap_or(true) {
         let message = tree["error_message"].as_str().unwrap_or("unknown parser error");
@@ -361,10 +369,13 @@ pub fn check_parsed(kind: Kind, serialized: &str) -> Result<Value, Rejection> {
     if let Some(name) = found.functions.into_iter().find(|n| is_forbidden_function(n)) {
         return Err(Rejection::ForbiddenFunction(name.to_ascii_lowercase()));
     }
-    match found.tables.into_iter().find(|t| names_a_file(t)) {
-        Some(table) => Err(Rejection::ReadsFile(table)),
-        None => Ok(tree),
+    if let Some(table) = found.tables.iter().find(|t| names_a_file(t)) {
+        return Err(Rejection::ReadsFile(table.clone()));
     }
+    let mut tables = found.tables;
+    tables.sort_unstable();
+    tables.dedup();
+    Ok(Parsed { tree, tables })
 }
 
 /// What the syntax tree refers to.

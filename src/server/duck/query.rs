@@ -45,6 +45,9 @@ pub struct QueryResult {
     /// Look-ahead warnings about the SQL (`lookahead::review`): shown on the step and told to the model.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The base tables the SQL reads (and its CTE names), for "data as of" (`SchemaSummary::data_as_of`).
+    #[serde(default)]
+    pub tables: Vec<String>,
 }
 
 impl QueryResult {
@@ -227,14 +230,15 @@ fn cut_bytes(bytes: &[u8], keep: usize) -> String {
 pub(super) fn run(session: &Session, checked: &Checked, fetch_rows: usize) -> Result<QueryResult, DuckError> {
     let started = Instant::now();
     let mut first = FirstRows { rows: Vec::new(), cap: fetch_rows, bytes: 0, byte_capped: false };
-    let (columns, total_rows, warnings) = read(session, checked, &mut first)?;
+    let (columns, total_rows, plan) = read(session, checked, &mut first)?;
     Ok(QueryResult {
         columns,
         rows: first.rows,
         total_rows,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         byte_capped: first.byte_capped,
-        warnings,
+        warnings: plan.warnings.clone(),
+        tables: plan.tables.clone(),
     })
 }
 
@@ -246,8 +250,8 @@ fn plan_of(session: &Session, checked: &Checked, cell_bytes: Option<usize>) -> R
     }
     let serialized: String =
         session.query_row("SELECT json_serialize_sql(?::VARCHAR)", [&checked.parse_as], |r| r.get(0))?;
-    let tree = guard::check_parsed(checked.kind, &serialized)?;
-    let warnings = super::lookahead::review(&tree).into_iter().map(|f| f.message).collect();
+    let parsed = guard::check_parsed(checked.kind, &serialized)?;
+    let warnings = super::lookahead::review(&parsed.tree).into_iter().map(|f| f.message).collect();
 
     // DESCRIBE cannot wrap every statement (EXPLAIN, or DESCRIBE itself in some forms): then the types come from
     // the result's Arrow schema instead.
@@ -284,7 +288,7 @@ fn plan_of(session: &Session, checked: &Checked, cell_bytes: Option<usize>) -> R
     } else {
         format!("SELECT * REPLACE ({}) FROM ({}) AS q", replaced.join(", "), checked.sql)
     };
-    let plan = Arc::new(Plan { described, exec_sql, warnings });
+    let plan = Arc::new(Plan { described, exec_sql, warnings, tables: parsed.tables });
     // A DESCRIBE that failed may have failed for this time only (an interrupt): plan again next time.
     if complete {
         session.remember(&checked.sql, cell_bytes, Arc::clone(&plan));
@@ -293,12 +297,12 @@ fn plan_of(session: &Session, checked: &Checked, cell_bytes: Option<usize>) -> R
 }
 
 /// Runs `checked` in `session` and hands every row to `sink`; returns the columns, how many rows there were and
-/// the look-ahead warnings about the query.
+/// the query's plan (its look-ahead warnings and the tables it reads).
 pub(super) fn read(
     session: &Session,
     checked: &Checked,
     sink: &mut impl RowSink,
-) -> Result<(Vec<Column>, u64, Vec<String>), DuckError> {
+) -> Result<(Vec<Column>, u64, Arc<Plan>), DuckError> {
     let cell_bytes = sink.cell_bytes();
     let plan = plan_of(session, checked, cell_bytes)?;
     let described = &plan.described;
@@ -355,7 +359,7 @@ pub(super) fn read(
             Column { name, type_name }
         })
         .collect();
-    Ok((columns, total_rows, plan.warnings.clone()))
+    Ok((columns, total_rows, plan))
 }
 
 /// Column names and DuckDB types of a query, from `DESCRIBE` of it as a subquery.
@@ -405,6 +409,7 @@ mod tests {
             elapsed_ms: 1.0,
             byte_capped: false,
             warnings: Vec::new(),
+            tables: Vec::new(),
         }
     }
 
@@ -438,6 +443,7 @@ mod tests {
             elapsed_ms: 1.0,
             byte_capped: false,
             warnings: Vec::new(),
+            tables: Vec::new(),
         };
         let text = r.for_model(50, 4_000);
         let row = text.lines().find(|l| l.starts_with('[')).expect("the row is shown");
@@ -461,6 +467,7 @@ mod tests {
             elapsed_ms: 1.0,
             byte_capped: false,
             warnings: Vec::new(),
+            tables: Vec::new(),
         };
         assert!(r.for_model(10, 10_000).contains("[\"short\",[1,2]]"));
         assert_eq!(cut_cell(&Json::from("abcdef"), 3), Json::from("abc…(truncated, 6 chars)"));

@@ -38,6 +38,10 @@ pub struct Relation {
     pub row_count: Option<i64>,
     /// Columns in order.
     pub columns: Vec<ColumnInfo>,
+    /// The latest value of its date and time columns, as text (tables only): what "data as of" says of a query
+    /// that reads it.
+    #[serde(default)]
+    pub latest: Option<String>,
 }
 
 /// The database's schema as the model is told it.
@@ -73,6 +77,11 @@ impl SchemaSummary {
     /// The same text for one relation (`describe_schema` with a table).
     pub fn relation_prompt(relation: &Relation) -> String {
         prompt_for(std::slice::from_ref(relation))
+    }
+
+    /// The latest date or time in the relations named `tables` (a query's base tables; CTE names match none).
+    pub fn data_as_of(&self, tables: &[String]) -> Option<String> {
+        tables.iter().filter_map(|t| self.relation(t)?.latest.clone()).max()
     }
 
     /// The relation called `name` (case-insensitive).
@@ -139,15 +148,33 @@ pub(super) fn introspect(conn: &Connection) -> Result<SchemaSummary, DuckError> 
         for col in &mut columns {
             col.samples = samples(conn, &qualified, &col.name).unwrap_or_default();
         }
+        let latest = if kind == "table" { latest(conn, &qualified, &columns).unwrap_or(None) } else { None };
         relations.push(Relation {
             name: if schema == "main" { name } else { format!("{schema}.{name}") },
             kind,
             comment: comment.filter(|c| !c.is_empty()),
             row_count,
             columns,
+            latest,
         });
     }
     Ok(SchemaSummary::new(relations))
+}
+
+/// The latest value over the date and time columns of a table, as ISO text (`None` when it has none, or they are
+/// empty). DuckDB answers `max` of a column from its row-group statistics, so this is cheap on any size.
+fn latest(conn: &Connection, relation: &str, columns: &[ColumnInfo]) -> Result<Option<String>, DuckError> {
+    let temporal: Vec<String> = columns
+        .iter()
+        .filter(|c| c.type_name == "DATE" || c.type_name.starts_with("TIMESTAMP"))
+        .map(|c| format!("max({})::VARCHAR", quote_ident(&c.name)))
+        .collect();
+    if temporal.is_empty() {
+        return Ok(None);
+    }
+    let latest = if temporal.len() == 1 { temporal[0].clone() } else { format!("greatest({})", temporal.join(", ")) };
+    let sql = format!("SELECT {latest} FROM {relation}");
+    Ok(conn.query_row(&sql, [], |r| r.get::<_, Option<String>>(0))?)
 }
 
 /// A few distinct values from the first rows of a column (cheap on any table size).

@@ -28,6 +28,8 @@ pub(super) struct Plan {
     pub exec_sql: String,
     /// What the look-ahead review found in it (warnings; they never stop it).
     pub warnings: Vec<String>,
+    /// The base tables it reads.
+    pub tables: Vec<String>,
 }
 
 /// A plan's key: the query's text and the longest text cell it keeps.

@@ -26,6 +26,10 @@ pub struct ChatLogRecord {
     pub response: String,
     /// `[{"name", "input", "duration_ms", "ok", "rows"}]`.
     pub tools_used: serde_json::Value,
+    /// The answer's numbers checked against its steps' rows (`api::AnswerChecks`); `None` for an answer that did
+    /// not complete. Defaulted so records spooled before it existed still load.
+    #[serde(default)]
+    pub checks: Option<serde_json::Value>,
     /// Tokens over all model rounds.
     pub input_tokens: Option<i32>,
     /// Tokens over all model rounds.
@@ -62,6 +66,9 @@ impl ChatLogRecord {
             self.model = self.model.chars().take(MODEL_MAX_CHARS).collect();
         }
         strip_nul_json(&mut self.tools_used);
+        if let Some(checks) = self.checks.as_mut() {
+            strip_nul_json(checks);
+        }
     }
 }
 
@@ -134,17 +141,18 @@ pub async fn insert_batch(conn: &mut PgConnection, records: &[ChatLogRecord]) ->
     let inserted = sqlx::query(
         "INSERT INTO chat_logs (id, user_id, conversation_id, question, response, tools_used, input_tokens,
                                 output_tokens, cache_creation_tokens, cache_read_tokens, cost, model, status, error,
-                                duration_ms, created_at)
+                                duration_ms, created_at, checks)
          SELECT t.id, t.user_id,
                 -- Only the user's own conversation: a foreign id degrades to no conversation, never to theirs.
                 (SELECT c.id FROM conversations c WHERE c.id = t.conversation_id AND c.user_id = t.user_id),
                 t.question, t.response, t.tools_used, t.input_tokens, t.output_tokens, t.cache_creation_tokens,
-                t.cache_read_tokens, t.cost, t.model, t.status, t.error, t.duration_ms, t.created_at
+                t.cache_read_tokens, t.cost, t.model, t.status, t.error, t.duration_ms, t.created_at, t.checks
          FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::int[], $8::int[],
                      $9::int[], $10::int[], $11::numeric[], $12::text[], $13::text[], $14::text[], $15::int[],
-                     $16::timestamp[])
+                     $16::timestamp[], $17::jsonb[])
               AS t(id, user_id, conversation_id, question, response, tools_used, input_tokens, output_tokens,
-                   cache_creation_tokens, cache_read_tokens, cost, model, status, error, duration_ms, created_at)
+                   cache_creation_tokens, cache_read_tokens, cost, model, status, error, duration_ms, created_at,
+                   checks)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&ids)
@@ -163,6 +171,7 @@ pub async fn insert_batch(conn: &mut PgConnection, records: &[ChatLogRecord]) ->
     .bind(records.iter().map(|r| r.error.clone()).collect::<Vec<_>>())
     .bind(records.iter().map(|r| r.duration_ms).collect::<Vec<_>>())
     .bind(&created)
+    .bind(records.iter().map(|r| r.checks.clone()).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -55,6 +55,7 @@ struct ExchangeRow {
     question: String,
     response: String,
     tools_used: Option<serde_json::Value>,
+    checks: Option<serde_json::Value>,
     model: Option<String>,
     input_tokens: Option<i32>,
     output_tokens: Option<i32>,
@@ -75,6 +76,8 @@ impl From<ExchangeRow> for Exchange {
             question: r.question,
             response: r.response,
             tools_used: r.tools_used.unwrap_or_else(|| serde_json::json!([])),
+            // A stored check this build cannot read is shown as none, not as an error.
+            checks: r.checks.and_then(|c| serde_json::from_value(c).ok()),
             model: r.model,
             input_tokens: r.input_tokens,
             output_tokens: r.output_tokens,
@@ -88,7 +91,7 @@ impl From<ExchangeRow> for Exchange {
 }
 
 const EXCHANGE_COLUMNS: &str = "l.id, l.conversation_id, \
-     (SELECT c.title FROM conversations c WHERE c.id = l.conversation_id) AS conversation_title, l.question, l.response, l.tools_used, l.model, \
+     (SELECT c.title FROM conversations c WHERE c.id = l.conversation_id) AS conversation_title, l.question, l.response, l.tools_used, l.checks, l.model, \
      l.input_tokens, l.output_tokens, l.cost, l.status, l.error, l.created_at, s.id AS saved_id, s.note AS saved_note";
 
 /// Every exchange of a conversation, oldest first, with its ⭐ state.

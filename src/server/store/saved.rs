@@ -27,6 +27,7 @@ struct Row {
     response: Option<String>,
     note: Option<String>,
     created_at: Option<NaiveDateTime>,
+    checks: Option<serde_json::Value>,
 }
 
 impl From<Row> for SavedChat {
@@ -39,11 +40,14 @@ impl From<Row> for SavedChat {
             response: r.response.unwrap_or_default(),
             note: r.note,
             created_at: r.created_at.unwrap_or_default().and_utc(),
+            checks: r.checks.and_then(|c| serde_json::from_value(c).ok()),
         }
     }
 }
 
-const COLUMNS: &str = "s.id, s.chat_log_id, c.conversation_id, s.question, s.response, s.note, s.created_at";
+/// The answer's checks come from its log while the saved copy is still its text (their offsets are into it).
+const COLUMNS: &str = "s.id, s.chat_log_id, c.conversation_id, s.question, s.response, s.note, s.created_at, \
+                       CASE WHEN c.response = s.response THEN c.checks END AS checks";
 
 /// Saves the user's answer `chat_log_id` with an optional note, copying its question and response. Saving an
 /// answer already saved returns the existing save unchanged.

@@ -1,0 +1,197 @@
+//! Verified numbers in the UI: where each checked number is marked in the answer's text, the footer's count, and
+//! the panel a click on a number opens (its verdict, the SQL, the rows it came from with its cells highlighted, and
+//! "data as of").
+use leptos::prelude::*;
+
+use super::state::ExchangeView;
+use crate::api::{AnswerChecks, CellRef, CheckSource, Derivation, Verdict};
+use crate::app::components::data_table::cell_text;
+use crate::app::locale::{Locale, t, t_string, use_i18n};
+use crate::app::markdown::{self, Mark};
+
+/// The marks of text part `i` (`len` bytes long) of a checked exchange, at offsets within the part.
+pub fn marks_for(e: &ExchangeView, i: usize, len: usize) -> Vec<Mark> {
+    e.checks.as_ref().map(|checks| marks_in(checks, e.text_offset(i), len)).unwrap_or_default()
+}
+
+/// The marks of the `len` bytes of the answer that start at `offset`, at offsets within them.
+fn marks_in(checks: &AnswerChecks, offset: usize, len: usize) -> Vec<Mark> {
+    checks
+        .numbers
+        .iter()
+        .enumerate()
+        .filter_map(|(index, n)| {
+            let (start, end) = (n.start as usize, n.end as usize);
+            (start >= offset && end <= offset + len).then(|| Mark {
+                start: start - offset,
+                end: end - offset,
+                index,
+                checked: !matches!(n.verdict, Verdict::Unverified),
+            })
+        })
+        .collect()
+}
+
+/// A stored answer's Markdown with its numbers marked, the panel of the one clicked and the footer's count (the
+/// history, saved and admin pages).
+#[component]
+pub fn CheckedMarkdown(text: String, checks: Option<AnswerChecks>) -> impl IntoView {
+    let html = match &checks {
+        Some(c) => markdown::render_marked(&text, &marks_in(c, 0, text.len())),
+        None => markdown::render(&text),
+    };
+    let selected = RwSignal::new(None::<usize>);
+    let checks = Signal::stored(checks);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if let Some(index) = clicked_check(&ev) {
+            selected.set(Some(index));
+        }
+    };
+    view! {
+        <div class="markdown" on:click=on_click inner_html=html></div>
+        <CheckPanel text=Signal::stored(text) checks selected />
+        <p class="small"><ChecksSummary checks /></p>
+    }
+}
+
+/// The check a click in the answer's text landed on (the `data-check` of the marked number around its target).
+pub fn clicked_check(ev: &leptos::ev::MouseEvent) -> Option<usize> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let target = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
+        let marked = target.closest("[data-check]").ok()??;
+        marked.get_attribute("data-check")?.parse().ok()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        None
+    }
+}
+
+/// "12 of 14 numbers checked", when the answer states any number.
+#[component]
+pub fn ChecksSummary(#[prop(into)] checks: Signal<Option<AnswerChecks>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let counts =
+        move || checks.with(|c| c.as_ref().filter(|c| !c.numbers.is_empty()).map(|c| (c.checked(), c.numbers.len())));
+    move || {
+        counts().map(|(checked, total)| {
+            view! {
+                <span class="checks-summary" data-testid="checks-summary" title=move || t_string!(i18n, chat.checks_title)>
+                    {t!(i18n, chat.checks_summary, checked, total)}
+                </span>
+            }
+        })
+    }
+}
+
+/// What a derivation is called.
+fn derivation_name(i18n: leptos_i18n::I18nContext<Locale>, op: Derivation) -> String {
+    match op {
+        Derivation::Difference => t_string!(i18n, chat.check_difference).to_string(),
+        Derivation::Ratio => t_string!(i18n, chat.check_ratio).to_string(),
+        Derivation::PercentChange => t_string!(i18n, chat.check_percent_change).to_string(),
+        Derivation::Sum => t_string!(i18n, chat.check_sum).to_string(),
+        Derivation::Mean => t_string!(i18n, chat.check_mean).to_string(),
+    }
+}
+
+/// The panel of the number `selected` names: its verdict and, for a checked one, each source it came from.
+#[component]
+pub fn CheckPanel(
+    /// The answer's whole text.
+    #[prop(into)]
+    text: Signal<String>,
+    #[prop(into)] checks: Signal<Option<AnswerChecks>>,
+    selected: RwSignal<Option<usize>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        let index = selected.get()?;
+        checks.with(|checks| {
+            let checks = checks.as_ref()?;
+            let number = checks.numbers.get(index)?;
+            let written =
+                text.with(|t| t.get(number.start as usize..number.end as usize).unwrap_or_default().to_owned());
+            let (verdict, class, cells): (AnyView, &str, Vec<CellRef>) = match &number.verdict {
+                Verdict::Verified { cell } => (t!(i18n, chat.check_verified).into_any(), "checked", vec![*cell]),
+                Verdict::Derived { op, cells } => {
+                    let name = derivation_name(i18n, *op);
+                    let count = cells.len();
+                    let over = matches!(op, Derivation::Sum | Derivation::Mean)
+                        .then(|| view! { " " {t!(i18n, chat.check_of_cells, count)} });
+                    (view! { {t!(i18n, chat.check_derived)} ": " {name} {over} }.into_any(), "checked", cells.clone())
+                }
+                Verdict::Unverified => (t!(i18n, chat.check_unverified).into_any(), "unverified", Vec::new()),
+            };
+            let sources = sources_of(checks, &cells);
+            Some(view! {
+                <aside class=format!("check-panel {class}") data-testid="check-panel">
+                    <header>
+                        <strong class="check-number">{written}</strong>
+                        <span data-testid="check-verdict">{verdict}</span>
+                        <button type="button" class="link-btn" on:click=move |_| selected.set(None)>
+                            {t!(i18n, chat.check_close)}
+                        </button>
+                    </header>
+                    {sources.into_iter().map(|(source, hits)| view! { <SourceView source hits /> }).collect_view()}
+                </aside>
+            })
+        })
+    }
+}
+
+/// Each source `cells` point into, with the cells in it, in the order first cited.
+fn sources_of(checks: &AnswerChecks, cells: &[CellRef]) -> Vec<(CheckSource, Vec<CellRef>)> {
+    let mut out: Vec<(u16, Vec<CellRef>)> = Vec::new();
+    for cell in cells {
+        match out.iter_mut().find(|(s, _)| *s == cell.source) {
+            Some((_, hits)) => hits.push(*cell),
+            None => out.push((cell.source, vec![*cell])),
+        }
+    }
+    out.into_iter().filter_map(|(s, hits)| Some((checks.sources.get(usize::from(s))?.clone(), hits))).collect()
+}
+
+/// One source: its SQL, the rows the number came from (its cells highlighted) and how recent its data is.
+#[component]
+fn SourceView(source: CheckSource, hits: Vec<CellRef>) -> impl IntoView {
+    let i18n = use_i18n();
+    let step = usize::from(source.step) + 1;
+    let rows: Vec<_> = source.rows.iter().filter(|r| hits.iter().any(|h| h.row == r.index)).cloned().collect();
+    let header = source.columns.iter().map(|c| view! { <th>{c.clone()}</th> }).collect_view();
+    let body = rows
+        .into_iter()
+        .map(|row| {
+            let cells = row
+                .cells
+                .iter()
+                .enumerate()
+                .map(|(column, v)| {
+                    let hit = hits.iter().any(|h| h.row == row.index && usize::from(h.column) == column);
+                    view! { <td class:hit=hit>{cell_text(v)}</td> }
+                })
+                .collect_view();
+            view! { <tr><td class="muted">{row.index + 1}</td>{cells}</tr> }
+        })
+        .collect_view();
+    let as_of = source.data_as_of.clone().map(|date| {
+        view! { <p class="muted small" data-testid="check-as-of">{t!(i18n, chat.check_as_of, date)}</p> }
+    });
+    view! {
+        <section class="check-source">
+            <p class="muted small">{t!(i18n, chat.check_query, step)}</p>
+            <pre><code>{source.sql.clone()}</code></pre>
+            <p class="muted small">{t!(i18n, chat.check_rows)}</p>
+            <div class="table-wrap">
+                <table class="data check-rows">
+                    <thead><tr><th>"#"</th>{header}</tr></thead>
+                    <tbody>{body}</tbody>
+                </table>
+            </div>
+            {as_of}
+        </section>
+    }
+}

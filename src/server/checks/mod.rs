@@ -1,0 +1,212 @@
+//! Verified numbers: every number an answer states, matched against the rows its own tool steps returned.
+//!
+//! A number is *verified* when a cell holds it (as written or rounded to the digits written, scaled by its unit:
+//! `%` of a fraction or of a percentage, `K`/`M`/`B`, basis points), *derived* when a simple derivation gives it
+//! (a difference, ratio or percent change of cells the answer cites, of a cited cell and another in its row, or of
+//! a column's first and last cells; the sum or mean of a column), and *unverified* otherwise. Numbers the question or the step's SQL already held
+//! (`top 5`, `30 days`, `LIMIT 10`) are parameters, not claims, and are left out unless a cell holds them.
+//!
+//! Pure and fast (no I/O): it reads the rows the model saw, kept in memory by the run.
+mod derive;
+mod numbers;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+pub use self::numbers::{Quoted, Reading, numbers_in_markdown, numbers_in_text};
+use crate::api::{AnswerChecks, CellRef, CheckSource, CheckedNumber, CitedRow, Verdict};
+
+/// Numbers on each side of a number whose cells it is first compared with.
+const NEIGHBOURS: usize = 2;
+
+/// What one tool step returned, as the check reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// The step's index among the answer's tool steps.
+    pub step: usize,
+    /// The SQL it ran.
+    pub sql: String,
+    /// Its result's columns.
+    pub columns: Vec<String>,
+    /// The rows the model saw.
+    pub rows: Vec<Vec<Value>>,
+    /// The latest date or time in the tables the SQL read (see `SchemaSummary::data_as_of`).
+    pub data_as_of: Option<String>,
+}
+
+/// A numeric cell: where it is and its value.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    evidence: usize,
+    row: usize,
+    column: usize,
+    value: f64,
+}
+
+/// The verdicts on every number of `answer`, which answered `question` with the steps of `evidence`.
+pub fn check(question: &str, answer: &str, evidence: &[Evidence]) -> AnswerChecks {
+    let cells: Vec<Cell> = evidence
+        .iter()
+        .enumerate()
+        .flat_map(|(e, ev)| {
+            ev.rows.iter().enumerate().flat_map(move |(row, cells)| {
+                cells
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(column, v)| number(v).map(|value| Cell { evidence: e, row, column, value }))
+            })
+        })
+        .collect();
+    let given: Vec<Reading> = std::iter::once(question)
+        .chain(evidence.iter().map(|e| e.sql.as_str()))
+        .flat_map(numbers_in_text)
+        .flat_map(|q| q.readings)
+        .collect();
+
+    let quoted = numbers_in_markdown(answer);
+    // First pass: cells. The cells cited feed the derivations of the second pass.
+    let direct: Vec<Option<usize>> = quoted.iter().map(|q| best_cell(&q.readings, &cells)).collect();
+    // Every cell a quoted number fits, not only the best: the same value often sits in two cells (a close and the
+    // next day's open), and a derivation may be from either.
+    let fitting: Vec<Vec<usize>> = quoted
+        .iter()
+        .zip(&direct)
+        .map(|(q, best)| match best {
+            Some(_) => {
+                (0..cells.len()).filter(|&i| q.readings.iter().any(|r| fit(r, cells[i].value).is_some())).collect()
+            }
+            None => Vec::new(),
+        })
+        .collect();
+    let mut cited: Vec<usize> = fitting.iter().flatten().copied().collect();
+    cited.sort_unstable();
+    cited.dedup();
+    let derivations = derive::Derivations::new(&cells, &cited);
+    // A derivation from the numbers written around a number is tried first.
+    let near = |k: usize| {
+        let mut near: Vec<usize> =
+            fitting[k.saturating_sub(NEIGHBOURS)..(k + NEIGHBOURS + 1).min(fitting.len())].concat();
+        near.sort_unstable();
+        near.dedup();
+        derive::Derivations::among(&cells, &near)
+    };
+
+    let mut sources = Sources::default();
+    let mut numbers = Vec::with_capacity(quoted.len());
+    for (k, (q, cell)) in quoted.iter().zip(direct).enumerate() {
+        let verdict = match cell {
+            Some(cell) => Verdict::Verified { cell: sources.cite(cells[cell]) },
+            None if q.readings.iter().any(|r| given.iter().any(|g| same(r, g))) => continue,
+            None => match near(k).find(&q.readings).or_else(|| derivations.find(&q.readings)).copied() {
+                Some(found) => Verdict::Derived {
+                    op: found.op,
+                    cells: derive::Derivations::operands(&found, &cells)
+                        .into_iter()
+                        .map(|c| sources.cite(cells[c]))
+                        .collect(),
+                },
+                None => Verdict::Unverified,
+            },
+        };
+        numbers.push(CheckedNumber { start: q.span.start as u32, end: q.span.end as u32, verdict });
+    }
+    AnswerChecks { numbers, sources: sources.finish(evidence) }
+}
+
+/// The cell that `readings` fit best (closest relative to the precision written), if any fits: its index.
+fn best_cell(readings: &[Reading], cells: &[Cell]) -> Option<usize> {
+    let mut best: Option<(f64, usize)> = None;
+    for r in readings {
+        for (i, cell) in cells.iter().enumerate() {
+            if let Some(distance) = fit(r, cell.value)
+                && best.is_none_or(|(d, _)| distance < d)
+            {
+                best = Some((distance, i));
+            }
+        }
+    }
+    best.map(|(_, i)| i)
+}
+
+/// How far `value` is from reading `r`, in units of its tolerance, when `value` rounds to it (`None` otherwise).
+/// A percentage fits a cell holding percent or a fraction; a number written without a sign fits either sign.
+pub(crate) fn fit(r: &Reading, value: f64) -> Option<f64> {
+    let scales: &[f64] = if r.percent { &[1.0, 100.0] } else { &[1.0] };
+    scales
+        .iter()
+        .flat_map(|scale| {
+            let v = value * scale;
+            [Some(v), (!r.signed).then_some(-v)]
+        })
+        .flatten()
+        .filter_map(|v| {
+            let slack = r.tolerance + 1e-9 * v.abs().max(1e-9);
+            let d = (v - r.value).abs();
+            (d <= slack).then(|| d / slack.max(f64::MIN_POSITIVE))
+        })
+        .min_by(f64::total_cmp)
+}
+
+/// Whether two readings are the same number (the question's `30` and the answer's `30`).
+fn same(a: &Reading, b: &Reading) -> bool {
+    a.percent == b.percent && (a.value.abs() - b.value.abs()).abs() <= 1e-9 * a.value.abs().max(1.0)
+}
+
+/// A number from a JSON cell: numbers, and text that is one whole number (exact decimals arrive as text).
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) if s.len() <= 40 => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+/// The sources cited so far: per evidence, its index among the sources and the rows cited.
+#[derive(Default)]
+struct Sources {
+    order: Vec<usize>,
+    rows: BTreeMap<usize, std::collections::BTreeSet<usize>>,
+}
+
+impl Sources {
+    fn cite(&mut self, cell: Cell) -> CellRef {
+        let source = match self.order.iter().position(|e| *e == cell.evidence) {
+            Some(i) => i,
+            None => {
+                self.order.push(cell.evidence);
+                self.order.len() - 1
+            }
+        };
+        self.rows.entry(cell.evidence).or_default().insert(cell.row);
+        CellRef {
+            source: u16::try_from(source).unwrap_or(u16::MAX),
+            row: u32::try_from(cell.row).unwrap_or(u32::MAX),
+            column: u16::try_from(cell.column).unwrap_or(u16::MAX),
+        }
+    }
+
+    fn finish(self, evidence: &[Evidence]) -> Vec<CheckSource> {
+        self.order
+            .iter()
+            .map(|&e| {
+                let ev = &evidence[e];
+                let rows = self.rows.get(&e).into_iter().flatten();
+                CheckSource {
+                    step: u16::try_from(ev.step).unwrap_or(u16::MAX),
+                    sql: ev.sql.clone(),
+                    columns: ev.columns.clone(),
+                    rows: rows
+                        .filter_map(|&i| {
+                            Some(CitedRow { index: u32::try_from(i).ok()?, cells: ev.rows.get(i)?.clone() })
+                        })
+                        .collect(),
+                    data_as_of: ev.data_as_of.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;
