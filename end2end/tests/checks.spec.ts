@@ -21,7 +21,7 @@ async function openFirstCheck(answer: Locator) {
   await expect(panel).toHaveCount(0);
 }
 
-test("an answer's numbers are checked against its rows: the count, a click to the row it came from, live and after a reload", async ({
+test("an answer's numbers are checked against its rows: the count, a click to the row it came from, live and after a reload; saved, it re-runs on current data", async ({
   page,
 }) => {
   const console = watchConsole(page);
@@ -46,5 +46,28 @@ test("an answer's numbers are checked against its rows: the count, a click to th
   await page.goto("/history");
   await hydrated(page);
   await expect(page.getByTestId("history-item").first().getByTestId("checks-summary")).toHaveText(/^(\d+) of \1 numbers checked$/);
+
+  // Saved, it re-runs on the current data: the demo data has not moved, so every checked number still holds.
+  await page.goBack();
+  await hydrated(page);
+  const again = lastExchange(page);
+  await again.getByRole("button", { name: "Save this answer" }).click();
+  await again.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(again.getByRole("button", { name: "Saved — edit note" })).toBeVisible();
+  await page.goto("/saved");
+  await hydrated(page);
+  const item = page.getByTestId("saved-item").first();
+  await item.getByTestId("rerun").click();
+  await expect(item.getByTestId("rerun-verdict")).toHaveText(/^All \d+ checked numbers still hold\.$/);
+  await expect(item.getByTestId("rerun-step")).toContainText("0 rows added, 0 removed, 0 cells changed");
+  // It is kept with the save, and can be scheduled.
+  await page.reload();
+  await hydrated(page);
+  await expect(item.getByTestId("rerun-verdict")).toHaveText(/still hold/);
+  await item.getByTestId("rerun-every").selectOption("weekly");
+  await item.getByRole("button", { name: "Set", exact: true }).click();
+  await page.reload();
+  await hydrated(page);
+  await expect(item.getByTestId("rerun-every")).toHaveValue("weekly");
   console.expectClean();
 });

@@ -2,7 +2,7 @@
 //! under row-level security.
 use leptos::prelude::*;
 
-use super::{AppError, ConversationSummary, Exchange, Page, SavedChat, SavedRef};
+use super::{AppError, ConversationSummary, Exchange, Page, RerunReport, SavedChat, SavedRef};
 
 /// Items per page of the saved and history lists.
 pub const PAGE_SIZE: u32 = 20;
@@ -49,6 +49,29 @@ pub async fn update_saved_note(saved_id: i64, #[server(default)] note: Option<St
 #[server(endpoint = "saved/remove")]
 pub async fn remove_saved(saved_id: i64) -> Result<(), AppError> {
     crate::server::edge::as_user(async |_, tx| Ok(crate::server::store::saved::remove(tx, saved_id).await?)).await
+}
+
+/// Runs a saved answer's steps again on the current data and compares: rows added and removed, cells changed,
+/// and which checked numbers no longer hold. Kept with the save; counts against the per-user re-run gate.
+#[server(endpoint = "saved/rerun")]
+pub async fn rerun_saved(saved_id: i64) -> Result<RerunReport, AppError> {
+    crate::server::edge::signed_in(async |caller| crate::server::saved_rerun::rerun(caller, saved_id).await).await
+}
+
+/// Re-runs a saved answer by itself `daily` or `weekly`, or stops (`every` empty or `never`); a change in its
+/// checked numbers then raises an alert.
+#[server(endpoint = "saved/schedule")]
+pub async fn schedule_saved(saved_id: i64, #[server(default)] every: String) -> Result<(), AppError> {
+    crate::server::edge::signed_in(async |caller| {
+        let every = match every.as_str() {
+            "" | "never" => None,
+            other => Some(super::RerunEvery::parse(other).ok_or_else(|| {
+                AppError::Invalid(format!("{other:?} is not a schedule: choose never, daily or weekly."))
+            })?),
+        };
+        crate::server::saved_rerun::schedule(caller, saved_id, every).await
+    })
+    .await
 }
 
 /// The user's saves, newest first, optionally searched.

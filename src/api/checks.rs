@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 pub struct AnswerChecks {
     /// The numbers in the order they appear.
     pub numbers: Vec<CheckedNumber>,
-    /// The tool steps cited, each with only the rows cited.
+    /// Every tool step that returned rows, with the rows the model saw: what the answer was based on (the cited
+    /// cells point into them, and a re-run compares against them).
     pub sources: Vec<CheckSource>,
 }
 
@@ -17,11 +18,10 @@ impl AnswerChecks {
         self.numbers.iter().filter(|n| !matches!(n.verdict, Verdict::Unverified)).count()
     }
 
-    /// The source `cell` points into, and the cited row it names.
-    pub fn cell(&self, cell: &CellRef) -> Option<(&CheckSource, &CitedRow)> {
+    /// The value of the cell `cell` names.
+    pub fn value(&self, cell: &CellRef) -> Option<&serde_json::Value> {
         let source = self.sources.get(usize::from(cell.source))?;
-        let row = source.rows.iter().find(|r| r.index == cell.row)?;
-        Some((source, row))
+        source.rows.get(cell.row as usize)?.get(usize::from(cell.column))
     }
 }
 
@@ -74,7 +74,7 @@ pub struct CellRef {
     pub column: u16,
 }
 
-/// A tool step whose rows a verdict cites.
+/// A tool step that returned rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckSource {
     /// Its index among the answer's tool steps.
@@ -83,16 +83,91 @@ pub struct CheckSource {
     pub sql: String,
     /// The result's columns.
     pub columns: Vec<String>,
-    /// The rows cited, in result order.
-    pub rows: Vec<CitedRow>,
+    /// The first rows, as the model saw them (at most 50, and about 8 KB).
+    pub rows: Vec<Vec<serde_json::Value>>,
     /// The latest date or time in the tables the SQL read, when they have one.
     pub data_as_of: Option<String>,
 }
 
-/// A row of a result, as the step returned it.
+/// A saved answer's steps run again on the current data, against what the answer was based on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CitedRow {
-    /// Its index in the result (0-based).
-    pub index: u32,
-    pub cells: Vec<serde_json::Value>,
+pub struct RerunReport {
+    /// When it ran.
+    pub ran_at: chrono::DateTime<chrono::Utc>,
+    /// Each step that returned rows, compared.
+    pub steps: Vec<StepDiff>,
+    /// Each checked number of the answer, and whether it still holds.
+    pub numbers: Vec<NumberNow>,
+}
+
+impl RerunReport {
+    /// Checked numbers that no longer hold.
+    pub fn broken(&self) -> usize {
+        self.numbers.iter().filter(|n| n.status != NumberStatus::Holds).count()
+    }
+}
+
+/// One step's rows then and now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepDiff {
+    /// Its index among the answer's tool steps.
+    pub step: u16,
+    /// Why it could not run again, if it could not (the guard's or DuckDB's message).
+    pub error: Option<String>,
+    /// The columns that name a row (text and dates: a symbol, a day); rows are matched by them, or by position
+    /// when there are none.
+    pub key_columns: Vec<String>,
+    /// Rows there now that were not.
+    pub added: Vec<Vec<serde_json::Value>>,
+    /// Rows that were there and are not now.
+    pub removed: Vec<Vec<serde_json::Value>>,
+    /// Changed cells of rows in both, biggest relative move first (at most [`StepDiff::SHOWN`]).
+    pub changed: Vec<CellChange>,
+    /// How many cells changed in all.
+    pub changed_cells: usize,
+    /// Rows in both with no cell changed.
+    pub unchanged_rows: usize,
+    /// "Data as of" now.
+    pub data_as_of: Option<String>,
+}
+
+impl StepDiff {
+    /// Rows added, removed and cells changed listed at most.
+    pub const SHOWN: usize = 20;
+}
+
+/// One cell of a row in both results, then and now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellChange {
+    /// The row's key (its key cells joined, or `row N`).
+    pub row: String,
+    pub column: String,
+    pub was: serde_json::Value,
+    pub now: serde_json::Value,
+    /// The relative move, in percent, for numbers.
+    pub change_pct: Option<f64>,
+}
+
+/// A checked number of the answer, now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumberNow {
+    /// Index in the answer's [`AnswerChecks::numbers`].
+    pub index: usize,
+    /// The number as the answer wrote it.
+    pub written: String,
+    pub status: NumberStatus,
+}
+
+/// Whether a checked number still holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NumberStatus {
+    /// Its cell (or derivation) still gives it.
+    Holds,
+    /// Its cell now holds another value (or its derivation gives another).
+    Changed { now: String },
+    /// Its row's place in the result now holds another row ("top mover was NOVA, is now QBIT").
+    Moved { was: String, now: String },
+    /// Its row is gone, or its step could not run again.
+    Gone,
 }

@@ -50,6 +50,47 @@ pub struct SavedChat {
     /// The answer's checked numbers, while its log is kept.
     #[serde(default)]
     pub checks: Option<super::AnswerChecks>,
+    /// Its latest re-run on current data.
+    #[serde(default)]
+    pub last_rerun: Option<super::RerunReport>,
+    /// How often it re-runs by itself, if it does.
+    #[serde(default)]
+    pub rerun_every: Option<RerunEvery>,
+}
+
+/// How often a saved answer re-runs by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RerunEvery {
+    Daily,
+    Weekly,
+}
+
+impl RerunEvery {
+    /// Its name, as stored and in forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Daily => "daily",
+            Self::Weekly => "weekly",
+        }
+    }
+
+    /// Parses [`Self::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "daily" => Some(Self::Daily),
+            "weekly" => Some(Self::Weekly),
+            _ => None,
+        }
+    }
+
+    /// Days between runs.
+    pub fn days(self) -> i32 {
+        match self {
+            Self::Daily => 1,
+            Self::Weekly => 7,
+        }
+    }
 }
 
 /// A conversation in the sidebar or on the history page.

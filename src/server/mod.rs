@@ -25,6 +25,7 @@ pub mod identity;
 pub mod limits;
 pub mod metrics;
 pub mod router;
+pub mod saved_rerun;
 pub mod security;
 pub mod shutdown;
 pub mod site;

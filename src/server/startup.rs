@@ -55,6 +55,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: Canc
     let draining = CancellationToken::new();
     let state =
         AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, agent, draining, shutdown };
+    crate::server::saved_rerun::run_scheduled(state.clone(), state.draining.clone());
     Ok(App { state, writer_task, settler_task })
 }
 

@@ -265,3 +265,96 @@ async fn a_streamed_answer_carries_its_checks_and_its_stored_exchange_keeps_them
     let stored: AnswerChecks = serde_json::from_value(exchanges[0]["checks"].clone()).expect("stored checks");
     assert_eq!(stored, checks);
 }
+
+#[tokio::test]
+async fn a_saved_answer_reruns_on_current_data_and_its_schedule_raises_an_alert_when_a_number_changes() {
+    use tradechat::api::{NumberStatus, RerunReport};
+    use tradechat::server::config::DuckConfig;
+
+    // A DuckDB file of this test's own, to change the data under the saved answer.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("live.duckdb");
+    std::fs::copy(crate::helpers::demo_duckdb(), &path).expect("copy");
+    let duck = Duck::new(DuckConfig { path: path.clone(), ..demo_duck().config().clone() });
+    let symbol = symbols(&duck).await.remove(0);
+    let (_, rows) = bars(&duck, &symbol).await;
+    let (date, close) = (rows[0].0.clone(), rows[0].4);
+    let sql = format!("SELECT date, close FROM daily_bars WHERE symbol = '{symbol}' ORDER BY date DESC LIMIT 3");
+    let fake = FakeAnthropic::start().await.expect("fake");
+    let mut r1 = vec![sse::message_start(1000, 0, 0)];
+    r1.extend(sse::tool_block(0, "toolu_1", "run_sql", &[&json!({ "sql": sql }).to_string()]));
+    r1.extend(sse::message_end("tool_use", 20));
+    let answer = format!("{symbol} closed at **{close:.2}** on {date}.");
+    fake.script([stream(r1), stream(sse::text_answer(&answer, 1100, 30))]);
+    let app =
+        spawn_app_with(AppOptions { duckdb_path: path.clone(), env: model_env(&fake, &[]), ..AppOptions::default() })
+            .await;
+    let user = TestUser::sign_up(&app, "rerun@example.com").await;
+    let events = user.ask(&format!("What did {symbol} close at?")).await;
+    let chat_log_id = events.last().expect("done").data["chat_log_id"].as_i64().expect("logged");
+    let (status, star) = user.server_fn("saved/star", &[("chat_log_id", &chat_log_id.to_string())]).await;
+    assert_eq!(status, 200);
+    let saved_id = star["id"].as_i64().expect("saved id").to_string();
+    let rerun = || async {
+        let (status, report) = user.server_fn("saved/rerun", &[("saved_id", &saved_id)]).await;
+        assert_eq!(status, 200, "{report}");
+        serde_json::from_value::<RerunReport>(report).expect("report")
+    };
+
+    // The same data: nothing changed, the number holds.
+    let report = rerun().await;
+    assert_eq!(report.numbers.len(), 1);
+    assert_eq!(report.numbers[0].status, NumberStatus::Holds);
+    assert_eq!((report.steps[0].changed_cells, report.steps[0].unchanged_rows), (0, 3));
+
+    // Scheduled daily: nothing is due for a day.
+    assert_eq!(user.server_fn("saved/schedule", &[("saved_id", &saved_id), ("every", "daily")]).await.0, 200);
+    assert_eq!(user.server_fn("saved/schedule", &[("saved_id", &saved_id), ("every", "hourly")]).await.0, 400);
+    assert_eq!(tradechat::server::saved_rerun::run_due(&app.state).await.expect("run due"), 0);
+
+    // The latest close is corrected in the file; the schedule's time comes.
+    {
+        let conn = duckdb::Connection::open(&path).expect("open rw");
+        conn.execute(
+            &format!("UPDATE daily_bars SET close = close + 1.5 WHERE symbol = '{symbol}' AND date = '{date}'"),
+            [],
+        )
+        .expect("update");
+    }
+    sqlx::query("UPDATE saved_chats SET next_rerun_at = now() - interval '1 minute'")
+        .execute(&app.state.db)
+        .await
+        .expect("due");
+    assert_eq!(tradechat::server::saved_rerun::run_due(&app.state).await.expect("run due"), 1);
+    let (message, kind): (String, String) =
+        sqlx::query_as("SELECT message, kind FROM alerts WHERE user_id = (SELECT user_id FROM saved_chats LIMIT 1)")
+            .fetch_one(&app.state.db)
+            .await
+            .expect("an alert for the owner");
+    assert_eq!(kind, "saved_changed");
+    assert!(message.contains(&format!("{close:.2} is now {:.2}", close + 1.5)), "{message}");
+    let next_in: f64 = sqlx::query_scalar("SELECT extract(epoch FROM next_rerun_at - now())::float8 FROM saved_chats")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("next");
+    assert!(next_in > 86_000.0, "the next run is a day later: {next_in}");
+
+    // The page's report is the scheduled one; a manual re-run says the same, cell by cell.
+    let report = rerun().await;
+    assert!(matches!(&report.numbers[0].status, NumberStatus::Changed { .. }), "{:?}", report.numbers);
+    let change = &report.steps[0].changed[0];
+    assert_eq!((change.row.as_str(), change.column.as_str()), (date.as_str(), "close"));
+    assert!(change.change_pct.is_some_and(|p| p > 0.0));
+    // Told once: the same change on the next scheduled run raises nothing new.
+    sqlx::query("UPDATE saved_chats SET next_rerun_at = now() - interval '1 minute'")
+        .execute(&app.state.db)
+        .await
+        .expect("due");
+    assert_eq!(tradechat::server::saved_rerun::run_due(&app.state).await.expect("run due"), 1);
+    let alerts: String = sqlx::query_scalar("SELECT message FROM alerts").fetch_one(&app.state.db).await.expect("one");
+    assert_eq!(alerts, message, "no second report of the same change");
+
+    // Nobody else can re-run it.
+    let intruder = TestUser::sign_up(&app, "intruder@example.com").await;
+    assert_eq!(intruder.server_fn("saved/rerun", &[("saved_id", &saved_id)]).await.0, 404);
+}

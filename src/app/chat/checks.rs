@@ -160,23 +160,24 @@ fn sources_of(checks: &AnswerChecks, cells: &[CellRef]) -> Vec<(CheckSource, Vec
 fn SourceView(source: CheckSource, hits: Vec<CellRef>) -> impl IntoView {
     let i18n = use_i18n();
     let step = usize::from(source.step) + 1;
-    let rows: Vec<_> = source.rows.iter().filter(|r| hits.iter().any(|h| h.row == r.index)).cloned().collect();
-    let header = source.columns.iter().map(|c| view! { <th>{c.clone()}</th> }).collect_view();
-    let body = rows
-        .into_iter()
-        .map(|row| {
+    let body = source
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| hits.iter().any(|h| h.row as usize == *index))
+        .map(|(index, row)| {
             let cells = row
-                .cells
                 .iter()
                 .enumerate()
                 .map(|(column, v)| {
-                    let hit = hits.iter().any(|h| h.row == row.index && usize::from(h.column) == column);
+                    let hit = hits.iter().any(|h| h.row as usize == index && usize::from(h.column) == column);
                     view! { <td class:hit=hit>{cell_text(v)}</td> }
                 })
                 .collect_view();
-            view! { <tr><td class="muted">{row.index + 1}</td>{cells}</tr> }
+            view! { <tr><td class="muted">{index + 1}</td>{cells}</tr> }
         })
         .collect_view();
+    let header = source.columns.iter().map(|c| view! { <th>{c.clone()}</th> }).collect_view();
     let as_of = source.data_as_of.clone().map(|date| {
         view! { <p class="muted small" data-testid="check-as-of">{t!(i18n, chat.check_as_of, date)}</p> }
     });

@@ -2,6 +2,7 @@
 pub mod admin;
 pub mod history;
 pub mod not_found;
+mod rerun_report;
 pub mod saved;
 pub mod status;
 pub mod usage;

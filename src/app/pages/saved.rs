@@ -6,7 +6,8 @@ use leptos::server::ServerAction;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{RemoveSaved, SavedChat, UpdateSavedNote, list_saved};
+use super::rerun_report::RerunView;
+use crate::api::{RemoveSaved, RerunEvery, RerunSaved, SavedChat, ScheduleSaved, UpdateSavedNote, list_saved};
 use crate::app::auth::RequireUser;
 use crate::app::chat::checks::CheckedMarkdown;
 use crate::app::components::pager::{Pager, page_of};
@@ -32,9 +33,20 @@ fn Saved() -> impl IntoView {
     let page = move || page_of(&query.read());
     let edit = ServerAction::<UpdateSavedNote>::new();
     let remove = ServerAction::<RemoveSaved>::new();
+    let actions = SavedActions {
+        edit,
+        remove,
+        rerun: ServerAction::<RerunSaved>::new(),
+        schedule: ServerAction::<ScheduleSaved>::new(),
+    };
+    let (rerun, schedule) = (actions.rerun, actions.schedule);
     let list = Resource::new(
-        move || (search(), page(), edit.version().get(), remove.version().get()),
-        |(search, page, _, _)| list_saved(search, page - 1),
+        move || {
+            let versions =
+                (edit.version().get(), remove.version().get(), rerun.version().get(), schedule.version().get());
+            (search(), page(), versions)
+        },
+        |(search, page, _)| list_saved(search, page - 1),
     );
     view! {
         <section class="page list-page">
@@ -45,7 +57,10 @@ fn Saved() -> impl IntoView {
                 value=Signal::derive(search)
             />
             {move || {
-                let error = edit.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err));
+                let error = edit.value().get().and_then(Result::err)
+                    .or_else(|| remove.value().get().and_then(Result::err))
+                    .or_else(|| rerun.value().get().and_then(Result::err))
+                    .or_else(|| schedule.value().get().and_then(Result::err));
                 error.map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
             }}
             <Transition fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
@@ -63,7 +78,7 @@ fn Saved() -> impl IntoView {
                             let (page, has_more) = (page(), result.has_more);
                             view! {
                                 <ul class="cards">
-                                    {result.items.into_iter().map(|saved| view! { <SavedItem saved edit remove /> }).collect_view()}
+                                    {result.items.into_iter().map(|saved| view! { <SavedItem saved actions /> }).collect_view()}
                                 </ul>
                                 <Pager path="/saved" query=query.get_untracked() page has_more />
                             }
@@ -77,13 +92,24 @@ fn Saved() -> impl IntoView {
     }
 }
 
-#[component]
-fn SavedItem(
-    saved: SavedChat,
+/// The writes a saved answer offers (one of each for the whole list, which reloads after any of them).
+#[derive(Clone, Copy)]
+struct SavedActions {
     edit: ServerAction<UpdateSavedNote>,
     remove: ServerAction<RemoveSaved>,
-) -> impl IntoView {
+    rerun: ServerAction<RerunSaved>,
+    schedule: ServerAction<ScheduleSaved>,
+}
+
+#[component]
+fn SavedItem(saved: SavedChat, actions: SavedActions) -> impl IntoView {
+    let SavedActions { edit, remove, rerun, schedule } = actions;
     let i18n = use_i18n();
+    let every = saved.rerun_every.map_or("never", RerunEvery::as_str);
+    let rerunning =
+        move || rerun.pending().get() && rerun.input().with(|i| i.as_ref().is_some_and(|i| i.saved_id == saved.id));
+    let report = saved.last_rerun.clone().map(|report| view! { <RerunView report /> });
+    let can_rerun = saved.checks.as_ref().is_some_and(|c| !c.sources.is_empty());
     let id = saved.id;
     let at = saved.created_at;
     let link = saved.conversation_id.map(|c| format!("/c/{c}"));
@@ -118,6 +144,26 @@ fn SavedItem(
                     </ActionForm>
                 </details>
                 {link.map(|href| view! { <A href=href attr:class="btn small">{t!(i18n, pages.open_conversation)}</A> })}
+                {can_rerun.then(|| view! {
+                    <ActionForm action=rerun>
+                        <input type="hidden" name="saved_id" value=id />
+                        <button type="submit" class="btn small" data-testid="rerun" disabled=move || rerun.pending().get()>
+                            {move || if rerunning() { t!(i18n, pages.saved_rerunning).into_any() } else { t!(i18n, pages.saved_rerun).into_any() }}
+                        </button>
+                    </ActionForm>
+                    <ActionForm action=schedule attr:class="schedule-form">
+                        <input type="hidden" name="saved_id" value=id />
+                        <label for=format!("saved-every-{id}") class="small">{t!(i18n, pages.saved_schedule)}</label>
+                        <select id=format!("saved-every-{id}") name="every" data-testid="rerun-every">
+                            <option value="never" selected=every == "never">{t!(i18n, pages.saved_schedule_never)}</option>
+                            <option value="daily" selected=every == "daily">{t!(i18n, pages.saved_schedule_daily)}</option>
+                            <option value="weekly" selected=every == "weekly">{t!(i18n, pages.saved_schedule_weekly)}</option>
+                        </select>
+                        <button type="submit" class="btn small" disabled=move || schedule.pending().get()>
+                            {t!(i18n, pages.saved_schedule_set)}
+                        </button>
+                    </ActionForm>
+                })}
                 <ActionForm action=remove>
                     <input type="hidden" name="saved_id" value=id />
                     <button type="submit" class="btn small danger" disabled=move || remove.pending().get()>
@@ -125,6 +171,7 @@ fn SavedItem(
                     </button>
                 </ActionForm>
             </div>
+            {report}
         </li>
     }
 }

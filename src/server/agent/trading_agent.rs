@@ -259,7 +259,7 @@ impl TradingAgent {
                         step: steps.logged.len(),
                         sql: sql.to_owned(),
                         columns: preview.columns.clone(),
-                        rows: preview.rows.iter().take(tools::MODEL_ROWS).cloned().collect(),
+                        rows: crate::server::checks::seen_rows(&preview.rows),
                         data_as_of: self.schema.data_as_of(&outcome.tables),
                     });
                 }

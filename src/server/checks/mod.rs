@@ -9,13 +9,12 @@
 //! Pure and fast (no I/O): it reads the rows the model saw, kept in memory by the run.
 mod derive;
 mod numbers;
-
-use std::collections::BTreeMap;
+pub mod rerun;
 
 use serde_json::Value;
 
 pub use self::numbers::{Quoted, Reading, numbers_in_markdown, numbers_in_text};
-use crate::api::{AnswerChecks, CellRef, CheckSource, CheckedNumber, CitedRow, Verdict};
+use crate::api::{AnswerChecks, CellRef, CheckSource, CheckedNumber, Verdict};
 
 /// Numbers on each side of a number whose cells it is first compared with.
 const NEIGHBOURS: usize = 2;
@@ -92,26 +91,22 @@ pub fn check(question: &str, answer: &str, evidence: &[Evidence]) -> AnswerCheck
         derive::Derivations::among(&cells, &near)
     };
 
-    let mut sources = Sources::default();
     let mut numbers = Vec::with_capacity(quoted.len());
     for (k, (q, cell)) in quoted.iter().zip(direct).enumerate() {
         let verdict = match cell {
-            Some(cell) => Verdict::Verified { cell: sources.cite(cells[cell]) },
+            Some(cell) => Verdict::Verified { cell: cite(cells[cell]) },
             None if q.readings.iter().any(|r| given.iter().any(|g| same(r, g))) => continue,
             None => match near(k).find(&q.readings).or_else(|| derivations.find(&q.readings)).copied() {
                 Some(found) => Verdict::Derived {
                     op: found.op,
-                    cells: derive::Derivations::operands(&found, &cells)
-                        .into_iter()
-                        .map(|c| sources.cite(cells[c]))
-                        .collect(),
+                    cells: derive::Derivations::operands(&found, &cells).into_iter().map(|c| cite(cells[c])).collect(),
                 },
                 None => Verdict::Unverified,
             },
         };
         numbers.push(CheckedNumber { start: q.span.start as u32, end: q.span.end as u32, verdict });
     }
-    AnswerChecks { numbers, sources: sources.finish(evidence) }
+    AnswerChecks { numbers, sources: sources(evidence) }
 }
 
 /// The cell that `readings` fit best (closest relative to the precision written), if any fits: its index.
@@ -154,7 +149,7 @@ fn same(a: &Reading, b: &Reading) -> bool {
 }
 
 /// A number from a JSON cell: numbers, and text that is one whole number (exact decimals arrive as text).
-fn number(v: &Value) -> Option<f64> {
+pub(crate) fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) if s.len() <= 40 => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
@@ -162,51 +157,47 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// The sources cited so far: per evidence, its index among the sources and the rows cited.
-#[derive(Default)]
-struct Sources {
-    order: Vec<usize>,
-    rows: BTreeMap<usize, std::collections::BTreeSet<usize>>,
-}
-
-impl Sources {
-    fn cite(&mut self, cell: Cell) -> CellRef {
-        let source = match self.order.iter().position(|e| *e == cell.evidence) {
-            Some(i) => i,
-            None => {
-                self.order.push(cell.evidence);
-                self.order.len() - 1
-            }
-        };
-        self.rows.entry(cell.evidence).or_default().insert(cell.row);
-        CellRef {
-            source: u16::try_from(source).unwrap_or(u16::MAX),
-            row: u32::try_from(cell.row).unwrap_or(u32::MAX),
-            column: u16::try_from(cell.column).unwrap_or(u16::MAX),
-        }
-    }
-
-    fn finish(self, evidence: &[Evidence]) -> Vec<CheckSource> {
-        self.order
-            .iter()
-            .map(|&e| {
-                let ev = &evidence[e];
-                let rows = self.rows.get(&e).into_iter().flatten();
-                CheckSource {
-                    step: u16::try_from(ev.step).unwrap_or(u16::MAX),
-                    sql: ev.sql.clone(),
-                    columns: ev.columns.clone(),
-                    rows: rows
-                        .filter_map(|&i| {
-                            Some(CitedRow { index: u32::try_from(i).ok()?, cells: ev.rows.get(i)?.clone() })
-                        })
-                        .collect(),
-                    data_as_of: ev.data_as_of.clone(),
-                }
-            })
-            .collect()
+/// Where `cell` is, as the checks name it (sources are the evidence, in order).
+fn cite(cell: Cell) -> CellRef {
+    CellRef {
+        source: u16::try_from(cell.evidence).unwrap_or(u16::MAX),
+        row: u32::try_from(cell.row).unwrap_or(u32::MAX),
+        column: u16::try_from(cell.column).unwrap_or(u16::MAX),
     }
 }
+
+/// Every step's rows, as the checks keep them.
+fn sources(evidence: &[Evidence]) -> Vec<CheckSource> {
+    evidence
+        .iter()
+        .map(|ev| CheckSource {
+            step: u16::try_from(ev.step).unwrap_or(u16::MAX),
+            sql: ev.sql.clone(),
+            columns: ev.columns.clone(),
+            rows: ev.rows.clone(),
+            data_as_of: ev.data_as_of.clone(),
+        })
+        .collect()
+}
+
+/// The first rows of a result as the model saw them: at most [`SEEN_ROWS`], and about [`SEEN_BYTES`] of JSON.
+/// Both the stored answer and a re-run of it keep these, so the two compare like for like.
+pub fn seen_rows(rows: &[Vec<Value>]) -> Vec<Vec<Value>> {
+    let mut bytes = 0usize;
+    rows.iter()
+        .take(SEEN_ROWS)
+        .take_while(|row| {
+            bytes += row.iter().map(|v| serde_json::to_string(v).map_or(0, |s| s.len() + 1)).sum::<usize>();
+            bytes <= SEEN_BYTES
+        })
+        .cloned()
+        .collect()
+}
+
+/// Rows of a step the check reads and keeps (the model's share of a result).
+pub const SEEN_ROWS: usize = 50;
+/// Bytes of a step's rows the check reads and keeps.
+pub const SEEN_BYTES: usize = 8_000;
 
 #[cfg(test)]
 mod tests;

@@ -38,8 +38,8 @@ fn a_cell_as_written_rounded_or_scaled_is_verified_and_cited_with_its_row() {
     );
     assert_eq!(checks.checked(), 4);
     let source = &checks.sources[0];
-    assert_eq!((source.step, source.rows.len()), (0, 2), "only the rows cited are kept");
-    assert_eq!(source.rows[1].cells[0], json!("QBIT"));
+    assert_eq!((source.step, source.rows.len()), (0, 3), "the rows the answer was based on are kept");
+    assert_eq!(checks.value(&CellRef { source: 0, row: 1, column: 2 }), Some(&json!("46.02")));
     assert_eq!(source.data_as_of.as_deref(), Some("2026-11-27"));
 }
 
@@ -92,6 +92,15 @@ fn an_answer_without_results_has_only_unverified_numbers() {
     let checks = check("NOVA?", answer, &[]);
     assert_eq!(verdicts(answer, &checks), vec![("101.5", Verdict::Unverified)]);
     assert!(checks.sources.is_empty());
+}
+
+#[test]
+fn the_rows_kept_are_those_the_model_saw() {
+    let rows: Vec<Vec<Value>> = (0..80).map(|i| vec![json!(i), json!("x".repeat(100))]).collect();
+    let seen = seen_rows(&rows);
+    assert!(seen.len() < 80 && seen.len() > 10, "{}", seen.len());
+    assert_eq!(seen[..], rows[..seen.len()]);
+    assert_eq!(seen_rows(&rows[..5]).len(), 5);
 }
 
 /// Figures: the time one check takes on a long answer over a full result (printed; `cargo test -- --nocapture`).

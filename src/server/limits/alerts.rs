@@ -156,6 +156,44 @@ pub async fn check(
     Ok(fired)
 }
 
+/// A scheduled re-run found that checked numbers of one of `user_id`'s saved answers no longer hold: one alert
+/// per user and day (a later change that day is added to its message and shows it again), posted to the webhook.
+pub async fn saved_answer_changed(
+    pool: &PgPool,
+    http: &reqwest::Client,
+    defaults: &LimitsConfig,
+    user_id: Uuid,
+    message: String,
+) -> Result<i64, sqlx::Error> {
+    let today = Utc::now().date_naive();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO alerts (kind, scope, user_id, window_start, amount_usd, threshold_usd, message)
+         VALUES ('saved_changed', 'daily', $1, $2, 0, 0, $3)
+         ON CONFLICT (kind, scope, coalesce(user_id, '00000000-0000-0000-0000-000000000000'::uuid), window_start)
+         DO UPDATE SET message = alerts.message || E'\n' || EXCLUDED.message, seen_at = NULL
+         RETURNING id",
+    )
+    .bind(user_id)
+    .bind(today)
+    .bind(&message)
+    .fetch_one(pool)
+    .await?;
+    tracing::info!(alert = id, user = %user_id, "saved answer changed alert");
+    if let Some(url) = &defaults.alert_webhook_url {
+        let alert = Candidate {
+            kind: "saved_changed",
+            scope: "daily",
+            user_id: Some(user_id),
+            window_start: today,
+            amount: Decimal::ZERO,
+            threshold: Decimal::ZERO,
+            message,
+        };
+        tokio::spawn(deliver(pool.clone(), http.clone(), url.clone(), id, alert));
+    }
+    Ok(id)
+}
+
 /// Posts an alert to the webhook, retrying with backoff; records the outcome.
 async fn deliver(pool: PgPool, http: reqwest::Client, url: String, id: i64, alert: Candidate) {
     let payload = serde_json::json!({

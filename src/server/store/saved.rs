@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use sqlx::PgConnection;
 
-use crate::api::{Page, SavedChat, SavedRef, page_window};
+use crate::api::{Page, RerunEvery, RerunReport, SavedChat, SavedRef, page_window};
 use crate::domain::Note;
 
 /// Why a favourites operation did not happen.
@@ -28,6 +28,8 @@ struct Row {
     note: Option<String>,
     created_at: Option<NaiveDateTime>,
     checks: Option<serde_json::Value>,
+    last_rerun: Option<serde_json::Value>,
+    rerun_every: Option<String>,
 }
 
 impl From<Row> for SavedChat {
@@ -41,13 +43,15 @@ impl From<Row> for SavedChat {
             note: r.note,
             created_at: r.created_at.unwrap_or_default().and_utc(),
             checks: r.checks.and_then(|c| serde_json::from_value(c).ok()),
+            last_rerun: r.last_rerun.and_then(|c| serde_json::from_value(c).ok()),
+            rerun_every: r.rerun_every.as_deref().and_then(RerunEvery::parse),
         }
     }
 }
 
 /// The answer's checks come from its log while the saved copy is still its text (their offsets are into it).
 const COLUMNS: &str = "s.id, s.chat_log_id, c.conversation_id, s.question, s.response, s.note, s.created_at, \
-                       CASE WHEN c.response = s.response THEN c.checks END AS checks";
+                       CASE WHEN c.response = s.response THEN c.checks END AS checks, s.last_rerun, s.rerun_every";
 
 /// Saves the user's answer `chat_log_id` with an optional note, copying its question and response. Saving an
 /// answer already saved returns the existing save unchanged.
@@ -147,4 +151,43 @@ pub async fn list(
     .fetch_all(conn)
     .await?;
     Ok(Page::from_window(rows.into_iter().map(SavedChat::from).collect(), page, per_page))
+}
+
+/// What a re-run of the user's save `id` needs: the answer's text and its checks (`None` when its log is gone or
+/// no longer its text, or it predates checks).
+pub async fn basis(conn: &mut PgConnection, id: i64) -> Result<(String, Option<serde_json::Value>), SavedError> {
+    let row: Option<(String, Option<serde_json::Value>)> = sqlx::query_as(
+        "SELECT s.response, CASE WHEN c.response = s.response THEN c.checks END
+         FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or(SavedError::NotFound)
+}
+
+/// Keeps `report` as the latest re-run of the user's save `id`.
+pub async fn record_rerun(conn: &mut PgConnection, id: i64, report: &RerunReport) -> Result<(), SavedError> {
+    let updated = sqlx::query("UPDATE saved_chats SET last_rerun = $2 WHERE id = $1")
+        .bind(id)
+        .bind(sqlx::types::Json(report))
+        .execute(conn)
+        .await?;
+    if updated.rows_affected() == 0 { Err(SavedError::NotFound) } else { Ok(()) }
+}
+
+/// Re-runs the user's save `id` on a schedule (`every`), or stops (`None`). The first scheduled run is one
+/// period from now.
+pub async fn set_schedule(conn: &mut PgConnection, id: i64, every: Option<RerunEvery>) -> Result<(), SavedError> {
+    let updated = sqlx::query(
+        "UPDATE saved_chats SET rerun_every = $2,
+                next_rerun_at = CASE WHEN $2 IS NULL THEN NULL ELSE now() + $3 * interval '1 day' END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(every.map(RerunEvery::as_str))
+    .bind(every.map_or(0, RerunEvery::days))
+    .execute(conn)
+    .await?;
+    if updated.rows_affected() == 0 { Err(SavedError::NotFound) } else { Ok(()) }
 }

@@ -1,0 +1,179 @@
+//! Saved answers that stay alive: a saved answer's steps run again on the current data — on request, or on its
+//! schedule — through the same guard, deadline and per-user re-run gate as any re-run, and compared with what the
+//! answer was based on (`checks::rerun`). The latest report is kept with the save; a scheduled run whose checked
+//! numbers no longer hold (and did before) raises an alert for the answer's owner.
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::api::{AnswerChecks, AppError, NumberStatus, RerunEvery, RerunReport};
+use crate::server::agent::tools::PREVIEW_ROWS;
+use crate::server::checks::rerun::{Fresh, compare};
+use crate::server::checks::seen_rows;
+use crate::server::duck::Duck;
+use crate::server::edge::Caller;
+use crate::server::state::AppState;
+use crate::server::store::saved;
+
+/// How often each instance looks for saved answers due a scheduled re-run.
+const SCHEDULE_TICK: Duration = Duration::from_secs(60);
+
+/// Re-runs `caller`'s save `saved_id` now and keeps the report with it.
+pub async fn rerun(caller: &Caller, saved_id: i64) -> Result<RerunReport, AppError> {
+    let state = &caller.state;
+    let _entered = state.agent.reruns.try_enter(caller.identity.user_id).ok_or_else(|| AppError::RateLimited {
+        message: "Another table, chart or re-run of yours is still running; try again when it has finished.".into(),
+        retry_after_secs: 1,
+    })?;
+    let mut tx = caller.transaction().await?;
+    let (response, checks) = saved::basis(&mut tx, saved_id).await?;
+    tx.commit().await?;
+    let checks = basis_checks(checks).ok_or_else(|| {
+        AppError::Invalid(
+            "This answer has no query results to compare with: it was saved before answers were checked, or its \
+             conversation was deleted. Ask the question again and save the new answer."
+                .into(),
+        )
+    })?;
+    let report = run_again(&state.duck, &response, &checks).await?;
+    let mut tx = caller.transaction().await?;
+    saved::record_rerun(&mut tx, saved_id, &report).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Schedules (or stops) `caller`'s save `saved_id`.
+pub async fn schedule(caller: &Caller, saved_id: i64, every: Option<RerunEvery>) -> Result<(), AppError> {
+    let mut tx = caller.transaction().await?;
+    saved::set_schedule(&mut tx, saved_id, every).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The stored checks, when there are any with rows to compare.
+fn basis_checks(checks: Option<Value>) -> Option<AnswerChecks> {
+    checks.and_then(|c| serde_json::from_value::<AnswerChecks>(c).ok()).filter(|c| !c.sources.is_empty())
+}
+
+/// Each source of `checks` run again, compared.
+async fn run_again(duck: &Duck, response: &str, checks: &AnswerChecks) -> Result<RerunReport, AppError> {
+    let schema = duck.schema().await?;
+    let mut now = Vec::with_capacity(checks.sources.len());
+    for source in &checks.sources {
+        now.push(match duck.query(&source.sql, PREVIEW_ROWS).await {
+            Ok(result) => Ok(Fresh {
+                columns: result.columns.iter().map(|c| c.name.clone()).collect(),
+                rows: seen_rows(&result.rows),
+                data_as_of: schema.data_as_of(&result.tables),
+            }),
+            Err(e) => Err(e.to_string()),
+        });
+    }
+    Ok(compare(response, checks, &now, Utc::now()))
+}
+
+/// Works through the scheduled re-runs every [`SCHEDULE_TICK`] until `stop`.
+pub fn run_scheduled(state: AppState, stop: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(SCHEDULE_TICK) => {}
+            }
+            match run_due(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reruns = n, "scheduled re-runs of saved answers done"),
+                Err(e) => tracing::warn!(error = %e, "scheduled re-runs of saved answers failed; trying again later"),
+            }
+        }
+    });
+}
+
+/// Re-runs every saved answer whose time has come, one at a time; each is claimed with `SKIP LOCKED`, so any
+/// number of instances share the work without doing any twice. Returns how many ran.
+pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
+    let mut done = 0;
+    loop {
+        let mut tx = state.db.begin().await?;
+        #[derive(sqlx::FromRow)]
+        struct Due {
+            id: i64,
+            user_id: Uuid,
+            question: Option<String>,
+            response: Option<String>,
+            checks: Option<Value>,
+            last_rerun: Option<Value>,
+            rerun_every: Option<String>,
+        }
+        let due: Option<Due> = sqlx::query_as(
+            "SELECT s.id, s.user_id, s.question, s.response, CASE WHEN c.response = s.response THEN c.checks END AS checks,
+                    s.last_rerun, s.rerun_every
+             FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id
+             WHERE s.next_rerun_at <= now() ORDER BY s.next_rerun_at LIMIT 1 FOR UPDATE OF s SKIP LOCKED",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(due) = due else {
+            tx.commit().await?;
+            return Ok(done);
+        };
+        let response = due.response.unwrap_or_default();
+        let report = match basis_checks(due.checks) {
+            Some(checks) => run_again(&state.duck, &response, &checks).await.ok(),
+            None => None,
+        };
+        let days = due.rerun_every.as_deref().and_then(RerunEvery::parse).map_or(1, RerunEvery::days);
+        sqlx::query(
+            "UPDATE saved_chats SET last_rerun = coalesce($2, last_rerun), next_rerun_at = now() + $3 * interval '1 day'
+             WHERE id = $1",
+        )
+        .bind(due.id)
+        .bind(report.as_ref().map(sqlx::types::Json))
+        .bind(days)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        done += 1;
+        let previous = due.last_rerun.and_then(|r| serde_json::from_value::<RerunReport>(r).ok());
+        if let Some(report) = report
+            && let Some(message) =
+                change_message(due.question.as_deref().unwrap_or_default(), previous.as_ref(), &report)
+        {
+            let limits = &state.config.limits;
+            crate::server::limits::alerts::saved_answer_changed(
+                &state.db,
+                &state.agent.http,
+                limits,
+                due.user_id,
+                message,
+            )
+            .await?;
+        }
+    }
+}
+
+/// What to tell the owner when `report` finds checked numbers that no longer hold and `previous` had not (the
+/// same change is told once, not every day); `None` when there is nothing new.
+fn change_message(question: &str, previous: Option<&RerunReport>, report: &RerunReport) -> Option<String> {
+    let was_broken = |index: usize| {
+        previous.is_some_and(|p| p.numbers.iter().any(|n| n.index == index && n.status != NumberStatus::Holds))
+    };
+    let news: Vec<String> = report
+        .numbers
+        .iter()
+        .filter(|n| n.status != NumberStatus::Holds && !was_broken(n.index))
+        .map(|n| match &n.status {
+            NumberStatus::Changed { now } => format!("{} is now {now}", n.written),
+            NumberStatus::Moved { was, now } => format!("{} was {was}'s, the row is now {now}", n.written),
+            NumberStatus::Gone | NumberStatus::Holds => format!("{} is no longer in the results", n.written),
+        })
+        .collect();
+    if news.is_empty() {
+        return None;
+    }
+    let title: String = question.chars().take(80).collect();
+    Some(format!("Your saved answer \"{title}\" changed on its scheduled re-run: {}.", news.join("; ")))
+}
