@@ -117,10 +117,20 @@ test("a query that decides with the next bar runs, and its step says so, live an
   await expect(step.locator("table tbody tr")).toHaveCount(4);
   await expect(step.getByTestId("lookahead-warning")).toHaveCount(0);
   console.expectClean();
+  // The edit is kept with the answer: after a reload the step shows the user's SQL and its table.
+  await page.reload();
+  await hydrated(page);
+  const kept = lastExchange(page).getByTestId("tool-step");
+  await expect(kept.getByTestId("edited-note")).toHaveText("The table shows your edited SQL.");
+  await kept.locator("summary").first().click();
+  await expect(kept.locator("pre.sql")).toContainText("lag(close)");
+  await kept.getByTestId("edit-sql").locator("summary").click();
+  await expect(kept.getByRole("textbox", { name: "Edit SQL" })).toHaveValue(/lag\(close\)/);
+  console.expectClean();
   // The guard still applies to what the user writes: refused with a 400 (which the browser logs, and nothing else).
-  await step.getByRole("textbox", { name: "Edit SQL" }).fill("DELETE FROM daily_bars");
-  await step.getByRole("button", { name: "Run edited SQL" }).click();
-  await expect(step.getByRole("alert")).toContainText("read-only");
+  await kept.getByRole("textbox", { name: "Edit SQL" }).fill("DELETE FROM daily_bars");
+  await kept.getByRole("button", { name: "Run edited SQL" }).click();
+  await expect(kept.getByRole("alert")).toContainText("read-only");
   expect(console.problems).toEqual(["error: Failed to load resource: the server responded with a status of 400 (Bad Request)"]);
   await context.close();
 });

@@ -186,6 +186,28 @@ pub struct ToolRerun {
     pub warnings: Vec<String>,
 }
 
+/// Runs the user's own SQL for query step `step` (0-based) of their answer `chat_log_id` in place — the same
+/// guard, deadline and per-user re-run gate as any re-run — and keeps it: the step shows it after a reload, and
+/// the model is told with the next question of the conversation. Returns the edited query's first rows.
+#[server(endpoint = "chat/edit-step")]
+pub async fn edit_step(chat_log_id: i64, step: u32, sql: String) -> Result<ToolRerun, AppError> {
+    crate::server::edge::signed_in(async |caller| {
+        let sql = sql.trim();
+        if sql.is_empty() {
+            return Err(AppError::Invalid("The edited SQL is empty: write a query to run.".into()));
+        }
+        let input = serde_json::json!({ "sql": sql }).to_string();
+        let result = crate::server::agent::tools::rerun(caller, "run_sql", &input, 100).await?;
+        // The answer may have ended a moment ago: give the log writer a moment to store it.
+        caller.state.log_writer.wait_settled(chat_log_id, std::time::Duration::from_secs(3)).await;
+        let mut tx = caller.transaction().await?;
+        crate::server::store::step_edits::record(&mut tx, chat_log_id, step, sql).await?;
+        tx.commit().await?;
+        Ok(result)
+    })
+    .await
+}
+
 /// Runs a `run_sql` or `make_chart` step again (through the same read-only guard), returning up to `rows` rows.
 #[server(endpoint = "tools/rerun")]
 pub async fn rerun_tool(name: String, input: String, rows: u32) -> Result<ToolRerun, AppError> {

@@ -20,9 +20,10 @@ pub use auth::{
     verify_email_code,
 };
 pub use chats::{
-    DeleteConversation, PAGE_SIZE, RemoveSaved, RenameConversation, RerunSaved, ScheduleSaved, SetStar, ToolRerun,
-    UpdateSavedNote, conversation_exchanges, delete_conversation, list_conversations, list_saved, remove_saved,
-    rename_conversation, rerun_saved, rerun_tool, schedule_saved, search_history, set_star, update_saved_note,
+    DeleteConversation, EditStep, PAGE_SIZE, RemoveSaved, RenameConversation, RerunSaved, ScheduleSaved, SetStar,
+    ToolRerun, UpdateSavedNote, conversation_exchanges, delete_conversation, edit_step, list_conversations, list_saved,
+    remove_saved, rename_conversation, rerun_saved, rerun_tool, schedule_saved, search_history, set_star,
+    update_saved_note,
 };
 pub use checks::{
     AnswerChecks, CellChange, CellRef, CheckSource, CheckedNumber, Derivation, NumberNow, NumberStatus, RerunReport,
@@ -33,7 +34,7 @@ pub use locale::{LOCALE_COOKIE, SetLocale, set_locale};
 pub use metrics::WriterMetrics;
 pub use status::{ComponentStatus, StatusReport, TableCount, system_status};
 pub use stream::{ChartKind, ChartSeries, ChartSpec, ChatRequest, RunEnd, RunEvent, RunHandle, TablePreview};
-pub use types::{ConversationSummary, Exchange, Page, Profile, RerunEvery, SavedChat, SavedRef, page_window};
+pub use types::{ConversationSummary, Exchange, Page, Profile, RerunEvery, SavedChat, SavedRef, StepEdit, page_window};
 pub use usage::{
     AdminDashboard, AlertView, DailyUsage, DismissAlert, ExpensiveQuestion, LimitsView, Meter, MyUsage, SetUserLimits,
     ToolUsage, UserActivity, admin_exchange, dismiss_alert, fetch_admin_dashboard, fetch_my_usage, set_user_limits,

@@ -121,6 +121,9 @@ pub struct Exchange {
     /// Its numbers checked against its steps' rows (complete answers logged since checks exist).
     #[serde(default)]
     pub checks: Option<super::AnswerChecks>,
+    /// The user's own SQL for some of its query steps (Edit SQL), by step.
+    #[serde(default)]
+    pub edits: Vec<StepEdit>,
     /// Model name.
     pub model: Option<String>,
     /// Input tokens over all rounds.
@@ -137,6 +140,14 @@ pub struct Exchange {
     pub created_at: DateTime<Utc>,
     /// The save, if the user starred it.
     pub saved: Option<SavedRef>,
+}
+
+/// SQL the user edited on a query step and ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepEdit {
+    /// The step's index among the answer's tool steps.
+    pub step: u32,
+    pub sql: String,
 }
 
 /// The ⭐ state of an exchange.

@@ -61,6 +61,16 @@ fn duck_error(e: &DuckError) -> AppError {
     }
 }
 
+impl From<crate::server::store::step_edits::StepEditError> for AppError {
+    fn from(e: crate::server::store::step_edits::StepEditError) -> Self {
+        use crate::server::store::step_edits::StepEditError;
+        match e {
+            StepEditError::NotFound => AppError::NotFound("That answer's query step".into()),
+            StepEditError::Database(e) => e.into(),
+        }
+    }
+}
+
 impl From<SavedError> for AppError {
     fn from(e: SavedError) -> Self {
         match e {

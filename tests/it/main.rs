@@ -13,5 +13,6 @@ mod limits;
 mod log_writer;
 mod relay;
 mod security;
+mod step_edits;
 mod store;
 mod traces;

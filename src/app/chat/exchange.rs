@@ -16,11 +16,11 @@ use crate::app::markdown;
 #[component]
 fn AnswerPart(exchange: Signal<ExchangeView>, i: usize, selected: RwSignal<Option<usize>>) -> impl IntoView {
     let step = exchange.with_untracked(|e| match e.parts.get(i) {
-        Some(Part::Step(s)) => e.steps.get(*s).cloned(),
+        Some(Part::Step(s)) => e.steps.get(*s).cloned().map(|step| (step, e.chat_log_id.map(|id| (id, *s)))),
         _ => None,
     });
     match step {
-        Some(step) => view! { <ToolStepView step /> }.into_any(),
+        Some((step, log)) => view! { <ToolStepView step log /> }.into_any(),
         None => {
             let html = Memo::new(move |_| {
                 exchange.with(|e| match e.parts.get(i) {

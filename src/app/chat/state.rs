@@ -15,6 +15,8 @@ pub struct ToolStep {
     pub input: Value,
     /// Filled in when it finished.
     pub result: Option<StepResult>,
+    /// The user's own SQL for it, when they edited it and ran it (stored answers).
+    pub edited_sql: Option<String>,
 }
 
 /// A finished tool step.
@@ -114,6 +116,7 @@ impl ExchangeView {
                         id: format!("stored-{i}"),
                         name: t["name"].as_str().unwrap_or("tool").to_owned(),
                         input: t["input"].clone(),
+                        edited_sql: e.edits.iter().find(|edit| edit.step as usize == i).map(|edit| edit.sql.clone()),
                         result: Some(StepResult {
                             ok: t["ok"].as_bool().unwrap_or(true),
                             duration_ms: t["duration_ms"].as_u64().unwrap_or(0),
@@ -171,7 +174,7 @@ impl ExchangeView {
                 }
             }
             RunEvent::ToolCall { id, name, input } => {
-                self.steps.push(ToolStep { id, name, input, result: None });
+                self.steps.push(ToolStep { id, name, input, result: None, edited_sql: None });
                 self.parts.push(Part::Step(self.steps.len() - 1));
             }
             RunEvent::ToolResult { id, ok, duration_ms, rows, preview, chart, error, warnings, .. } => {

@@ -8,7 +8,7 @@ use super::chart::Chart;
 use super::copy_button::CopyButton;
 use super::data_table::DataTable;
 use super::{Plural, plural};
-use crate::api::rerun_tool;
+use crate::api::{edit_step, rerun_tool};
 use crate::app::chat::state::ToolStep;
 use crate::app::locale::{Locale, t, t_string, use_i18n};
 
@@ -23,8 +23,10 @@ fn title(i18n: leptos_i18n::I18nContext<Locale>, name: &str) -> String {
 }
 
 /// A tool step.
+/// A tool step; `log` is its answer's `chat_log_id` and its index there, once known (an edit of its SQL is then
+/// kept with the answer).
 #[component]
-pub fn ToolStepView(step: ToolStep) -> impl IntoView {
+pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView {
     let i18n = use_i18n();
     let sql = step.input.get("sql").and_then(|s| s.as_str()).map(str::to_owned);
     let outcome = step.result.as_ref().map(|r| (r.ok, r.duration_ms, r.rows));
@@ -47,8 +49,8 @@ pub fn ToolStepView(step: ToolStep) -> impl IntoView {
     let loading = RwSignal::new(false);
     let load_error = RwSignal::new(None::<String>);
     // The SQL the user edited and ran (None: the model's), its draft, and the warnings of what is shown.
-    let edited = RwSignal::new(None::<String>);
-    let draft = RwSignal::new(sql.clone().unwrap_or_default());
+    let edited = RwSignal::new(step.edited_sql.clone());
+    let draft = RwSignal::new(step.edited_sql.clone().or_else(|| sql.clone()).unwrap_or_default());
     let warnings = RwSignal::new(step.result.as_ref().map(|r| r.warnings.clone()).unwrap_or_default());
     let can_edit = step.name == "run_sql" && sql.is_some() && !failed;
     let original_sql = sql.clone().unwrap_or_default();
@@ -67,7 +69,12 @@ pub fn ToolStepView(step: ToolStep) -> impl IntoView {
         let sql = draft.get_untracked();
         loading.set(true);
         leptos::task::spawn_local(async move {
-            match rerun_tool("run_sql".into(), serde_json::json!({ "sql": sql }).to_string(), 100).await {
+            let ran = match log {
+                // Kept with the answer (and told to the model next time).
+                Some((chat_log_id, index)) => edit_step(chat_log_id, index as u32, sql.clone()).await,
+                None => rerun_tool("run_sql".into(), serde_json::json!({ "sql": sql }).to_string(), 100).await,
+            };
+            match ran {
                 Ok(r) => {
                     loaded_preview.set(r.preview);
                     warnings.set(r.warnings);

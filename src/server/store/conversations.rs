@@ -56,6 +56,7 @@ struct ExchangeRow {
     response: String,
     tools_used: Option<serde_json::Value>,
     checks: Option<serde_json::Value>,
+    edits: Option<serde_json::Value>,
     model: Option<String>,
     input_tokens: Option<i32>,
     output_tokens: Option<i32>,
@@ -78,6 +79,7 @@ impl From<ExchangeRow> for Exchange {
             tools_used: r.tools_used.unwrap_or_else(|| serde_json::json!([])),
             // A stored check this build cannot read is shown as none, not as an error.
             checks: r.checks.and_then(|c| serde_json::from_value(c).ok()),
+            edits: r.edits.and_then(|e| serde_json::from_value(e).ok()).unwrap_or_default(),
             model: r.model,
             input_tokens: r.input_tokens,
             output_tokens: r.output_tokens,
@@ -91,7 +93,9 @@ impl From<ExchangeRow> for Exchange {
 }
 
 const EXCHANGE_COLUMNS: &str = "l.id, l.conversation_id, \
-     (SELECT c.title FROM conversations c WHERE c.id = l.conversation_id) AS conversation_title, l.question, l.response, l.tools_used, l.checks, l.model, \
+     (SELECT c.title FROM conversations c WHERE c.id = l.conversation_id) AS conversation_title, l.question, l.response, l.tools_used, l.checks, \
+     (SELECT jsonb_agg(jsonb_build_object('step', e.step, 'sql', e.sql) ORDER BY e.step) FROM step_edits e \
+      WHERE e.chat_log_id = l.id) AS edits, l.model, \
      l.input_tokens, l.output_tokens, l.cost, l.status, l.error, l.created_at, s.id AS saved_id, s.note AS saved_note";
 
 /// Every exchange of a conversation, oldest first, with its ⭐ state.
@@ -150,9 +154,14 @@ pub async fn context(
     conversation_id: Uuid,
     n: u32,
 ) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    // The model is told of the user's edits to a step's SQL with the answer they belong to.
     let mut rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, question, response FROM chat_logs
-         WHERE conversation_id = $1 AND response <> '' ORDER BY created_at DESC, id DESC LIMIT $2",
+        "SELECT l.id, l.question, l.response || coalesce((
+                    SELECT string_agg(format(E'\n\n(The user changed the SQL of step %s of this answer and ran it:\n'
+                                             '```sql\n%s\n```)', e.step + 1, e.sql), '' ORDER BY e.step)
+                    FROM step_edits e WHERE e.chat_log_id = l.id), '')
+         FROM chat_logs l
+         WHERE l.conversation_id = $1 AND l.response <> '' ORDER BY l.created_at DESC, l.id DESC LIMIT $2",
     )
     .bind(conversation_id)
     .bind(i64::from(n))

@@ -10,6 +10,7 @@ pub mod log_writer;
 pub mod profiles;
 pub mod saved;
 pub mod scoped;
+pub mod step_edits;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
