@@ -18,6 +18,39 @@ impl AnswerChecks {
         self.numbers.iter().filter(|n| !matches!(n.verdict, Verdict::Unverified)).count()
     }
 
+    /// The same checks with only the rows its verdicts cite (the others emptied, so row indexes hold): what a live
+    /// answer needs to show them. The stored checks keep every row, for re-runs.
+    pub fn cited_only(&self) -> Self {
+        let mut cited: Vec<Vec<bool>> = self.sources.iter().map(|s| vec![false; s.rows.len()]).collect();
+        for n in &self.numbers {
+            let cells: &[CellRef] = match &n.verdict {
+                Verdict::Verified { cell } => std::slice::from_ref(cell),
+                Verdict::Derived { cells, .. } => cells,
+                Verdict::Unverified => &[],
+            };
+            for c in cells {
+                if let Some(row) = cited.get_mut(usize::from(c.source)).and_then(|s| s.get_mut(c.row as usize)) {
+                    *row = true;
+                }
+            }
+        }
+        let sources = self
+            .sources
+            .iter()
+            .zip(cited)
+            .map(|(source, cited)| {
+                let last = cited.iter().rposition(|c| *c).map_or(0, |i| i + 1);
+                let rows = source.rows[..last]
+                    .iter()
+                    .zip(&cited)
+                    .map(|(row, keep)| if *keep { row.clone() } else { Vec::new() })
+                    .collect();
+                CheckSource { rows, ..source.clone() }
+            })
+            .collect();
+        Self { numbers: self.numbers.clone(), sources }
+    }
+
     /// The value of the cell `cell` names.
     pub fn value(&self, cell: &CellRef) -> Option<&serde_json::Value> {
         let source = self.sources.get(usize::from(cell.source))?;

@@ -174,7 +174,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         let checks = (output.status == RunStatus::Ok && !output.response.is_empty())
             .then(|| crate::server::checks::check(question.as_str(), &output.response, &output.evidence));
         if let Some(checks) = &checks {
-            run.push(RunEvent::Checked { checks: checks.clone() });
+            run.push(RunEvent::Checked { checks: checks.cited_only() });
         }
         let tokens = |n: u64| i32::try_from(n).ok();
         state

@@ -40,6 +40,11 @@ fn a_cell_as_written_rounded_or_scaled_is_verified_and_cited_with_its_row() {
     let source = &checks.sources[0];
     assert_eq!((source.step, source.rows.len()), (0, 3), "the rows the answer was based on are kept");
     assert_eq!(checks.value(&CellRef { source: 0, row: 1, column: 2 }), Some(&json!("46.02")));
+    // What a live answer is sent: the cited rows only, at their places.
+    let live = checks.cited_only();
+    assert_eq!(live.numbers, checks.numbers);
+    assert_eq!(live.sources[0].rows.len(), 2, "rows after the last cited one are left out");
+    assert_eq!(live.value(&CellRef { source: 0, row: 1, column: 2 }), Some(&json!("46.02")));
     assert_eq!(source.data_as_of.as_deref(), Some("2026-11-27"));
 }
 
