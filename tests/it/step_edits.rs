@@ -22,6 +22,17 @@ async fn an_edited_step_is_kept_with_its_answer_and_told_to_the_model_next_time(
     let events = user.ask("Show me two closes").await;
     let chat_log_id = events.last().expect("done").data["chat_log_id"].as_i64().expect("logged").to_string();
     let conversation_id = events[0].data["conversation_id"].as_str().expect("conversation").to_owned();
+    // An answer that states no number streams no check, but keeps its rows for a re-run.
+    assert!(!events.iter().any(|e| e.event == "checked"));
+    let log_id = chat_log_id.parse::<i64>().expect("id");
+    app.state.log_writer.wait_settled(log_id, std::time::Duration::from_secs(5)).await;
+    let stored: serde_json::Value = sqlx::query_scalar("SELECT checks FROM chat_logs WHERE id = $1")
+        .bind(log_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("checks");
+    assert_eq!(stored["numbers"], json!([]));
+    assert_eq!(stored["sources"][0]["rows"].as_array().map(Vec::len), Some(2));
 
     let edited = "SELECT symbol FROM instruments ORDER BY symbol LIMIT 3";
     let edit = |sql: &'static str, step: &'static str| {
