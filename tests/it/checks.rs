@@ -230,9 +230,7 @@ async fn a_streamed_answer_carries_its_checks_and_its_stored_exchange_keeps_them
     let close = rows[0].4;
     let sql = "SELECT date, close FROM daily_bars WHERE symbol = 'NOVA' ORDER BY date DESC LIMIT 1";
     let fake = FakeAnthropic::start().await.expect("fake");
-    let mut r1 = vec![sse::message_start(1000, 0, 0)];
-    r1.extend(sse::tool_block(0, "toolu_1", "run_sql", &[&json!({ "sql": sql }).to_string()]));
-    r1.extend(sse::message_end("tool_use", 20));
+    let r1 = sse::tool_round("toolu_1", "run_sql", &json!({ "sql": sql }), 1000, 20);
     let answer = format!("NOVA last closed at **{close:.2}**; its 52-week high is 999.99.");
     fake.script([stream(r1), stream(sse::text_answer(&answer, 1100, 30))]);
     let app = spawn_app_with(AppOptions { env: model_env(&fake, &[]), ..AppOptions::default() }).await;
@@ -284,9 +282,7 @@ async fn a_saved_answer_reruns_on_current_data_and_its_schedule_raises_an_alert_
     let (date, close) = (rows[0].0.clone(), rows[0].4);
     let sql = format!("SELECT date, close FROM daily_bars WHERE symbol = '{symbol}' ORDER BY date DESC LIMIT 3");
     let fake = FakeAnthropic::start().await.expect("fake");
-    let mut r1 = vec![sse::message_start(1000, 0, 0)];
-    r1.extend(sse::tool_block(0, "toolu_1", "run_sql", &[&json!({ "sql": sql }).to_string()]));
-    r1.extend(sse::message_end("tool_use", 20));
+    let r1 = sse::tool_round("toolu_1", "run_sql", &json!({ "sql": sql }), 1000, 20);
     let answer = format!("{symbol} closed at **{close:.2}** on {date}.");
     fake.script([stream(r1), stream(sse::text_answer(&answer, 1100, 30))]);
     let app =
@@ -302,6 +298,14 @@ async fn a_saved_answer_reruns_on_current_data_and_its_schedule_raises_an_alert_
         let (status, report) = user.server_fn("saved/rerun", &[("saved_id", &saved_id)]).await;
         assert_eq!(status, 200, "{report}");
         serde_json::from_value::<RerunReport>(report).expect("report")
+    };
+
+    // The schedule's time comes (the clock is moved, not waited for).
+    let make_due = || async {
+        sqlx::query("UPDATE saved_chats SET next_rerun_at = now() - interval '1 minute'")
+            .execute(&app.state.db)
+            .await
+            .expect("due");
     };
 
     // The same data: nothing changed, the number holds.
@@ -324,10 +328,7 @@ async fn a_saved_answer_reruns_on_current_data_and_its_schedule_raises_an_alert_
         )
         .expect("update");
     }
-    sqlx::query("UPDATE saved_chats SET next_rerun_at = now() - interval '1 minute'")
-        .execute(&app.state.db)
-        .await
-        .expect("due");
+    make_due().await;
     assert_eq!(tradechat::server::saved_rerun::run_due(&app.state).await.expect("run due"), 1);
     let (message, kind): (String, String) =
         sqlx::query_as("SELECT message, kind FROM alerts WHERE user_id = (SELECT user_id FROM saved_chats LIMIT 1)")
@@ -349,10 +350,7 @@ async fn a_saved_answer_reruns_on_current_data_and_its_schedule_raises_an_alert_
     assert_eq!((change.row.as_str(), change.column.as_str()), (date.as_str(), "close"));
     assert!(change.change_pct.is_some_and(|p| p > 0.0));
     // Told once: the same change on the next scheduled run raises nothing new.
-    sqlx::query("UPDATE saved_chats SET next_rerun_at = now() - interval '1 minute'")
-        .execute(&app.state.db)
-        .await
-        .expect("due");
+    make_due().await;
     assert_eq!(tradechat::server::saved_rerun::run_due(&app.state).await.expect("run due"), 1);
     let alerts: String = sqlx::query_scalar("SELECT message FROM alerts").fetch_one(&app.state.db).await.expect("one");
     assert_eq!(alerts, message, "no second report of the same change");

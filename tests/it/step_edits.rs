@@ -9,9 +9,7 @@ use crate::helpers::{AppOptions, TestUser, model_env, spawn_app_with};
 async fn an_edited_step_is_kept_with_its_answer_and_told_to_the_model_next_time() {
     let fake = FakeAnthropic::start().await.expect("fake");
     let original = "SELECT symbol, close FROM daily_bars ORDER BY date DESC, symbol LIMIT 2";
-    let mut r1 = vec![sse::message_start(1000, 0, 0)];
-    r1.extend(sse::tool_block(0, "toolu_1", "run_sql", &[&json!({ "sql": original }).to_string()]));
-    r1.extend(sse::message_end("tool_use", 20));
+    let r1 = sse::tool_round("toolu_1", "run_sql", &json!({ "sql": original }), 1000, 20);
     fake.script([
         stream(r1),
         stream(sse::text_answer("Two closes.", 1100, 5)),
