@@ -79,8 +79,14 @@ pub fn compare(
                     Ok(v) => NumberStatus::Changed { now: text(&v) },
                 },
                 Verdict::Derived { op, cells } => {
-                    let values: Result<Vec<f64>, NumberStatus> =
-                        cells.iter().map(|c| value_now(c).and_then(|v| number(&v).ok_or(NumberStatus::Gone))).collect();
+                    let values: Result<Vec<f64>, NumberStatus> = match op {
+                        // A column's sum or mean is over the column now, whatever rows it holds and in what order.
+                        Derivation::Sum | Derivation::Mean => column_now(checks, now, cells),
+                        _ => cells
+                            .iter()
+                            .map(|c| value_now(c).and_then(|v| number(&v).ok_or(NumberStatus::Gone)))
+                            .collect(),
+                    };
                     match values.map(|v| derive(*op, &v)) {
                         Err(status) => status,
                         Ok(Some(v)) if holds(v) => NumberStatus::Holds,
@@ -110,6 +116,21 @@ impl StepDiff {
             data_as_of: None,
         }
     }
+}
+
+/// The numbers now of the column the first of `cells` is in (a sum's or mean's column).
+fn column_now(
+    checks: &AnswerChecks,
+    now: &[Result<Fresh, String>],
+    cells: &[CellRef],
+) -> Result<Vec<f64>, NumberStatus> {
+    let cell = cells.first().ok_or(NumberStatus::Gone)?;
+    let source = usize::from(cell.source);
+    let name =
+        checks.sources.get(source).and_then(|s| s.columns.get(usize::from(cell.column))).ok_or(NumberStatus::Gone)?;
+    let Some(Ok(fresh)) = now.get(source) else { return Err(NumberStatus::Gone) };
+    let column = fresh.columns.iter().position(|c| c == name).ok_or(NumberStatus::Gone)?;
+    Ok(fresh.rows.iter().filter_map(|r| r.get(column).and_then(number)).collect())
 }
 
 /// How the rows of one source then and now correspond.
@@ -315,6 +336,18 @@ mod tests {
         assert_eq!(status[0], ("105.3", &moved), "the top row is another symbol now");
         assert_eq!(status[2], ("46.02", &NumberStatus::Moved { was: "QBIT".into(), now: "NOVA".into() }));
         assert_eq!(report.broken(), 3);
+    }
+
+    #[test]
+    fn a_column_sum_is_taken_over_the_column_now_whatever_the_order_of_its_rows() {
+        let answer = "Together they closed at 163.82.";
+        let checks = answer_on(then(), answer);
+        assert!(matches!(checks.numbers[0].verdict, Verdict::Derived { op: Derivation::Sum, .. }));
+        let reordered = now(json!([["SEMX", 12.5, 0.4], ["NOVA", 105.3, 5.1], ["QBIT", 46.02, -4.3]]));
+        assert_eq!(compare(answer, &checks, &reordered, chrono::Utc::now()).numbers[0].status, NumberStatus::Holds);
+        let grown = now(json!([["NOVA", 105.3, 5.1], ["QBIT", 46.02, -4.3], ["SEMX", 13.5, 0.4]]));
+        let status = &compare(answer, &checks, &grown, chrono::Utc::now()).numbers[0].status;
+        assert_eq!(status, &NumberStatus::Changed { now: "164.82".into() });
     }
 
     #[test]
