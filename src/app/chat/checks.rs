@@ -98,6 +98,18 @@ fn derivation_name(i18n: leptos_i18n::I18nContext<Locale>, op: Derivation) -> St
     }
 }
 
+/// A two-cell derivation written out with its cells' values (`(105.31 − 100.2) / 100.2 × 100`); `None` for a
+/// column's sum or mean, or when a value is missing.
+fn formula(op: Derivation, values: &[String]) -> Option<String> {
+    let [a, b] = values else { return None };
+    Some(match op {
+        Derivation::Difference => format!("{a} − {b}"),
+        Derivation::Ratio => format!("{a} / {b}"),
+        Derivation::PercentChange => format!("({b} − {a}) / {a} × 100"),
+        Derivation::Sum | Derivation::Mean => return None,
+    })
+}
+
 /// The panel of the number `selected` names: its verdict and, for a checked one, each source it came from.
 #[component]
 pub fn CheckPanel(
@@ -122,7 +134,11 @@ pub fn CheckPanel(
                     let count = cells.len();
                     let over = matches!(op, Derivation::Sum | Derivation::Mean)
                         .then(|| view! { " " {t!(i18n, chat.check_of_cells, count)} });
-                    (view! { {t!(i18n, chat.check_derived)} ": " {name} {over} }.into_any(), "checked", cells.clone())
+                    let values: Vec<String> = cells.iter().filter_map(|c| checks.value(c)).map(cell_text).collect();
+                    let formula =
+                        formula(*op, &values).map(|f| view! { " = " <code data-testid="check-formula">{f}</code> });
+                    let verdict = view! { {t!(i18n, chat.check_derived)} ": " {name} {over} {formula} };
+                    (verdict.into_any(), "checked", cells.clone())
                 }
                 Verdict::Unverified => (t!(i18n, chat.check_unverified).into_any(), "unverified", Vec::new()),
             };
@@ -194,5 +210,23 @@ fn SourceView(source: CheckSource, hits: Vec<CellRef>) -> impl IntoView {
             </div>
             {as_of}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_derivation_is_written_out_with_its_cells() {
+        let v = |a: &str, b: &str| vec![a.to_owned(), b.to_owned()];
+        assert_eq!(
+            formula(Derivation::PercentChange, &v("100.2", "105.31")).as_deref(),
+            Some("(105.31 − 100.2) / 100.2 × 100")
+        );
+        assert_eq!(formula(Derivation::Difference, &v("105.31", "100.2")).as_deref(), Some("105.31 − 100.2"));
+        assert_eq!(formula(Derivation::Ratio, &v("46.02", "105.31")).as_deref(), Some("46.02 / 105.31"));
+        assert_eq!(formula(Derivation::Sum, &v("1", "2")), None);
+        assert_eq!(formula(Derivation::Difference, &["1".to_owned()]), None);
     }
 }
