@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+use tradechat::api::CheckSource;
 use tradechat::api::{AnswerChecks, Verdict};
 use tradechat::server::agent::fake_anthropic::{FakeAnthropic, sse, stream};
 use tradechat::server::agent::offline::OfflineModel;
 use tradechat::server::agent::{AgentLimits, TradingAgent};
-use tradechat::server::checks::{Evidence, check};
+use tradechat::server::checks::check;
 use tradechat::server::duck::Duck;
 
 use crate::helpers::{AppOptions, TestUser, demo_duck, model_env, spawn_app_with};
@@ -64,7 +65,7 @@ async fn the_offline_models_answers_state_only_numbers_their_steps_returned() {
         );
         let output = agent.run(question, &[], &|_| {}, &CancellationToken::new()).await;
         let started = Instant::now();
-        let checks = check(question, &output.response, &output.evidence);
+        let checks = check(question, &output.response, output.evidence.clone());
         slowest = slowest.max(started.elapsed());
         // An answer from data (not the "what I can answer" reply) that states numbers.
         if output.evidence.is_empty() || checks.numbers.is_empty() {
@@ -91,7 +92,7 @@ async fn the_offline_models_answers_state_only_numbers_their_steps_returned() {
 }
 
 /// A symbol's last six daily bars, newest first: (date, open, high, low, close, volume) and the query.
-async fn bars(duck: &Duck, symbol: &str) -> (Evidence, Vec<(String, f64, f64, f64, f64, f64)>) {
+async fn bars(duck: &Duck, symbol: &str) -> (CheckSource, Vec<(String, f64, f64, f64, f64, f64)>) {
     let sql = format!(
         "SELECT date, open, high, low, close, volume FROM daily_bars WHERE symbol = '{symbol}' ORDER BY date DESC \
          LIMIT 6"
@@ -103,7 +104,7 @@ async fn bars(duck: &Duck, symbol: &str) -> (Evidence, Vec<(String, f64, f64, f6
         .iter()
         .map(|r| (r[0].as_str().unwrap_or_default().to_owned(), f(&r[1]), f(&r[2]), f(&r[3]), f(&r[4]), f(&r[5])))
         .collect();
-    let evidence = Evidence {
+    let evidence = CheckSource {
         step: 0,
         sql,
         columns: result.columns.iter().map(|c| c.name.clone()).collect(),
@@ -190,7 +191,7 @@ async fn scripted_answers_have_their_real_figures_checked_and_their_made_up_ones
         for (answer, real_here, made_up_here) in variants {
             answers += 1;
             let started = Instant::now();
-            let checks = check(&format!("How did {symbol} trade?"), &answer, std::slice::from_ref(&evidence));
+            let checks = check(&format!("How did {symbol} trade?"), &answer, vec![evidence.clone()]);
             slowest = slowest.max(started.elapsed());
             assert_eq!(checks.numbers.len(), real_here + made_up_here, "{answer}\n{:?}", checks.numbers);
             // The made-up figures come last in each variant.

@@ -172,7 +172,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         }
         // A complete answer's numbers are checked against what its steps returned (milliseconds, in memory).
         let checks = (output.status == RunStatus::Ok && !output.response.is_empty())
-            .then(|| crate::server::checks::check(question.as_str(), &output.response, &output.evidence));
+            .then(|| crate::server::checks::check(question.as_str(), &output.response, output.evidence));
         // An answer that states no number has nothing to mark (its rows are still kept, for re-runs).
         if let Some(checks) = checks.as_ref().filter(|c| !c.numbers.is_empty()) {
             run.push(RunEvent::Checked { checks: checks.cited_only() });

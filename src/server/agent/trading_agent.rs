@@ -10,9 +10,8 @@ use tracing::Instrument as _;
 
 use super::llm::{Block, LlmClient, Message, ModelRequest, Role, StopReason, Usage};
 use super::tools;
-use crate::api::RunEvent;
+use crate::api::{CheckSource, RunEvent};
 use crate::domain::RunStatus;
-use crate::server::checks::Evidence;
 use crate::server::duck::{Duck, SchemaSummary};
 
 /// Limits of one run.
@@ -34,7 +33,7 @@ pub struct RunOutput {
     /// `[{"name", "input", "duration_ms", "ok", "rows"}]`, as the seed logs it.
     pub tools_used: Vec<Value>,
     /// What each step that returned rows returned, for checking the answer's numbers.
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<CheckSource>,
     /// Tokens over all rounds.
     pub usage: Usage,
     /// How it ended.
@@ -255,8 +254,8 @@ impl TradingAgent {
                     tool.record("error.type", "tool_error");
                 }
                 if let (Some(preview), Some(sql)) = (&outcome.preview, input.get("sql").and_then(Value::as_str)) {
-                    steps.evidence.push(Evidence {
-                        step: steps.logged.len(),
+                    steps.evidence.push(CheckSource {
+                        step: u16::try_from(steps.logged.len()).unwrap_or(u16::MAX),
                         sql: sql.to_owned(),
                         columns: preview.columns.clone(),
                         rows: crate::server::checks::seen_rows(&preview.rows),
@@ -295,7 +294,7 @@ impl TradingAgent {
 #[derive(Default)]
 struct Steps {
     logged: Vec<Value>,
-    evidence: Vec<Evidence>,
+    evidence: Vec<CheckSource>,
 }
 
 /// A count as an OpenTelemetry integer attribute (`tracing-opentelemetry` exports only `i64` as one).

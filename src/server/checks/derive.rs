@@ -30,7 +30,7 @@ pub enum Operands {
     /// `a` and `b`, in the order of [`Derivation`]'s formulas.
     Pair(usize, usize),
     /// Every numeric cell of one column of one step.
-    Column { evidence: usize, column: usize },
+    Column { source: usize, column: usize },
 }
 
 /// Every derivation of one answer's cells, by what kind of number it gives, each list sorted by value.
@@ -54,39 +54,39 @@ impl Derivations {
             let c = &cells[a];
             for &b in &cited[i + 1..] {
                 let o = &cells[b];
-                if few || o.evidence == c.evidence && (o.row == c.row || o.column == c.column) {
+                if few || o.source == c.source && (o.row == c.row || o.column == c.column) {
                     pairs.push((a, b));
                 }
             }
             // The cells above and below it in its column (a day's change from the day before).
             for row in [c.row.wrapping_sub(1), c.row + 1] {
-                let key = (c.evidence, row, c.column);
-                if let Ok(j) = cells.binary_search_by_key(&key, |o| (o.evidence, o.row, o.column)) {
+                let key = (c.source, row, c.column);
+                if let Ok(j) = cells.binary_search_by_key(&key, |o| (o.source, o.row, o.column)) {
                     pairs.push((a.min(j), a.max(j)));
                 }
             }
             // The rest of its row (cells of a row are next to each other).
-            let row = |j: &usize| cells[*j].evidence == c.evidence && cells[*j].row == c.row;
+            let row = |j: &usize| cells[*j].source == c.source && cells[*j].row == c.row;
             let first = (0..a).rev().take_while(row).last().unwrap_or(a);
             let last = (a + 1..cells.len()).take_while(row).last().unwrap_or(a);
             pairs.extend((first..=last).filter(|&j| j != a).map(|j| (a.min(j), a.max(j))));
         }
         let mut columns: Vec<((usize, usize), Vec<usize>)> = Vec::new();
         for (i, c) in cells.iter().enumerate() {
-            match columns.iter_mut().find(|(key, _)| *key == (c.evidence, c.column)) {
+            match columns.iter_mut().find(|(key, _)| *key == (c.source, c.column)) {
                 Some((_, members)) => members.push(i),
-                None => columns.push(((c.evidence, c.column), vec![i])),
+                None => columns.push(((c.source, c.column), vec![i])),
             }
         }
         let mut entries = Vec::with_capacity(pairs.len() * 6 + columns.len() * 2);
-        for ((evidence, column), members) in &columns {
+        for ((source, column), members) in &columns {
             if members.len() < 2 {
                 continue;
             }
             // The change over the whole result (its first and last rows: a period's start and end).
             pairs.push((members[0], members[members.len() - 1]));
             let sum: f64 = members.iter().map(|&i| cells[i].value).sum();
-            let operands = Operands::Column { evidence: *evidence, column: *column };
+            let operands = Operands::Column { source: *source, column: *column };
             entries.push(Derived { value: sum, op: Derivation::Sum, operands });
             entries.push(Derived { value: sum / members.len() as f64, op: Derivation::Mean, operands });
         }
@@ -160,8 +160,8 @@ impl Derivations {
     pub fn operands(d: &Derived, cells: &[Cell]) -> Vec<usize> {
         match d.operands {
             Operands::Pair(a, b) => vec![a, b],
-            Operands::Column { evidence, column } => {
-                (0..cells.len()).filter(|&i| cells[i].evidence == evidence && cells[i].column == column).collect()
+            Operands::Column { source, column } => {
+                (0..cells.len()).filter(|&i| cells[i].source == source && cells[i].column == column).collect()
             }
         }
     }

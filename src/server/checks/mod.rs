@@ -19,65 +19,44 @@ use crate::api::{AnswerChecks, CellRef, CheckSource, CheckedNumber, Verdict};
 /// Numbers on each side of a number whose cells it is first compared with.
 const NEIGHBOURS: usize = 2;
 
-/// What one tool step returned, as the check reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evidence {
-    /// The step's index among the answer's tool steps.
-    pub step: usize,
-    /// The SQL it ran.
-    pub sql: String,
-    /// Its result's columns.
-    pub columns: Vec<String>,
-    /// The rows the model saw.
-    pub rows: Vec<Vec<Value>>,
-    /// The latest date or time in the tables the SQL read (see `SchemaSummary::data_as_of`).
-    pub data_as_of: Option<String>,
-}
-
 /// A numeric cell: where it is and its value.
 #[derive(Debug, Clone, Copy)]
 struct Cell {
-    evidence: usize,
+    /// Index of its source.
+    source: usize,
     row: usize,
     column: usize,
     value: f64,
 }
 
-/// The verdicts on every number of `answer`, which answered `question` with the steps of `evidence`.
-pub fn check(question: &str, answer: &str, evidence: &[Evidence]) -> AnswerChecks {
-    let cells: Vec<Cell> = evidence
+/// The verdicts on every number of `answer`, which answered `question` with the steps of `sources` (each step that
+/// returned rows, with the rows the model saw: [`seen_rows`]). The checks keep the sources.
+pub fn check(question: &str, answer: &str, sources: Vec<CheckSource>) -> AnswerChecks {
+    let cells: Vec<Cell> = sources
         .iter()
         .enumerate()
-        .flat_map(|(e, ev)| {
-            ev.rows.iter().enumerate().flat_map(move |(row, cells)| {
+        .flat_map(|(source, s)| {
+            s.rows.iter().enumerate().flat_map(move |(row, cells)| {
                 cells
                     .iter()
                     .enumerate()
-                    .filter_map(move |(column, v)| number(v).map(|value| Cell { evidence: e, row, column, value }))
+                    .filter_map(move |(column, v)| number(v).map(|value| Cell { source, row, column, value }))
             })
         })
         .collect();
     let given: Vec<Reading> = std::iter::once(question)
-        .chain(evidence.iter().map(|e| e.sql.as_str()))
+        .chain(sources.iter().map(|s| s.sql.as_str()))
         .flat_map(numbers_in_text)
         .flat_map(|q| q.readings)
         .collect();
 
     let quoted = numbers_in_markdown(answer);
-    // First pass: cells. The cells cited feed the derivations of the second pass.
-    let direct: Vec<Option<usize>> = quoted.iter().map(|q| best_cell(&q.readings, &cells)).collect();
-    // Every cell a quoted number fits, not only the best: the same value often sits in two cells (a close and the
-    // next day's open), and a derivation may be from either.
-    let fitting: Vec<Vec<usize>> = quoted
-        .iter()
-        .zip(&direct)
-        .map(|(q, best)| match best {
-            Some(_) => {
-                (0..cells.len()).filter(|&i| q.readings.iter().any(|r| fit(r, cells[i].value).is_some())).collect()
-            }
-            None => Vec::new(),
-        })
-        .collect();
+    // First pass: cells. Every cell a quoted number fits is kept, not only the best (the verdict): the same value
+    // often sits in two cells (a close and the next day's open), and a derivation may be from either. The cells
+    // cited feed the derivations of the second pass.
+    let fits: Vec<Vec<Fit>> = quoted.iter().map(|q| fitting_cells(&q.readings, &cells)).collect();
+    let direct: Vec<Option<usize>> = fits.iter().map(|f| best(f)).collect();
+    let fitting: Vec<Vec<usize>> = fits.iter().map(|f| f.iter().map(|fit| fit.cell).collect()).collect();
     let mut cited: Vec<usize> = fitting.iter().flatten().copied().collect();
     cited.sort_unstable();
     cited.dedup();
@@ -106,22 +85,38 @@ pub fn check(question: &str, answer: &str, evidence: &[Evidence]) -> AnswerCheck
         };
         numbers.push(CheckedNumber { start: q.span.start as u32, end: q.span.end as u32, verdict });
     }
-    AnswerChecks { numbers, sources: sources(evidence) }
+    AnswerChecks { numbers, sources }
 }
 
-/// The cell that `readings` fit best (closest relative to the precision written), if any fits: its index.
-fn best_cell(readings: &[Reading], cells: &[Cell]) -> Option<usize> {
-    let mut best: Option<(f64, usize)> = None;
-    for r in readings {
-        for (i, cell) in cells.iter().enumerate() {
-            if let Some(distance) = fit(r, cell.value)
-                && best.is_none_or(|(d, _)| distance < d)
-            {
-                best = Some((distance, i));
-            }
-        }
-    }
-    best.map(|(_, i)| i)
+/// A cell a quoted number fits: its index, how far it is (in units of the tolerance) and by which reading.
+#[derive(Debug, Clone, Copy)]
+struct Fit {
+    cell: usize,
+    distance: f64,
+    reading: usize,
+}
+
+/// Every cell some reading of `readings` fits, in cell order, each with its closest reading.
+fn fitting_cells(readings: &[Reading], cells: &[Cell]) -> Vec<Fit> {
+    cells
+        .iter()
+        .enumerate()
+        .filter_map(|(cell, c)| {
+            readings
+                .iter()
+                .enumerate()
+                .filter_map(|(reading, r)| fit(r, c.value).map(|distance| Fit { cell, distance, reading }))
+                .min_by(|a, b| a.distance.total_cmp(&b.distance))
+        })
+        .collect()
+}
+
+/// The cell fitted best: the closest relative to the precision written; on a tie, the earlier reading, then the
+/// earlier cell.
+fn best(fits: &[Fit]) -> Option<usize> {
+    fits.iter()
+        .min_by(|a, b| a.distance.total_cmp(&b.distance).then(a.reading.cmp(&b.reading)).then(a.cell.cmp(&b.cell)))
+        .map(|f| f.cell)
 }
 
 /// How far `value` is from reading `r`, in units of its tolerance, when `value` rounds to it (`None` otherwise).
@@ -157,27 +152,13 @@ pub(crate) fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// Where `cell` is, as the checks name it (sources are the evidence, in order).
+/// Where `cell` is, as the checks name it.
 fn cite(cell: Cell) -> CellRef {
     CellRef {
-        source: u16::try_from(cell.evidence).unwrap_or(u16::MAX),
+        source: u16::try_from(cell.source).unwrap_or(u16::MAX),
         row: u32::try_from(cell.row).unwrap_or(u32::MAX),
         column: u16::try_from(cell.column).unwrap_or(u16::MAX),
     }
-}
-
-/// Every step's rows, as the checks keep them.
-fn sources(evidence: &[Evidence]) -> Vec<CheckSource> {
-    evidence
-        .iter()
-        .map(|ev| CheckSource {
-            step: u16::try_from(ev.step).unwrap_or(u16::MAX),
-            sql: ev.sql.clone(),
-            columns: ev.columns.clone(),
-            rows: ev.rows.clone(),
-            data_as_of: ev.data_as_of.clone(),
-        })
-        .collect()
 }
 
 /// The first rows of a result as the model saw them: at most [`SEEN_ROWS`], and about [`SEEN_BYTES`] of JSON.

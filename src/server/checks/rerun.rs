@@ -282,7 +282,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::server::checks::{Evidence, check};
+    use crate::server::checks::check;
 
     fn movers(rows: Value) -> (Vec<String>, Vec<Vec<Value>>) {
         (vec!["symbol".into(), "close".into(), "pct".into()], serde_json::from_value(rows).expect("rows"))
@@ -290,9 +290,9 @@ mod tests {
 
     fn answer_on(rows: Value, answer: &str) -> AnswerChecks {
         let (columns, rows) = movers(rows);
-        let evidence =
-            Evidence { step: 0, sql: "SELECT …".into(), columns, rows, data_as_of: Some("2026-11-20".into()) };
-        check("top movers", answer, &[evidence])
+        let source =
+            CheckSource { step: 0, sql: "SELECT …".into(), columns, rows, data_as_of: Some("2026-11-20".into()) };
+        check("top movers", answer, vec![source])
     }
 
     fn now(rows: Value) -> Vec<Result<Fresh, String>> {

@@ -3,8 +3,8 @@ use serde_json::{Value, json};
 use super::*;
 use crate::api::Derivation;
 
-fn evidence(step: usize, sql: &str, columns: &[&str], rows: Value) -> Evidence {
-    Evidence {
+fn source(step: u16, sql: &str, columns: &[&str], rows: Value) -> CheckSource {
+    CheckSource {
         step,
         sql: sql.into(),
         columns: columns.iter().map(|c| (*c).to_owned()).collect(),
@@ -18,8 +18,8 @@ fn verdicts<'a>(answer: &'a str, checks: &AnswerChecks) -> Vec<(&'a str, Verdict
     checks.numbers.iter().map(|n| (&answer[n.start as usize..n.end as usize], n.verdict.clone())).collect()
 }
 
-fn movers() -> Evidence {
-    evidence(
+fn movers() -> CheckSource {
+    source(
         0,
         "SELECT symbol, prev_close, close, pct FROM movers ORDER BY abs(pct) DESC LIMIT 3",
         &["symbol", "prev_close", "close", "pct"],
@@ -30,7 +30,7 @@ fn movers() -> Evidence {
 #[test]
 fn a_cell_as_written_rounded_or_scaled_is_verified_and_cited_with_its_row() {
     let answer = "**NOVA** rose to **105.31** (+5.1%), QBIT fell 4.3% to 46.02.";
-    let checks = check("top 3 movers", answer, &[movers()]);
+    let checks = check("top 3 movers", answer, vec![movers()]);
     let cell = |row, column| Verdict::Verified { cell: CellRef { source: 0, row, column } };
     assert_eq!(
         verdicts(answer, &checks),
@@ -52,7 +52,7 @@ fn a_cell_as_written_rounded_or_scaled_is_verified_and_cited_with_its_row() {
 fn differences_ratios_and_percent_changes_of_cited_cells_are_derived() {
     let answer = "NOVA went from 100.2 to 105.31, a gain of 5.11 points; QBIT closed at 46.02, down 4.324% from its \
                   previous close, and is 43.7% of NOVA's.";
-    let checks = check("how did NOVA do?", answer, &[movers()]);
+    let checks = check("how did NOVA do?", answer, vec![movers()]);
     let found = verdicts(answer, &checks);
     assert!(matches!(found[0].1, Verdict::Verified { .. }) && matches!(found[1].1, Verdict::Verified { .. }));
     assert!(matches!(&found[2], ("5.11", Verdict::Derived { op: Derivation::Difference, cells }) if cells.len() == 2));
@@ -65,7 +65,7 @@ fn differences_ratios_and_percent_changes_of_cited_cells_are_derived() {
 #[test]
 fn a_column_sum_or_mean_is_derived() {
     let answer = "Together they closed at 163.83, on average 54.61.";
-    let checks = check("closes", answer, &[movers()]);
+    let checks = check("closes", answer, vec![movers()]);
     let ops: Vec<_> = checks.numbers.iter().map(|n| n.verdict.clone()).collect();
     assert!(matches!(&ops[0], Verdict::Derived { op: Derivation::Sum, cells } if cells.len() == 3), "{ops:?}");
     assert!(matches!(&ops[1], Verdict::Derived { op: Derivation::Mean, .. }), "{ops:?}");
@@ -74,7 +74,7 @@ fn a_column_sum_or_mean_is_derived() {
 #[test]
 fn a_number_no_result_holds_is_unverified_and_parameters_are_left_out() {
     let answer = "The top 3 movers: NOVA closed at 107.9 and QBIT at 46.02.";
-    let checks = check("top 3 movers today", answer, &[movers()]);
+    let checks = check("top 3 movers today", answer, vec![movers()]);
     let found = verdicts(answer, &checks);
     assert_eq!(found.len(), 2, "the 3 of the question is not a claim: {found:?}");
     assert_eq!(found[0], ("107.9", Verdict::Unverified));
@@ -84,9 +84,9 @@ fn a_number_no_result_holds_is_unverified_and_parameters_are_left_out() {
 
 #[test]
 fn small_integers_must_match_exactly() {
-    let ev = evidence(0, "SELECT 1", &["trades", "avg"], json!([[12, 4.6]]));
+    let ev = source(0, "SELECT 1", &["trades", "avg"], json!([[12, 4.6]]));
     let answer = "There were 12 trades, 5 of them large.";
-    let found = verdicts(answer, &check("trades?", answer, &[ev]));
+    let found = verdicts(answer, &check("trades?", answer, vec![ev]));
     assert!(matches!(found[0].1, Verdict::Verified { .. }));
     assert_eq!(found[1], ("5", Verdict::Unverified), "4.6 does not round to a count of 5");
 }
@@ -94,7 +94,7 @@ fn small_integers_must_match_exactly() {
 #[test]
 fn an_answer_without_results_has_only_unverified_numbers() {
     let answer = "NOVA is at 101.5.";
-    let checks = check("NOVA?", answer, &[]);
+    let checks = check("NOVA?", answer, Vec::new());
     assert_eq!(verdicts(answer, &checks), vec![("101.5", Verdict::Unverified)]);
     assert!(checks.sources.is_empty());
 }
@@ -117,7 +117,7 @@ fn checking_a_long_answer_takes_milliseconds() {
             json!([format!("S{i}"), 100.0 + f * 1.37, 101.0 + f * 1.41, 0.01 * f - 0.2, 1_000_000 + i * 7919, f * 0.5])
         })
         .collect();
-    let ev = evidence(0, "SELECT *", &["symbol", "open", "close", "ret", "volume", "x"], Value::Array(rows));
+    let ev = source(0, "SELECT *", &["symbol", "open", "close", "ret", "volume", "x"], Value::Array(rows));
     let mut answer = String::new();
     for i in 0..50 {
         let f = f64::from(i);
@@ -131,7 +131,7 @@ fn checking_a_long_answer_takes_milliseconds() {
         ));
     }
     let started = std::time::Instant::now();
-    let checks = check("all symbols", &answer, std::slice::from_ref(&ev));
+    let checks = check("all symbols", &answer, vec![ev]);
     let took = started.elapsed();
     let unverified = checks.numbers.iter().filter(|n| matches!(n.verdict, Verdict::Unverified)).count();
     println!(
