@@ -7,7 +7,6 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::api::{AnswerChecks, AppError, NumberStatus, RerunEvery, RerunReport};
 use crate::server::agent::tools::PREVIEW_ROWS;
@@ -98,24 +97,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
     let mut done = 0;
     loop {
         let mut tx = state.db.begin().await?;
-        #[derive(sqlx::FromRow)]
-        struct Due {
-            id: i64,
-            user_id: Uuid,
-            question: Option<String>,
-            response: Option<String>,
-            checks: Option<Value>,
-            last_rerun: Option<Value>,
-            rerun_every: Option<String>,
-        }
-        let due: Option<Due> = sqlx::query_as(
-            "SELECT s.id, s.user_id, s.question, s.response, CASE WHEN c.response = s.response THEN c.checks END AS checks,
-                    s.last_rerun, s.rerun_every
-             FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id
-             WHERE s.next_rerun_at <= now() ORDER BY s.next_rerun_at LIMIT 1 FOR UPDATE OF s SKIP LOCKED",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
+        let due = saved::claim_due(&mut tx).await?;
         let Some(due) = due else {
             tx.commit().await?;
             return Ok(done);
@@ -126,15 +108,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
             None => None,
         };
         let days = due.rerun_every.as_deref().and_then(RerunEvery::parse).map_or(1, RerunEvery::days);
-        sqlx::query(
-            "UPDATE saved_chats SET last_rerun = coalesce($2, last_rerun), next_rerun_at = now() + $3 * interval '1 day'
-             WHERE id = $1",
-        )
-        .bind(due.id)
-        .bind(report.as_ref().map(sqlx::types::Json))
-        .bind(days)
-        .execute(&mut *tx)
-        .await?;
+        saved::finish_due(&mut tx, due.id, report.as_ref(), days).await?;
         tx.commit().await?;
         done += 1;
         let previous = due.last_rerun.and_then(|r| serde_json::from_value::<RerunReport>(r).ok());

@@ -49,9 +49,19 @@ impl From<Row> for SavedChat {
     }
 }
 
-/// The answer's checks come from its log while the saved copy is still its text (their offsets are into it).
-const COLUMNS: &str = "s.id, s.chat_log_id, c.conversation_id, s.question, s.response, s.note, s.created_at, \
-                       CASE WHEN c.response = s.response THEN c.checks END AS checks, s.last_rerun, s.rerun_every";
+/// A save's answer's checks (`s` the save, `c` its log): from the log while the saved copy is still its text, as
+/// their offsets are into it.
+macro_rules! copy_checks {
+    () => {
+        "CASE WHEN c.response = s.response THEN c.checks END"
+    };
+}
+
+const COLUMNS: &str = concat!(
+    "s.id, s.chat_log_id, c.conversation_id, s.question, s.response, s.note, s.created_at, ",
+    copy_checks!(),
+    " AS checks, s.last_rerun, s.rerun_every"
+);
 
 /// Saves the user's answer `chat_log_id` with an optional note, copying its question and response. Saving an
 /// answer already saved returns the existing save unchanged.
@@ -156,10 +166,11 @@ pub async fn list(
 /// What a re-run of the user's save `id` needs: the answer's text and its checks (`None` when its log is gone or
 /// no longer its text, or it predates checks).
 pub async fn basis(conn: &mut PgConnection, id: i64) -> Result<(String, Option<serde_json::Value>), SavedError> {
-    let row: Option<(String, Option<serde_json::Value>)> = sqlx::query_as(
-        "SELECT s.response, CASE WHEN c.response = s.response THEN c.checks END
-         FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id WHERE s.id = $1",
-    )
+    let row: Option<(String, Option<serde_json::Value>)> = sqlx::query_as(concat!(
+        "SELECT s.response, ",
+        copy_checks!(),
+        " FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id WHERE s.id = $1"
+    ))
     .bind(id)
     .fetch_optional(conn)
     .await?;
@@ -190,4 +201,51 @@ pub async fn set_schedule(conn: &mut PgConnection, id: i64, every: Option<RerunE
     .execute(conn)
     .await?;
     if updated.rows_affected() == 0 { Err(SavedError::NotFound) } else { Ok(()) }
+}
+
+/// A save whose scheduled re-run is due, claimed by this transaction.
+#[derive(sqlx::FromRow)]
+pub struct DueRerun {
+    pub id: i64,
+    pub user_id: uuid::Uuid,
+    pub question: Option<String>,
+    pub response: Option<String>,
+    /// Its answer's checks (see `copy_checks`).
+    pub checks: Option<serde_json::Value>,
+    pub last_rerun: Option<serde_json::Value>,
+    pub rerun_every: Option<String>,
+}
+
+/// Claims the save whose scheduled re-run is most overdue, if any (`FOR UPDATE SKIP LOCKED`: instances never
+/// claim the same one). Runs as the server, for every user.
+pub async fn claim_due(conn: &mut PgConnection) -> Result<Option<DueRerun>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT s.id, s.user_id, s.question, s.response, ",
+        copy_checks!(),
+        " AS checks, s.last_rerun, s.rerun_every
+         FROM saved_chats s LEFT JOIN chat_logs c ON c.id = s.chat_log_id
+         WHERE s.next_rerun_at <= now() ORDER BY s.next_rerun_at LIMIT 1 FOR UPDATE OF s SKIP LOCKED"
+    ))
+    .fetch_optional(conn)
+    .await
+}
+
+/// Ends the claimed save `id`'s scheduled re-run: keeps `report` (when it could run) and sets the next one `days`
+/// from now.
+pub async fn finish_due(
+    conn: &mut PgConnection,
+    id: i64,
+    report: Option<&RerunReport>,
+    days: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE saved_chats SET last_rerun = coalesce($2, last_rerun), next_rerun_at = now() + $3 * interval '1 day'
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(report.map(sqlx::types::Json))
+    .bind(days)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
