@@ -31,23 +31,26 @@ pub fn compare(
     now: &[Result<Fresh, String>],
     ran_at: chrono::DateTime<chrono::Utc>,
 ) -> RerunReport {
-    let matched: Vec<Option<Matched>> =
-        checks.sources.iter().zip(now).map(|(old, new)| new.as_ref().ok().map(|new| Matched::new(old, new))).collect();
-    let steps = checks
+    // Each source's rows then and now, matched, or why it could not run again.
+    let matched: Vec<Result<(Matched, &Fresh), &String>> = checks
         .sources
         .iter()
         .zip(now)
+        .map(|(old, new)| new.as_ref().map(|new| (Matched::new(old, new), new)))
+        .collect();
+    let steps = checks
+        .sources
+        .iter()
         .zip(&matched)
-        .map(|((old, new), m)| match (new, m) {
-            (Ok(new), Some(m)) => m.diff(old, new),
-            (Err(e), _) => StepDiff::failed(old.step, e.clone()),
-            (Ok(_), None) => StepDiff::failed(old.step, String::new()),
+        .map(|(old, m)| match m {
+            Ok((m, new)) => m.diff(old, new),
+            Err(e) => StepDiff::failed(old.step, (*e).clone()),
         })
         .collect();
     let value_now = |cell: &CellRef| -> Result<Value, NumberStatus> {
         let source = usize::from(cell.source);
-        let (old, m, new) = match (checks.sources.get(source), matched.get(source), now.get(source)) {
-            (Some(old), Some(Some(m)), Some(Ok(new))) => (old, m, new),
+        let (old, (m, new)) = match (checks.sources.get(source), matched.get(source)) {
+            (Some(old), Some(Ok(m))) => (old, m),
             _ => return Err(NumberStatus::Gone),
         };
         let row = cell.row as usize;
