@@ -109,13 +109,23 @@ test("a query that decides with the next bar runs, and its step says so, live an
   await step.locator("summary").first().click();
   await step.getByTestId("edit-sql").locator("summary").click();
   await step.getByRole("textbox", { name: "Edit SQL" }).fill(
-    "SELECT symbol, date FROM (SELECT symbol, date, close, lag(close) OVER (PARTITION BY symbol ORDER BY date) " +
+    "SELECT symbol, date, close FROM (SELECT symbol, date, close, lag(close) OVER (PARTITION BY symbol ORDER BY date) " +
       "AS prev_close FROM daily_bars) WHERE close > prev_close ORDER BY date, symbol LIMIT 4",
   );
   await step.getByRole("button", { name: "Run edited SQL" }).click();
   await expect(step.getByTestId("edited-note")).toHaveText("The table shows your edited SQL.");
   await expect(step.locator("table tbody tr")).toHaveCount(4);
   await expect(step.getByTestId("lookahead-warning")).toHaveCount(0);
+  // The edited result is charted: a bar per row of the edited query, its close over the date.
+  const builder = step.getByTestId("chart-builder");
+  await builder.locator("summary").click();
+  await builder.getByLabel("Kind").selectOption("bar");
+  await builder.getByLabel("X axis").selectOption("date");
+  await expect(builder.getByRole("checkbox", { name: "close" })).toBeChecked();
+  await builder.getByRole("button", { name: "Draw chart" }).click();
+  const drawn = step.getByRole("img", { name: /^Bar chart: Your chart, 4 points$/ });
+  await expect(drawn).toBeVisible();
+  await expect(drawn.locator("rect.bar")).toHaveCount(4);
   console.expectClean();
   // The edit is kept with the answer: after a reload the step shows the user's SQL and its table.
   await page.reload();

@@ -1,5 +1,6 @@
 //! Reusable UI parts.
 pub mod chart;
+pub mod chart_builder;
 pub mod copy_button;
 pub mod data_table;
 pub mod get_form;

@@ -1,10 +1,11 @@
 //! One tool step inline in an answer: name, SQL (collapsible, with "Copy SQL"), duration, rows, errors, look-ahead
 //! warnings; its table and chart; "Download CSV" of every row the query returns (a plain form post, so the browser
 //! downloads it); and "Edit SQL": the user's own version of a query step runs in place, through the same guard and
-//! per-user re-run gate, and its table, warnings and CSV download follow the edited SQL.
+//! per-user re-run gate, and its table, warnings, CSV download and "Chart this result" follow the edited SQL.
 use leptos::prelude::*;
 
 use super::chart::Chart;
+use super::chart_builder::ChartBuilder;
 use super::copy_button::CopyButton;
 use super::data_table::DataTable;
 use super::{Plural, plural};
@@ -77,6 +78,8 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
             match ran {
                 Ok(r) => {
                     loaded_preview.set(r.preview);
+                    // A chart the user drew was of the SQL before this edit.
+                    loaded_chart.set(None);
                     warnings.set(r.warnings);
                     edited.set(Some(sql));
                     load_error.set(None);
@@ -177,6 +180,13 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
             {move || {
                 let rerun = current_input();
                 loaded_preview.get().filter(|_| !is_chart).map(|preview| view! { <DataTable preview rerun /> })
+            }}
+            {move || {
+                let sql = Signal::derive(shown_sql.clone());
+                loaded_preview
+                    .get()
+                    .filter(|p| !is_chart && can_edit && !p.rows.is_empty())
+                    .map(|preview| view! { <ChartBuilder preview sql chart=loaded_chart /> })
             }}
             <Show when=move || {
                 can_rerun && !failed && loaded_preview.with(Option::is_none) && loaded_chart.with(Option::is_none)
