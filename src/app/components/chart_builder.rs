@@ -3,6 +3,7 @@
 //! so the chart goes through the same guard and per-user re-run gate as the model's charts.
 use leptos::prelude::*;
 
+use super::data_table::is_numeric;
 use crate::api::{ChartSpec, TablePreview, rerun_tool};
 use crate::app::locale::{t, t_string, use_i18n};
 
@@ -12,14 +13,7 @@ fn numeric_columns(preview: &TablePreview) -> Vec<String> {
         .columns
         .iter()
         .enumerate()
-        .filter(|(i, _)| {
-            preview
-                .rows
-                .iter()
-                .map(|r| &r[*i])
-                .find(|v| !v.is_null())
-                .is_some_and(|v| v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()))
-        })
+        .filter(|(i, _)| preview.rows.iter().map(|r| &r[*i]).find(|v| !v.is_null()).is_some_and(is_numeric))
         .map(|(_, c)| c.clone())
         .collect()
 }

@@ -18,7 +18,8 @@ pub fn cell_text(v: &Value) -> String {
     }
 }
 
-fn is_numeric(v: &Value) -> bool {
+/// Whether a cell holds a number: a JSON number, or a numeric string (as exact decimals come).
+pub(crate) fn is_numeric(v: &Value) -> bool {
     v.is_number() || v.as_str().is_some_and(|s| s.parse::<f64>().is_ok())
 }
 
