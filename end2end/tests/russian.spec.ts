@@ -24,6 +24,12 @@ test("a Russian-speaking newcomer signs up, asks in Russian, gets a Russian answ
   const panel = page.getByTestId("login-password");
   await panel.getByLabel("Электронная почта").fill(email);
   await panel.getByLabel("Пароль", { exact: true }).fill(password);
+  // Errors come in the reader's language too: the server sends the reason, the page words it.
+  await panel.getByRole("button", { name: "Войти", exact: true }).click();
+  await expect(page.getByRole("alert")).toContainText("Неверная почта или пароль.");
+  // The refused sign-in is the one failed request the browser reports; nothing else may be.
+  expect(console.problems).toEqual([expect.stringContaining("status of 400")]);
+  console.problems.length = 0;
   await panel.getByRole("button", { name: "Создать аккаунт" }).click();
   await expect(page.getByTestId("user-label")).toHaveText(email);
 
@@ -42,6 +48,11 @@ test("a Russian-speaking newcomer signs up, asks in Russian, gets a Russian answ
   const price = lastExchange(page).getByTestId("answer");
   await expect(price).toContainText(/NOVA закрылся на [\d.]+/, { timeout: 30_000 });
   await expect(price).toHaveAttribute("aria-busy", "false", { timeout: 30_000 });
+
+  // A crafted address: someone else's (or no one's) conversation is not found, in Russian.
+  await page.goto("/c/00000000-0000-4000-8000-000000000000");
+  await hydrated(page);
+  await expect(page.getByRole("alert")).toContainText("Этот разговор не найден.");
 
   // Loaded directly, the history page is Russian, with Russian dates.
   await page.goto("/history");

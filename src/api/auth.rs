@@ -4,6 +4,8 @@
 //!
 //! Each is called by an `ActionForm`, so it also works as a plain HTML form before the WASM has loaded: the browser
 //! is then sent back to the page it came from (or, where the outcome must be shown, to `/login` with it in the URL).
+#[cfg(feature = "ssr")]
+use crate::api::reasons::Invalid;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -166,7 +168,7 @@ pub async fn verify_email_code(email: String, code: String) -> Result<UserInfo, 
     crate::server::edge::anyone(async |state| {
         let code: String = code.chars().filter(char::is_ascii_digit).collect();
         if code.len() != 6 {
-            return Err(AppError::Invalid("The code has 6 digits; check the email and try again.".into()));
+            return Err(AppError::Invalid(Invalid::CodeDigits));
         }
         let pair = crate::server::auth::flows::gotrue(state).verify_code(email.trim(), &code).await?;
         crate::server::auth::flows::start_session(state, &pair).await
@@ -189,7 +191,7 @@ pub async fn confirm_sign_in(token_hash: String, #[server(default)] next: Option
         let pair =
             crate::server::auth::flows::gotrue(state).verify_token_hash(token_hash.trim()).await.map_err(|e| {
                 tracing::info!(error = %e, "sign-in link refused");
-                AppError::Invalid("That sign-in link is invalid or has expired; ask for a new one.".into())
+                AppError::Invalid(Invalid::SignInLink)
             })?;
         crate::server::auth::flows::start_session(state, &pair).await?;
         leptos_axum::redirect(&crate::server::auth::flows::next_after_link(state, next.as_deref()));

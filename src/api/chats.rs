@@ -1,5 +1,7 @@
 //! Server functions over the user's own chat data — favourites, conversations, history — all run as the user
 //! under row-level security.
+#[cfg(feature = "ssr")]
+use crate::api::reasons::{Invalid, Missing};
 use leptos::prelude::*;
 
 use super::{AppError, ConversationSummary, Exchange, Page, RerunReport, SavedChat, SavedRef};
@@ -66,7 +68,9 @@ pub async fn schedule_saved(saved_id: i64, #[server(default)] every: String) -> 
         let every = match every.as_str() {
             "" | "never" => None,
             other => Some(super::RerunEvery::parse(other).ok_or_else(|| {
-                AppError::Invalid(format!("{other:?} is not a schedule: choose never, daily or weekly."))
+                AppError::Invalid(Invalid::Request(format!(
+                    "{other:?} is not a schedule: choose never, daily or weekly"
+                )))
             })?),
         };
         crate::server::saved_rerun::schedule(caller, saved_id, every).await
@@ -110,7 +114,7 @@ pub async fn conversation_exchanges(conversation_id: uuid::Uuid) -> Result<Vec<E
             crate::server::agent::run::await_run_log(&caller.state, caller.identity.user_id, conversation_id).await;
         let mut tx = caller.transaction().await?;
         if !conversations::is_visible(&mut tx, conversation_id).await? {
-            return if in_memory { Ok(Vec::new()) } else { Err(AppError::NotFound("That conversation".into())) };
+            return if in_memory { Ok(Vec::new()) } else { Err(AppError::NotFound(Missing::Conversation)) };
         }
         let exchanges = conversations::exchanges(&mut tx, conversation_id).await?;
         tx.commit().await?;
@@ -125,7 +129,7 @@ pub async fn rename_conversation(conversation_id: uuid::Uuid, title: String) -> 
     crate::server::edge::as_user(async |_, tx| {
         let title = crate::domain::ConversationTitle::parse(&title)?;
         if !crate::server::store::conversations::rename(tx, conversation_id, title.as_str()).await? {
-            return Err(AppError::NotFound("That conversation".into()));
+            return Err(AppError::NotFound(Missing::Conversation));
         }
         Ok(())
     })
@@ -140,12 +144,10 @@ pub async fn rename_conversation(conversation_id: uuid::Uuid, title: String) -> 
 pub async fn delete_conversation(conversation_id: uuid::Uuid) -> Result<uuid::Uuid, AppError> {
     crate::server::edge::as_user(async |caller, tx| {
         if caller.state.agent.runs.active(caller.identity.user_id, conversation_id).is_some() {
-            return Err(AppError::Invalid(
-                "An answer is still being written in this conversation; stop it, then delete the conversation.".into(),
-            ));
+            return Err(AppError::Invalid(Invalid::ConversationBusyToDelete));
         }
         if !crate::server::store::conversations::delete(tx, conversation_id).await? {
-            return Err(AppError::NotFound("That conversation".into()));
+            return Err(AppError::NotFound(Missing::Conversation));
         }
         crate::server::forms::after_plain_form("/");
         Ok(conversation_id)
@@ -163,12 +165,16 @@ pub async fn search_history(search: Option<String>, page: u32) -> Result<Page<Ex
     .await
 }
 
-/// Search text, trimmed, at most 200 characters.
+/// The longest history search, in characters.
+#[cfg(feature = "ssr")]
+const MAX_SEARCH_CHARS: usize = 200;
+
+/// Search text, trimmed, at most [`MAX_SEARCH_CHARS`].
 #[cfg(feature = "ssr")]
 fn bounded_search(search: Option<String>) -> Result<Option<String>, AppError> {
     match search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
-        Some(s) if s.chars().count() > 200 => {
-            Err(AppError::Invalid("Search text can be at most 200 characters.".into()))
+        Some(s) if s.chars().count() > MAX_SEARCH_CHARS => {
+            Err(AppError::Invalid(Invalid::SearchTooLong { max: MAX_SEARCH_CHARS }))
         }
         other => Ok(other),
     }
@@ -194,7 +200,7 @@ pub async fn edit_step(chat_log_id: i64, step: u32, sql: String) -> Result<ToolR
     crate::server::edge::signed_in(async |caller| {
         let sql = sql.trim();
         if sql.is_empty() {
-            return Err(AppError::Invalid("The edited SQL is empty: write a query to run.".into()));
+            return Err(AppError::Invalid(Invalid::EditedSqlEmpty));
         }
         let input = serde_json::json!({ "sql": sql }).to_string();
         let result = crate::server::agent::tools::rerun(caller, "run_sql", &input, 100).await?;

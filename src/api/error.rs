@@ -1,13 +1,15 @@
 //! The one error type that crosses the server-function edge.
 //!
 //! Server modules have their own `thiserror` enums; a server function maps them into [`AppError`] once, which
-//! picks the HTTP status and a message fit to show a user. Unexpected failures are logged on the server and
-//! reach the browser only as an opaque [`AppError::Internal`].
+//! picks the HTTP status and a reason ([`super::reasons`]) that the UI words in the reader's language. Unexpected
+//! failures are logged on the server and reach the browser only as an opaque [`AppError::Internal`].
+use super::reasons::{Dependency, Invalid, Limit, Missing};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-/// An error returned by a server function, shown to the user as-is.
+/// An error returned by a server function. `Display` is the English text (logs, the JSON API); the UI renders it
+/// with `app::components::ErrorText`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// No valid session: the user must sign in.
@@ -18,21 +20,21 @@ pub enum AppError {
     Forbidden,
     /// The thing asked for does not exist (or is not the caller's).
     #[error("{0} was not found.")]
-    NotFound(String),
-    /// The request was malformed; the message says what to fix.
-    #[error("{0}")]
-    Invalid(String),
-    /// A limit was reached; the message says when it resets.
-    #[error("{message}")]
+    NotFound(Missing),
+    /// The request cannot be carried out as sent; the reason says what to fix.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// A limit was reached; the reason says when it resets.
+    #[error("{limit}")]
     RateLimited {
         /// What was exceeded and when it resets.
-        message: String,
+        limit: Limit,
         /// Seconds until a retry can succeed.
         retry_after_secs: u64,
     },
     /// A dependency (database, model provider) is unavailable; retrying later may work.
     #[error("{0} is unavailable right now; please try again in a moment.")]
-    Unavailable(String),
+    Unavailable(Dependency),
     /// The server is shutting down (a deploy): it finishes the answers it is writing but starts no new ones.
     #[error("The server is restarting; ask again in a few seconds.")]
     Draining,
@@ -65,9 +67,7 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
-                Self::Invalid(format!("Invalid request: {m}"))
-            }
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => Self::Invalid(Invalid::Request(m)),
             other => Self::Transport(other.to_string()),
         }
     }
@@ -79,10 +79,12 @@ mod tests {
 
     #[test]
     fn messages_are_user_facing_and_statuses_distinct() {
-        assert_eq!(AppError::NotFound("Saved chat".into()).to_string(), "Saved chat was not found.");
+        assert_eq!(AppError::NotFound(Missing::SavedAnswer).to_string(), "That saved answer was not found.");
         assert_eq!(AppError::Unauthorized.status(), 401);
-        assert_eq!(AppError::RateLimited { message: "Daily budget reached".into(), retry_after_secs: 5 }.status(), 429);
+        let budget = Limit::DailyBudget { usd: "$2.00".into() };
+        assert_eq!(AppError::RateLimited { limit: budget, retry_after_secs: 5 }.status(), 429);
         let bad = AppError::from_server_fn_error(ServerFnErrorErr::MissingArg("note".into()));
         assert_eq!(bad.status(), 400);
+        assert_eq!(bad.to_string(), "Invalid request: note");
     }
 }

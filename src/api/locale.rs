@@ -1,5 +1,7 @@
 //! The UI language: the switcher's server function. The choice is a cookie (the one `leptos_i18n` reads on the
 //! next request, before `Accept-Language`), so it holds signed in or not, and a form without JS works too.
+#[cfg(feature = "ssr")]
+use crate::api::reasons::Invalid;
 use leptos::prelude::*;
 
 use super::AppError;
@@ -15,7 +17,7 @@ pub async fn set_locale(locale: String) -> Result<String, AppError> {
     let parsed: Locale = locale
         .trim()
         .parse()
-        .map_err(|_| AppError::Invalid(format!("Unknown language {locale:?}: choose en or ru.")))?;
+        .map_err(|_| AppError::Invalid(Invalid::Request(format!("unknown language {locale:?}: choose en or ru"))))?;
     let value = format!("{LOCALE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", parsed.as_str());
     if let (Some(response), Ok(value)) =
         (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(&value))

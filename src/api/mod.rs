@@ -8,6 +8,7 @@ mod checks;
 mod error;
 mod locale;
 mod metrics;
+pub mod reasons;
 mod status;
 mod stream;
 mod types;
@@ -36,6 +37,7 @@ pub use status::{ComponentStatus, StatusReport, TableCount, system_status};
 pub use stream::{ChartKind, ChartSeries, ChartSpec, ChatRequest, RunEnd, RunEvent, RunHandle, TablePreview};
 pub use types::{ConversationSummary, Exchange, Page, Profile, RerunEvery, SavedChat, SavedRef, StepEdit, page_window};
 pub use usage::{
-    AdminDashboard, AlertView, DailyUsage, DismissAlert, ExpensiveQuestion, LimitsView, Meter, MyUsage, SetUserLimits,
-    ToolUsage, UserActivity, admin_exchange, dismiss_alert, fetch_admin_dashboard, fetch_my_usage, set_user_limits,
+    AdminDashboard, AlertNotice, AlertView, DailyUsage, DismissAlert, ExpensiveQuestion, LimitsView, Meter, MyUsage,
+    SavedChange, SetUserLimits, ToolUsage, UserActivity, admin_exchange, dismiss_alert, fetch_admin_dashboard,
+    fetch_my_usage, set_user_limits,
 };

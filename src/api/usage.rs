@@ -1,4 +1,7 @@
 //! Usage, limits and alerts: what the "My usage" page and the admin dashboard show.
+use crate::api::reasons::Budget;
+#[cfg(feature = "ssr")]
+use crate::api::reasons::Invalid;
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -34,20 +37,113 @@ pub struct ExpensiveQuestion {
     pub user: Option<String>,
 }
 
-/// A cost alert.
+/// A cost or saved-answer alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertView {
     pub id: i64,
-    /// `budget_80`, `budget_100`, `user_daily_spend`, `total_daily_spend`.
-    pub kind: String,
-    /// `daily` or `monthly`.
-    pub scope: String,
-    pub message: String,
+    /// What it says, as data (the page words it in the reader's language).
+    pub notice: AlertNotice,
     pub created_at: DateTime<Utc>,
     /// Whether the webhook took it.
     pub delivered: bool,
     /// Whom it concerns (admin view; `None` for everyone's total).
     pub user: Option<String>,
+}
+
+/// What an alert says. Amounts are formatted USD (`$1.60`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AlertNotice {
+    /// 80 % of a budget spent.
+    BudgetNear {
+        /// Which budget.
+        scope: Budget,
+        /// Spent in its window.
+        spent: String,
+        /// The budget.
+        budget: String,
+    },
+    /// A whole budget spent.
+    BudgetUsed {
+        /// Which budget.
+        scope: Budget,
+        /// The budget.
+        budget: String,
+    },
+    /// One user's spend today above `COST_ALERT_USD`.
+    UserDailySpend {
+        /// Spent today.
+        spent: String,
+        /// The alert level.
+        level: String,
+    },
+    /// Everyone's spend today above `COST_ALERT_TOTAL_USD`.
+    TotalDailySpend {
+        /// Spent today.
+        spent: String,
+        /// The alert level.
+        level: String,
+    },
+    /// Scheduled re-runs found checked numbers of saved answers that no longer hold (one alert a day; later
+    /// changes that day are added).
+    SavedChanged(Vec<SavedChange>),
+    /// A kind this build does not know (written by a newer one), in its stored English words.
+    Other(String),
+}
+
+impl std::fmt::Display for AlertNotice {
+    /// The English text: the stored `message` and the webhook's.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BudgetNear { scope, spent, budget } => {
+                write!(f, "You have used {spent} of your {budget} {scope} budget (80 %).")
+            }
+            Self::BudgetUsed { scope, budget } => write!(f, "You have used your whole {scope} budget of {budget}."),
+            Self::UserDailySpend { spent, level } => {
+                write!(f, "Daily spend of {spent} is above the alert level of {level}.")
+            }
+            Self::TotalDailySpend { spent, level } => {
+                write!(f, "Total spend today of {spent} is above the alert level of {level}.")
+            }
+            Self::SavedChanged(changes) => {
+                for (i, change) in changes.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\n")?;
+                    }
+                    write!(f, "{change}")?;
+                }
+                Ok(())
+            }
+            Self::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::fmt::Display for SavedChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Your saved answer \"{}\" changed on its scheduled re-run: ", self.question)?;
+        for (i, (written, status)) in self.numbers.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            match status {
+                super::NumberStatus::Changed { now } => write!(f, "{written} is now {now}")?,
+                super::NumberStatus::Moved { was, now } => write!(f, "{written} was {was}'s, the row is now {now}")?,
+                super::NumberStatus::Gone | super::NumberStatus::Holds => {
+                    write!(f, "{written} is no longer in the results")?
+                }
+            }
+        }
+        f.write_str(".")
+    }
+}
+
+/// One saved answer whose checked numbers changed on its scheduled re-run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedChange {
+    /// The question (its first 80 characters).
+    pub question: String,
+    /// Each number that no longer holds: as written in the answer, and what the data says now.
+    pub numbers: Vec<(String, super::NumberStatus)>,
 }
 
 /// The user's limits as they apply.
@@ -207,7 +303,7 @@ pub async fn set_user_limits(
 ) -> Result<(), AppError> {
     crate::server::edge::as_admin(async |caller| {
         let (state, admin) = (&caller.state, &caller.identity);
-        let money = |s: Option<String>, what: &str| -> Result<Option<rust_decimal::Decimal>, AppError> {
+        let money = |s: Option<String>, what: Budget| -> Result<Option<rust_decimal::Decimal>, AppError> {
             s.filter(|s| !s.trim().is_empty())
                 .map(|s| {
                     s.trim()
@@ -215,20 +311,18 @@ pub async fn set_user_limits(
                         .parse::<rust_decimal::Decimal>()
                         .ok()
                         .filter(|d| !d.is_sign_negative())
-                        .ok_or_else(|| {
-                            AppError::Invalid(format!("The {what} budget must be an amount in USD, e.g. 2.50."))
-                        })
+                        .ok_or(AppError::Invalid(Invalid::BudgetAmount(what)))
                 })
                 .transpose()
         };
         if requests_per_minute.is_some_and(|n| n <= 0) || max_concurrent_runs.is_some_and(|n| n <= 0) {
-            return Err(AppError::Invalid("Limits must be positive numbers.".into()));
+            return Err(AppError::Invalid(Invalid::LimitsPositive));
         }
         let overrides = crate::server::usage::dashboards::Overrides {
             requests_per_minute,
             max_concurrent_runs,
-            daily_budget_usd: money(daily_budget_usd, "daily")?,
-            monthly_budget_usd: money(monthly_budget_usd, "monthly")?,
+            daily_budget_usd: money(daily_budget_usd, Budget::Daily)?,
+            monthly_budget_usd: money(monthly_budget_usd, Budget::Monthly)?,
         };
         crate::server::usage::dashboards::set_user_limits(state, admin.user_id, user_id, overrides).await
     })

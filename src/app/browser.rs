@@ -1,6 +1,6 @@
 //! Browser-only I/O for the chat: starting, following, stopping runs. Server-rendered code never calls these (they
 //! run from event handlers and effects, which only run after hydration); on the server they are inert.
-use crate::api::{ChatRequest, RunEvent, RunHandle};
+use crate::api::{AppError, ChatRequest, RunEvent, RunHandle};
 
 /// Keeps a run's event stream open; dropping it closes the connection.
 pub struct Follower {
@@ -17,53 +17,62 @@ impl Drop for Follower {
     }
 }
 
-/// The error message of a failed JSON request: the server's `{"error": …}`, or the HTTP status.
+/// The error of a failed JSON request: the server's typed `reason`, else the HTTP status as a transport error
+/// (a proxy's error page, say).
 #[cfg(feature = "hydrate")]
-async fn error_of(response: gloo_net::http::Response) -> String {
+async fn error_of(response: gloo_net::http::Response) -> AppError {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        reason: AppError,
+    }
     let status = response.status();
-    match response.json::<serde_json::Value>().await {
-        Ok(body) => {
-            body["error"].as_str().map(str::to_owned).unwrap_or_else(|| format!("The server answered {status}."))
-        }
-        Err(_) => format!("The server answered {status}."),
+    match response.json::<Body>().await {
+        Ok(body) => body.reason,
+        Err(_) => AppError::Transport(format!("HTTP {status}")),
     }
 }
 
-/// Starts a run; returns its handle, or the message to show.
-pub async fn start_run(request: &ChatRequest) -> Result<RunHandle, String> {
+/// A request that never got an answer (offline, connection reset) or whose answer did not parse.
+#[cfg(feature = "hydrate")]
+fn transport(e: impl std::fmt::Display) -> AppError {
+    AppError::Transport(e.to_string())
+}
+
+/// Starts a run; returns its handle, or why not.
+pub async fn start_run(request: &ChatRequest) -> Result<RunHandle, AppError> {
     #[cfg(feature = "hydrate")]
     {
         let response = gloo_net::http::Request::post("/chat/stream")
             .header("Accept", "application/json")
             .json(request)
-            .map_err(|e| e.to_string())?
+            .map_err(transport)?
             .send()
             .await
-            .map_err(|_| "Could not reach the server; check your connection and try again.".to_owned())?;
+            .map_err(transport)?;
         if !response.ok() {
             return Err(error_of(response).await);
         }
-        response.json().await.map_err(|e| e.to_string())
+        response.json().await.map_err(transport)
     }
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = request;
-        Err("runs start in the browser".into())
+        Err(AppError::Transport("runs start in the browser".into()))
     }
 }
 
 /// The unfinished run of a conversation, if any (after a reload).
-pub async fn active_run(conversation_id: uuid::Uuid) -> Result<Option<RunHandle>, String> {
+pub async fn active_run(conversation_id: uuid::Uuid) -> Result<Option<RunHandle>, AppError> {
     #[cfg(feature = "hydrate")]
     {
         let response = gloo_net::http::Request::get(&format!("/chat/runs/active?conversation_id={conversation_id}"))
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(transport)?;
         if !response.ok() {
             return Err(error_of(response).await);
         }
-        response.json().await.map_err(|e| e.to_string())
+        response.json().await.map_err(transport)
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -73,13 +82,11 @@ pub async fn active_run(conversation_id: uuid::Uuid) -> Result<Option<RunHandle>
 }
 
 /// Asks the server to stop a run.
-pub async fn stop_run(run_id: uuid::Uuid) -> Result<(), String> {
+pub async fn stop_run(run_id: uuid::Uuid) -> Result<(), AppError> {
     #[cfg(feature = "hydrate")]
     {
-        let response = gloo_net::http::Request::post(&format!("/chat/runs/{run_id}/stop"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let response =
+            gloo_net::http::Request::post(&format!("/chat/runs/{run_id}/stop")).send().await.map_err(transport)?;
         if response.ok() { Ok(()) } else { Err(error_of(response).await) }
     }
     #[cfg(not(feature = "hydrate"))]
@@ -97,7 +104,7 @@ pub fn follow(
     after: usize,
     on_event: impl Fn(RunEvent) + 'static,
     on_connection: impl Fn(bool) + 'static,
-) -> Result<Follower, String> {
+) -> Result<Follower, AppError> {
     #[cfg(feature = "hydrate")]
     {
         use std::rc::Rc;
@@ -105,7 +112,7 @@ pub fn follow(
         use wasm_bindgen::closure::Closure;
 
         let source = web_sys::EventSource::new(&format!("/chat/runs/{run_id}/events?after={after}"))
-            .map_err(|_| "Could not open the answer stream.".to_owned())?;
+            .map_err(|_| AppError::Transport("the answer stream did not open".into()))?;
         let on_event = Rc::new(on_event);
         let on_connection = Rc::new(on_connection);
         // Index of the next event expected: anything older (a replay after a reconnect) is dropped.
@@ -137,7 +144,7 @@ pub fn follow(
             });
             source
                 .add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref())
-                .map_err(|_| "Could not listen to the answer stream.".to_owned())?;
+                .map_err(|_| AppError::Transport("the answer stream could not be followed".into()))?;
             callbacks.push(callback);
         }
         let error_callback = {

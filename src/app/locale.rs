@@ -14,17 +14,19 @@ use leptos_i18n::Locale as _;
 
 // `load_locales!` reads these files at compile time but cannot tell Cargo so; including them makes an edited
 // translation rebuild the crate.
-const _TRANSLATIONS: [&str; 10] = [
+const _TRANSLATIONS: [&str; 12] = [
     include_str!("../../locales/en/common.json"),
     include_str!("../../locales/en/components.json"),
     include_str!("../../locales/en/auth.json"),
     include_str!("../../locales/en/chat.json"),
     include_str!("../../locales/en/pages.json"),
+    include_str!("../../locales/en/errors.json"),
     include_str!("../../locales/ru/common.json"),
     include_str!("../../locales/ru/components.json"),
     include_str!("../../locales/ru/auth.json"),
     include_str!("../../locales/ru/chat.json"),
     include_str!("../../locales/ru/pages.json"),
+    include_str!("../../locales/ru/errors.json"),
 ];
 
 /// The current locale (reactive).
@@ -66,6 +68,15 @@ pub fn day_and_time(locale: Locale, at: DateTime<Utc>) -> String {
     match locale {
         Locale::en => format!("{} {:02}, {:02}:{:02}", MONTHS_EN[month], at.day(), at.hour(), at.minute()),
         Locale::ru => format!("{:02} {}, {:02}:{:02}", at.day(), MONTHS_RU[month], at.hour(), at.minute()),
+    }
+}
+
+/// Day and month of a date: `1 Jan` / `1 янв.`.
+pub fn day_month(locale: Locale, date: chrono::NaiveDate) -> String {
+    let month = date.month0() as usize;
+    match locale {
+        Locale::en => format!("{} {}", date.day(), MONTHS_EN[month]),
+        Locale::ru => format!("{} {}", date.day(), MONTHS_RU[month]),
     }
 }
 
@@ -166,7 +177,7 @@ mod tests {
 
     #[test]
     fn both_locales_have_the_same_keys() {
-        for (en, ru) in _TRANSLATIONS[..5].iter().zip(&_TRANSLATIONS[5..]) {
+        for (en, ru) in _TRANSLATIONS[..6].iter().zip(&_TRANSLATIONS[6..]) {
             let keys = |text: &str| -> Vec<String> {
                 let value: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
                 let mut keys: Vec<String> = value.as_object().expect("an object").keys().cloned().collect();

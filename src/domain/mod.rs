@@ -4,7 +4,7 @@ mod local_path;
 mod text;
 
 pub use local_path::local_path;
-pub use text::{ConversationTitle, DisplayName, Note, Question, TextError};
+pub use text::{ConversationTitle, DisplayName, Note, Question, TextError, TextField};
 
 use serde::{Deserialize, Serialize};
 

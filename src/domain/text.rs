@@ -1,14 +1,39 @@
 //! Bounded, trimmed user text: notes, display names and questions.
 use serde::{Deserialize, Serialize};
 
-/// Why a text was refused; the message is shown to the user as-is.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Which kind of user text a [`TextError`] is about (the UI names it in the reader's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TextField {
+    /// A note on a saved answer.
+    Note,
+    /// A user's display name.
+    DisplayName,
+    /// A conversation's title.
+    Title,
+    /// A question to the agent.
+    Question,
+}
+
+impl std::fmt::Display for TextField {
+    /// The English name, capitalised to start a sentence ("A note").
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Note => "A note",
+            Self::DisplayName => "A display name",
+            Self::Title => "A title",
+            Self::Question => "A question",
+        })
+    }
+}
+
+/// Why a text was refused. The English message is for logs and API clients; the UI words it per locale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum TextError {
     /// Longer than allowed (counted in characters, as Postgres `VARCHAR(n)` does).
     #[error("{what} can be at most {max} characters (this one has {len}).")]
     TooLong {
-        /// What the text is, capitalised ("A note").
-        what: &'static str,
+        /// What the text is.
+        what: TextField,
         /// The limit.
         max: usize,
         /// Its length.
@@ -16,10 +41,10 @@ pub enum TextError {
     },
     /// Empty after trimming where a value is required.
     #[error("{0} cannot be empty.")]
-    Empty(&'static str),
+    Empty(TextField),
 }
 
-fn bounded(raw: &str, what: &'static str, max: usize) -> Result<String, TextError> {
+fn bounded(raw: &str, what: TextField, max: usize) -> Result<String, TextError> {
     // U+0000 cannot be stored in Postgres text; it never carries meaning in a note, name or question.
     let cleaned;
     let raw = if raw.contains('\0') {
@@ -47,7 +72,7 @@ impl Note {
 
     /// Parses a note; `Ok(None)` for blank input.
     pub fn parse_optional(raw: &str) -> Result<Option<Self>, TextError> {
-        let text = bounded(raw, "A note", Self::MAX_CHARS)?;
+        let text = bounded(raw, TextField::Note, Self::MAX_CHARS)?;
         Ok((!text.is_empty()).then_some(Self(text)))
     }
 
@@ -60,7 +85,7 @@ impl Note {
 impl TryFrom<String> for Note {
     type Error = TextError;
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse_optional(&raw)?.ok_or(TextError::Empty("A note"))
+        Self::parse_optional(&raw)?.ok_or(TextError::Empty(TextField::Note))
     }
 }
 
@@ -81,9 +106,9 @@ impl DisplayName {
 
     /// Parses a display name.
     pub fn parse(raw: &str) -> Result<Self, TextError> {
-        let text = bounded(raw, "A display name", Self::MAX_CHARS)?;
+        let text = bounded(raw, TextField::DisplayName, Self::MAX_CHARS)?;
         if text.is_empty() {
-            return Err(TextError::Empty("A display name"));
+            return Err(TextError::Empty(TextField::DisplayName));
         }
         Ok(Self(text))
     }
@@ -119,9 +144,9 @@ impl ConversationTitle {
     /// Parses a title (inner line breaks and runs of spaces become single spaces: titles are one line).
     pub fn parse(raw: &str) -> Result<Self, TextError> {
         let one_line = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        let text = bounded(&one_line, "A title", Self::MAX_CHARS)?;
+        let text = bounded(&one_line, TextField::Title, Self::MAX_CHARS)?;
         if text.is_empty() {
-            return Err(TextError::Empty("A title"));
+            return Err(TextError::Empty(TextField::Title));
         }
         Ok(Self(text))
     }
@@ -156,9 +181,9 @@ impl Question {
 
     /// Parses a question.
     pub fn parse(raw: &str) -> Result<Self, TextError> {
-        let text = bounded(raw, "A question", Self::MAX_CHARS)?;
+        let text = bounded(raw, TextField::Question, Self::MAX_CHARS)?;
         if text.is_empty() {
-            return Err(TextError::Empty("A question"));
+            return Err(TextError::Empty(TextField::Question));
         }
         Ok(Self(text))
     }

@@ -4,6 +4,7 @@
 //! - `POST /chat/results.csv` (form field `sql`) — every row a tool step's query returns, as CSV. The SQL goes
 //!   through the same read-only guard, deadline and per-user one-at-a-time gate as the table reloads; the file is
 //!   capped at [`CSV_MAX_BYTES`].
+use crate::api::reasons::{Limit, Missing};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -196,8 +197,7 @@ pub async fn export_conversation(
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
     let mut tx = ScopedTx::as_user(&state.db, &identity).await?;
-    let title =
-        conversations::title(&mut tx, id).await?.ok_or_else(|| AppError::NotFound("That conversation".into()))?;
+    let title = conversations::title(&mut tx, id).await?.ok_or(AppError::NotFound(Missing::Conversation))?;
     let exchanges = conversations::exchanges(&mut tx, id).await?;
     tx.commit().await?;
     let export = ConversationExport {
@@ -232,10 +232,11 @@ pub async fn results_csv(
     CurrentUser(identity): CurrentUser,
     Form(form): Form<CsvForm>,
 ) -> Result<Response, AppError> {
-    let _entered = state.agent.reruns.try_enter(identity.user_id).ok_or_else(|| AppError::RateLimited {
-        message: "Another table, chart or download of yours is still running; try again when it has finished.".into(),
-        retry_after_secs: 1,
-    })?;
+    let _entered = state
+        .agent
+        .reruns
+        .try_enter(identity.user_id)
+        .ok_or(AppError::RateLimited { limit: Limit::OneAtATime, retry_after_secs: 1 })?;
     let csv = state.duck.query_csv(&form.sql, CSV_MAX_BYTES).await?;
     Ok(attachment("text/csv; charset=utf-8", "result.csv", csv))
 }

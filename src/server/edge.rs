@@ -6,6 +6,7 @@
 //!   function is then its few lines of intent.
 //! - Plain axum handlers take [`CurrentUser`] (refused with 401 before they run) and [`AppJson`] bodies (a body
 //!   that does not parse is a 400 saying why), and return `Result<_, AppError>`.
+use crate::api::reasons::Invalid;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -109,7 +110,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(AppError::Invalid(format!("Invalid request: {}", rejection.body_text()))),
+            Err(rejection) => Err(AppError::Invalid(Invalid::Request(rejection.body_text()))),
         }
     }
 }

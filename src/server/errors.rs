@@ -1,6 +1,7 @@
 //! Mapping server-module errors to the one error type at the edge ([`AppError`]), in one place. Unexpected
 //! failures are logged here, once, with their detail; users get an opaque message.
 use crate::api::AppError;
+use crate::api::reasons::{Dependency, Invalid, Limit, Missing, SignInRefusal};
 use crate::domain::TextError;
 use crate::server::auth::gotrue::GoTrueError;
 use crate::server::duck::DuckError;
@@ -11,7 +12,7 @@ impl From<sqlx::Error> for AppError {
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 tracing::warn!(error = %e, "database unavailable");
-                AppError::Unavailable("The database".into())
+                AppError::Unavailable(Dependency::Database)
             }
             other => {
                 tracing::error!(error = ?other, "database error");
@@ -23,19 +24,19 @@ impl From<sqlx::Error> for AppError {
 
 impl From<TextError> for AppError {
     fn from(e: TextError) -> Self {
-        AppError::Invalid(e.to_string())
+        AppError::Invalid(Invalid::Text(e))
     }
 }
 
 impl From<GoTrueError> for AppError {
     fn from(e: GoTrueError) -> Self {
         match e {
-            GoTrueError::Rejected { message, .. } => AppError::Invalid(message),
-            GoTrueError::RateLimited(message) => AppError::RateLimited { message, retry_after_secs: 60 },
-            GoTrueError::ConfirmationRequired => AppError::Invalid(e.to_string()),
+            GoTrueError::Rejected { message, .. } => Invalid::SignIn(SignInRefusal::from_message(message)).into(),
+            GoTrueError::RateLimited(_) => AppError::RateLimited { limit: Limit::SignInAttempts, retry_after_secs: 60 },
+            GoTrueError::ConfirmationRequired => Invalid::SignIn(SignInRefusal::ConfirmationRequired).into(),
             GoTrueError::Unavailable(detail) => {
                 tracing::warn!(detail, "sign-in service unavailable");
-                AppError::Unavailable("The sign-in service".into())
+                AppError::Unavailable(Dependency::SignIn)
             }
         }
     }
@@ -49,10 +50,10 @@ impl From<DuckError> for AppError {
 
 fn duck_error(e: &DuckError) -> AppError {
     match e {
-        DuckError::Rejected(_) | DuckError::Engine(_) | DuckError::Timeout(_) | DuckError::TooLarge { .. } => {
-            AppError::Invalid(e.to_string())
-        }
-        DuckError::Missing(_) | DuckError::Busy => AppError::Unavailable("The trading database".into()),
+        DuckError::Rejected(_) | DuckError::Engine(_) => Invalid::Query(e.to_string()).into(),
+        DuckError::Timeout(limit) => Invalid::QueryTimeout { secs: limit.as_secs_f64().round() as u64 }.into(),
+        DuckError::TooLarge { limit, .. } => Invalid::CsvTooLarge { limit: *limit }.into(),
+        DuckError::Missing(_) | DuckError::Busy => AppError::Unavailable(Dependency::TradingDatabase),
         DuckError::Task(detail) => {
             tracing::error!(detail, "DuckDB task failed");
             AppError::Internal
@@ -65,7 +66,7 @@ impl From<crate::server::store::step_edits::StepEditError> for AppError {
     fn from(e: crate::server::store::step_edits::StepEditError) -> Self {
         use crate::server::store::step_edits::StepEditError;
         match e {
-            StepEditError::NotFound => AppError::NotFound("That answer's query step".into()),
+            StepEditError::NotFound => AppError::NotFound(Missing::QueryStep),
             StepEditError::Database(e) => e.into(),
         }
     }
@@ -74,7 +75,7 @@ impl From<crate::server::store::step_edits::StepEditError> for AppError {
 impl From<SavedError> for AppError {
     fn from(e: SavedError) -> Self {
         match e {
-            SavedError::NotFound => AppError::NotFound("That saved answer".into()),
+            SavedError::NotFound => AppError::NotFound(Missing::SavedAnswer),
             SavedError::Database(e) => e.into(),
         }
     }
@@ -84,12 +85,14 @@ impl From<SavedError> for AppError {
 const DRAINING_RETRY_AFTER_SECS: u64 = 5;
 
 impl axum::response::IntoResponse for AppError {
-    /// JSON `{"error": message}` with the error's status (and `Retry-After` when rate limited or draining): how plain HTTP
-    /// endpoints such as `/chat/stream` report errors.
+    /// JSON `{"error": message, "reason": AppError}` with the error's status (and `Retry-After` when rate limited or
+    /// draining): how plain HTTP endpoints such as `/chat/stream` report errors. `error` is the English text for API
+    /// clients; `reason` is the typed error the browser words in its own language.
     fn into_response(self) -> axum::response::Response {
         let status =
             axum::http::StatusCode::from_u16(self.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, axum::Json(serde_json::json!({ "error": self.to_string() }))).into_response();
+        let mut response =
+            (status, axum::Json(serde_json::json!({ "error": self.to_string(), "reason": self }))).into_response();
         let retry_after = match &self {
             AppError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
             // Long enough for a load balancer to have taken this instance out of rotation.

@@ -8,7 +8,8 @@ use chrono::Utc;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{AnswerChecks, AppError, NumberStatus, RerunEvery, RerunReport};
+use crate::api::reasons::{Invalid, Limit};
+use crate::api::{AnswerChecks, AppError, NumberStatus, RerunEvery, RerunReport, SavedChange};
 use crate::server::agent::tools::PREVIEW_ROWS;
 use crate::server::checks::rerun::{Fresh, compare};
 use crate::server::checks::seen_rows;
@@ -23,20 +24,15 @@ const SCHEDULE_TICK: Duration = Duration::from_secs(60);
 /// Re-runs `caller`'s save `saved_id` now and keeps the report with it.
 pub async fn rerun(caller: &Caller, saved_id: i64) -> Result<RerunReport, AppError> {
     let state = &caller.state;
-    let _entered = state.agent.reruns.try_enter(caller.identity.user_id).ok_or_else(|| AppError::RateLimited {
-        message: "Another table, chart or re-run of yours is still running; try again when it has finished.".into(),
-        retry_after_secs: 1,
-    })?;
+    let _entered = state
+        .agent
+        .reruns
+        .try_enter(caller.identity.user_id)
+        .ok_or(AppError::RateLimited { limit: Limit::OneAtATime, retry_after_secs: 1 })?;
     let mut tx = caller.transaction().await?;
     let (response, checks) = saved::basis(&mut tx, saved_id).await?;
     tx.commit().await?;
-    let checks = basis_checks(checks).ok_or_else(|| {
-        AppError::Invalid(
-            "This answer has no query results to compare with: it was saved before answers were checked, or its \
-             conversation was deleted. Ask the question again and save the new answer."
-                .into(),
-        )
-    })?;
+    let checks = basis_checks(checks).ok_or(AppError::Invalid(Invalid::NoRerunBasis))?;
     let report = run_again(&state.duck, &response, &checks).await?;
     let mut tx = caller.transaction().await?;
     saved::record_rerun(&mut tx, saved_id, &report).await?;
@@ -113,8 +109,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
         done += 1;
         let previous = due.last_rerun.and_then(|r| serde_json::from_value::<RerunReport>(r).ok());
         if let Some(report) = report
-            && let Some(message) =
-                change_message(due.question.as_deref().unwrap_or_default(), previous.as_ref(), &report)
+            && let Some(change) = change_of(due.question.as_deref().unwrap_or_default(), previous.as_ref(), &report)
         {
             let limits = &state.config.limits;
             crate::server::limits::alerts::saved_answer_changed(
@@ -122,7 +117,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
                 &state.agent.http,
                 limits,
                 due.user_id,
-                message,
+                change,
             )
             .await?;
         }
@@ -131,23 +126,15 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
 
 /// What to tell the owner when `report` finds checked numbers that no longer hold and `previous` had not (the
 /// same change is told once, not every day); `None` when there is nothing new.
-fn change_message(question: &str, previous: Option<&RerunReport>, report: &RerunReport) -> Option<String> {
+fn change_of(question: &str, previous: Option<&RerunReport>, report: &RerunReport) -> Option<SavedChange> {
     let was_broken = |index: usize| {
         previous.is_some_and(|p| p.numbers.iter().any(|n| n.index == index && n.status != NumberStatus::Holds))
     };
-    let news: Vec<String> = report
+    let numbers: Vec<(String, NumberStatus)> = report
         .numbers
         .iter()
         .filter(|n| n.status != NumberStatus::Holds && !was_broken(n.index))
-        .map(|n| match &n.status {
-            NumberStatus::Changed { now } => format!("{} is now {now}", n.written),
-            NumberStatus::Moved { was, now } => format!("{} was {was}'s, the row is now {now}", n.written),
-            NumberStatus::Gone | NumberStatus::Holds => format!("{} is no longer in the results", n.written),
-        })
+        .map(|n| (n.written.clone(), n.status.clone()))
         .collect();
-    if news.is_empty() {
-        return None;
-    }
-    let title: String = question.chars().take(80).collect();
-    Some(format!("Your saved answer \"{title}\" changed on its scheduled re-run: {}.", news.join("; ")))
+    (!numbers.is_empty()).then(|| SavedChange { question: question.chars().take(80).collect(), numbers })
 }

@@ -338,6 +338,15 @@ async fn a_saved_answer_reruns_on_current_data_and_its_schedule_raises_an_alert_
             .expect("an alert for the owner");
     assert_eq!(kind, "saved_changed");
     assert!(message.contains(&format!("{close:.2} is now {:.2}", close + 1.5)), "{message}");
+    // The owner's usage page gets it as data, which the page words in the reader's language.
+    let (status, usage) = user.server_fn("usage/mine", &[]).await;
+    assert_eq!(status, 200, "{usage}");
+    let changed = &usage["alerts"][0]["notice"]["SavedChanged"][0];
+    assert!(changed["question"].as_str().is_some_and(|q| q.contains(symbol.as_str())), "{usage}");
+    let (written, status) = (&changed["numbers"][0][0], &changed["numbers"][0][1]);
+    assert_eq!((written.as_str(), status["kind"].as_str()), (Some(format!("{close:.2}").as_str()), Some("changed")));
+    let now: f64 = status["now"].as_str().and_then(|n| n.parse().ok()).expect("a number");
+    assert!((now - (close + 1.5)).abs() < 0.01, "{usage}");
     let next_in: f64 = sqlx::query_scalar("SELECT extract(epoch FROM next_rerun_at - now())::float8 FROM saved_chats")
         .fetch_one(&app.state.db)
         .await

@@ -54,6 +54,8 @@ async fn twenty_parallel_requests_against_a_budget_for_five_runs_start_at_most_f
     assert!(refused.iter().all(|r| r.headers().contains_key("retry-after")));
     let body: Value = responses.into_iter().find(|r| r.status() == 429).expect("a refusal").json().await.expect("json");
     assert_eq!(body["error"], "Daily budget of $1.41 reached; resets at 00:00 UTC.");
+    // The typed reason, which the browser words in its own language.
+    assert_eq!(body["reason"]["RateLimited"]["limit"]["DailyBudget"]["usd"], "$1.41", "{body}");
     // Refused requests left nothing behind.
     let reservations: i64 =
         sqlx::query_scalar("SELECT count(*) FROM run_reservations").fetch_one(&app.state.db).await.expect("count");

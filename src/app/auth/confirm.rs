@@ -2,6 +2,7 @@
 //! that signs in on POST. Opening the link spends nothing — mail scanners that open links, and pages elsewhere that
 //! link here to sign a visitor into someone else's account, get only this page. A link that cannot work goes to
 //! `/login`, which says why and offers a new one.
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_router::components::Redirect;
@@ -38,7 +39,7 @@ pub fn ConfirmPage() -> impl IntoView {
                             let to = LoginLink { next, error: refused.error_code(), ..LoginLink::default() }.url();
                             view! { <Redirect path=to /> }.into_any()
                         }
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e /> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -2,6 +2,7 @@
 //! signed-out page shows and as the bookmarkable `/login` page. Every form is an `ActionForm`: it works as a plain
 //! HTML form before the WASM has loaded, and its busy and error states come from its action. The three ways in
 //! are radio-button tabs switched by CSS alone, so they work before the WASM too.
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_router::components::Redirect;
@@ -100,7 +101,7 @@ fn LoginForm(next: String) -> impl IntoView {
             {move || Suspend::new(async move {
                 match methods.await {
                     Ok(methods) => view! { <LoginTabs methods next=next.get_value() /> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <ErrorAlert error=e /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -171,7 +172,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
             />
         }
     };
-    let error_of = |e: AppError| view! { <p class="error" role="alert">{e.to_string()}</p> };
+    let error_of = |e: AppError| view! { <ErrorAlert error=e /> };
     let next = StoredValue::new(next);
     let next_field = move || view! { <input type="hidden" name="next" value=next.get_value() /> };
     view! {

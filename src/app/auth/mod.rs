@@ -9,6 +9,7 @@ pub use confirm::ConfirmPage;
 pub use login::{LoginModal, LoginPage};
 pub use user_menu::UserMenu;
 
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos::server_fn::ServerFn;
@@ -72,7 +73,7 @@ pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
                 match auth.user.await {
                     Ok(Some(_)) => children.read_value()().into_any(),
                     Ok(None) => view! { <LoginModal /> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <ErrorAlert error=e /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -1,11 +1,12 @@
 //! The header's user menu: the name or email, and forms to set a display name, set a new password and sign out. A
 //! `<details>` element, so it opens and its forms submit before the WASM has loaded too.
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 
 use super::Auth;
 use crate::api::{ChangePassword, SetDisplayName, SignOut, UserInfo};
-use crate::app::locale::{t, t_string, use_i18n};
+use crate::app::locale::{t, use_i18n};
 
 /// The menu for `user`.
 #[component]
@@ -32,7 +33,7 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
                         {t!(i18n, common.menu_save)}
                     </button>
                 </ActionForm>
-                {move || rename.value().get().and_then(Result::err).map(|e| view! { <p class="error small" role="alert">{e.to_string()}</p> })}
+                {move || rename.value().get().and_then(Result::err).map(|e| view! { <ErrorAlert error=e small=true /> })}
                 <ActionForm action=password attr:class="name-form">
                     <label for="new-password">{t!(i18n, common.menu_new_password)}</label>
                     <input
@@ -48,12 +49,9 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
                     </button>
                 </ActionForm>
                 {move || {
-                    password.value().get().map(|result| {
-                        let text = match result {
-                            Ok(()) => t_string!(i18n, common.menu_password_saved).to_owned(),
-                            Err(e) => e.to_string(),
-                        };
-                        view! { <p class="small" role="status">{text}</p> }
+                    password.value().get().map(|result| match result {
+                        Ok(()) => view! { <p class="small" role="status">{t!(i18n, common.menu_password_saved)}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e small=true /> }.into_any(),
                     })
                 }}
                 <ActionForm action=sign_out>

@@ -3,9 +3,10 @@
 use leptos::prelude::*;
 
 use super::checks::{self, CheckPanel, ChecksSummary};
-use super::state::{ExchangeView, Part, Phase};
+use super::state::{AnswerError, ExchangeView, Part, Phase};
 use crate::api::RunEnd;
 use crate::app::components::copy_button::CopyButton;
+use crate::app::components::error_text::ErrorAlert;
 use crate::app::components::star::Star;
 use crate::app::components::tool_step::ToolStepView;
 use crate::app::locale::{Locale, number, t, t_string, use_i18n};
@@ -116,7 +117,12 @@ pub fn ExchangeCard(
                 <Show when=streaming>
                     <span class="cursor" aria-hidden="true"></span>
                 </Show>
-                {move || exchange.with(|e| e.error.clone()).map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                {move || {
+                    exchange.with(|e| e.error.clone()).map(|error| match error {
+                        AnswerError::Refused(error) => view! { <ErrorAlert error /> }.into_any(),
+                        AnswerError::Failed(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                    })
+                }}
                 <CheckPanel
                     text=Signal::derive(move || exchange.with(|e| e.text.clone()))
                     checks=Signal::derive(move || exchange.with(|e| e.checks.clone()))

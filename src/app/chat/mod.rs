@@ -6,6 +6,7 @@ mod exchange;
 mod sidebar;
 pub mod state;
 
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_router::NavigateOptions;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use self::composer::Composer;
 use self::exchange::ExchangeCard;
 use self::sidebar::Sidebar;
-use self::state::{ExchangeView, Phase};
+use self::state::{AnswerError, ExchangeView, Phase};
 use crate::api::{
     ChatRequest, DeleteConversation, RenameConversation, RunEnd, RunEvent, conversation_exchanges, list_conversations,
 };
@@ -103,9 +104,9 @@ fn ChatView() -> impl IntoView {
     };
     let attach = move |run: Uuid| match browser::follow(run, 0, on_event, move |up| reconnecting.set(!up)) {
         Ok(f) => follower.set_value(Some(f)),
-        Err(message) => live.update(|l| {
+        Err(error) => live.update(|l| {
             if let Some(last) = l.last_mut() {
-                last.error = Some(message);
+                last.error = Some(AnswerError::Refused(error));
                 last.phase = Phase::Ended(RunEnd::Error);
             }
         }),
@@ -166,9 +167,9 @@ fn ChatView() -> impl IntoView {
                         run_id.set(Some(handle.run_id));
                         attach(handle.run_id);
                     }
-                    Err(message) => live.update(|l| {
+                    Err(error) => live.update(|l| {
                         if let Some(last) = l.last_mut() {
-                            last.error = Some(message);
+                            last.error = Some(AnswerError::Refused(error));
                             last.phase = Phase::Ended(RunEnd::Error);
                         }
                     }),
@@ -276,7 +277,7 @@ fn ChatView() -> impl IntoView {
                                 }
                                 .into_any()
                             }
-                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <ErrorAlert error=e /> }.into_any(),
                         }
                     })}
                 </Transition>

@@ -1,6 +1,7 @@
 //! The conversations sidebar: a new conversation, the recent ones, and for each a menu to rename it, export it
 //! (Markdown or JSON) or delete it (asked once). The menus are `<details>` elements and the writes `ActionForm`s,
 //! so all of it works before the WASM has loaded. On a narrow screen the list folds away behind "Conversations".
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_router::components::A;
@@ -51,7 +52,7 @@ pub fn Sidebar(
                         Some(Ok(list)) if list.is_empty() => {
                             Some(view! { <p class="muted small">{t!(i18n, chat.no_conversations)}</p> }.into_any())
                         }
-                        Some(Err(e)) => Some(view! { <p class="error small" role="alert">{e.to_string()}</p> }.into_any()),
+                        Some(Err(e)) => Some(view! { <ErrorAlert error=e small=true /> }.into_any()),
                         _ => None,
                     }}
                 </Transition>
@@ -62,7 +63,7 @@ pub fn Sidebar(
                     .get()
                     .and_then(Result::err)
                     .or_else(|| delete.value().get().and_then(Result::err));
-                error.map(|e| view! { <p class="error small" role="alert">{e.to_string()}</p> })
+                error.map(|e| view! { <ErrorAlert error=e small=true /> })
             }}
         </nav>
     }

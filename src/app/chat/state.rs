@@ -1,7 +1,7 @@
 //! The view model of one exchange (question + answer), built from stored history or from a live run's events.
 use serde_json::Value;
 
-use crate::api::{AnswerChecks, ChartSpec, Exchange, RunEnd, RunEvent, SavedRef, TablePreview};
+use crate::api::{AnswerChecks, AppError, ChartSpec, Exchange, RunEnd, RunEvent, SavedRef, TablePreview};
 use crate::domain::RunStatus;
 
 /// A tool step as shown inline.
@@ -35,6 +35,15 @@ pub struct StepResult {
     pub error: Option<String>,
     /// Look-ahead warnings about its SQL.
     pub warnings: Vec<String>,
+}
+
+/// Why an answer failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnswerError {
+    /// The server refused to start it (a limit, a busy conversation …), in words the UI chooses.
+    Refused(AppError),
+    /// The run failed part-way; the run's own message (stored with the exchange).
+    Failed(String),
 }
 
 /// A piece of an answer, in the order it happened: text the model wrote, or a tool step.
@@ -75,8 +84,8 @@ pub struct ExchangeView {
     pub cost: Option<String>,
     /// Streaming or ended.
     pub phase: Phase,
-    /// The error message, if it failed.
-    pub error: Option<String>,
+    /// Why it failed, if it did.
+    pub error: Option<AnswerError>,
     /// ⭐ state.
     pub saved: Option<SavedRef>,
     /// Its numbers checked against its steps' rows, once the answer is complete.
@@ -152,7 +161,7 @@ impl ExchangeView {
                 RunStatus::Error => RunEnd::Error,
                 RunStatus::Cancelled => RunEnd::Cancelled,
             }),
-            error: e.error.clone(),
+            error: e.error.clone().map(AnswerError::Failed),
             saved: e.saved.clone(),
             checks: e.checks.clone(),
         }
@@ -187,7 +196,7 @@ impl ExchangeView {
                 self.output_tokens = output_tokens;
             }
             RunEvent::Checked { checks } => self.checks = Some(checks),
-            RunEvent::Error { message } => self.error = Some(message),
+            RunEvent::Error { message } => self.error = Some(AnswerError::Failed(message)),
             RunEvent::Done { status, chat_log_id, input_tokens, output_tokens, cost } => {
                 self.phase = Phase::Ended(status);
                 self.chat_log_id = chat_log_id.or(self.chat_log_id);

@@ -1,10 +1,11 @@
 //! "Chart this result": the user draws a query step's result (the model's SQL or their edit of it) as a line, bar or
 //! candlestick chart, picking the x column and the numeric columns to plot. It runs `make_chart` on the SQL shown,
 //! so the chart goes through the same guard and per-user re-run gate as the model's charts.
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 
 use super::data_table::is_numeric;
-use crate::api::{ChartSpec, TablePreview, rerun_tool};
+use crate::api::{AppError, ChartSpec, TablePreview, rerun_tool};
 use crate::app::locale::{t, t_string, use_i18n};
 
 /// The columns of `preview` whose first non-null cell is a number (or a numeric string, as exact decimals are).
@@ -35,7 +36,7 @@ pub fn ChartBuilder(preview: TablePreview, sql: Signal<String>, chart: RwSignal<
     let y = RwSignal::new(numeric.iter().filter(|c| **c != first_x).cloned().collect::<Vec<_>>());
     let kind = RwSignal::new("line".to_owned());
     let drawing = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<AppError>);
     let draw = move |_| {
         let input = chart_input(
             &sql.get_untracked(),
@@ -51,7 +52,7 @@ pub fn ChartBuilder(preview: TablePreview, sql: Signal<String>, chart: RwSignal<
                     chart.set(r.chart);
                     error.set(None);
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                Err(e) => error.set(Some(e)),
             }
             drawing.set(false);
         });
@@ -112,7 +113,7 @@ pub fn ChartBuilder(preview: TablePreview, sql: Signal<String>, chart: RwSignal<
                     {t!(i18n, components.chart_draw)}
                 </button>
             </div>
-            {move || error.get().map(|e| view! { <p class="error small" role="alert">{e}</p> })}
+            {move || error.get().map(|e| view! { <ErrorAlert error=e small=true /> })}
         </details>
     }
 }

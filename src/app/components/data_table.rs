@@ -1,9 +1,10 @@
 //! A sortable result table: the first rows, "show more" up to what is loaded, and "load all" (up to the server's
 //! 10 000-row cap) when the step can be run again.
+use crate::app::components::error_text::ErrorText;
 use leptos::prelude::*;
 use serde_json::Value;
 
-use crate::api::{TablePreview, rerun_tool};
+use crate::api::{AppError, TablePreview, rerun_tool};
 use crate::app::locale::{t, use_i18n};
 
 /// Rows shown before "show more".
@@ -39,7 +40,7 @@ pub fn DataTable(preview: TablePreview, #[prop(optional)] rerun: Option<(String,
     let sort = RwSignal::new(None::<(usize, bool)>);
     let shown = RwSignal::new(INITIAL_ROWS);
     let loading = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<AppError>);
 
     let rows = move || {
         let t = table.get();
@@ -110,7 +111,7 @@ pub fn DataTable(preview: TablePreview, #[prop(optional)] rerun: Option<(String,
                     }
                     error.set(None);
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                Err(e) => error.set(Some(e)),
             }
             loading.set(false);
         });
@@ -150,7 +151,7 @@ pub fn DataTable(preview: TablePreview, #[prop(optional)] rerun: Option<(String,
                         }}
                     </button>
                 </Show>
-                {move || error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
+                {move || error.get().map(|e| view! { <span class="error" role="alert"><ErrorText error=e /></span> })}
             </div>
         </div>
     }

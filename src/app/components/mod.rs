@@ -1,8 +1,10 @@
 //! Reusable UI parts.
+pub mod alert_text;
 pub mod chart;
 pub mod chart_builder;
 pub mod copy_button;
 pub mod data_table;
+pub mod error_text;
 pub mod get_form;
 pub mod pager;
 pub mod search_form;

@@ -1,6 +1,7 @@
 //! The ⭐ under an answer: save it (with an optional note), see that it is saved, edit the note, unstar. One
 //! `ActionForm` in a `<details>` element: it opens and submits before the WASM has loaded too, and the star's state
 //! is the action's latest answer (or what the page was rendered with).
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 
@@ -110,7 +111,7 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
                     .and_then(|s| s.note)
                     .map(|n| view! { <span class="note-text" data-testid="star-note">{n}</span> })
             }}
-            {move || star.value().get().and_then(Result::err).map(|e| view! { <p class="error small" role="alert">{e.to_string()}</p> })}
+            {move || star.value().get().and_then(Result::err).map(|e| view! { <ErrorAlert error=e small=true /> })}
         </div>
     }
     .into_any()

@@ -1,4 +1,5 @@
 //! The status panel: Postgres and DuckDB health, fetched through a server function.
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 
 use crate::api::{ComponentStatus, StatusReport, system_status};
@@ -43,7 +44,7 @@ pub fn StatusPanel() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match status.await {
                         Ok(s) => view! { <StatusBody status=s show_tables /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e /> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -2,6 +2,7 @@
 //! warnings; its table and chart; "Download CSV" of every row the query returns (a plain form post, so the browser
 //! downloads it); and "Edit SQL": the user's own version of a query step runs in place, through the same guard and
 //! per-user re-run gate, and its table, warnings, CSV download and "Chart this result" follow the edited SQL.
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 
 use super::chart::Chart;
@@ -9,7 +10,7 @@ use super::chart_builder::ChartBuilder;
 use super::copy_button::CopyButton;
 use super::data_table::DataTable;
 use super::{Plural, plural};
-use crate::api::{edit_step, rerun_tool};
+use crate::api::{AppError, edit_step, rerun_tool};
 use crate::app::chat::state::ToolStep;
 use crate::app::locale::{Locale, t, t_string, use_i18n};
 
@@ -48,7 +49,7 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
     let loaded_preview = RwSignal::new(step.result.as_ref().and_then(|r| r.preview.clone()));
     let loaded_chart = RwSignal::new(step.result.as_ref().and_then(|r| r.chart.clone()));
     let loading = RwSignal::new(false);
-    let load_error = RwSignal::new(None::<String>);
+    let load_error = RwSignal::new(None::<AppError>);
     // The SQL the user edited and ran (None: the model's), its draft, and the warnings of what is shown.
     let edited = RwSignal::new(step.edited_sql.clone());
     let draft = RwSignal::new(step.edited_sql.clone().or_else(|| sql.clone()).unwrap_or_default());
@@ -84,7 +85,7 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
                     edited.set(Some(sql));
                     load_error.set(None);
                 }
-                Err(e) => load_error.set(Some(e.to_string())),
+                Err(e) => load_error.set(Some(e)),
             }
             loading.set(false);
         });
@@ -101,7 +102,7 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
                         loaded_chart.set(r.chart);
                         load_error.set(None);
                     }
-                    Err(e) => load_error.set(Some(e.to_string())),
+                    Err(e) => load_error.set(Some(e)),
                 }
                 loading.set(false);
             });
@@ -203,7 +204,7 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
                     }}
                 </button>
             </Show>
-            {move || load_error.get().map(|e| view! { <p class="error small" role="alert">{e}</p> })}
+            {move || load_error.get().map(|e| view! { <ErrorAlert error=e small=true /> })}
         </div>
     }
 }

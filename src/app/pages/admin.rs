@@ -1,13 +1,16 @@
 //! The admin dashboard: activity by user, popular tools, daily costs with errors and durations, the most expensive
 //! questions, alerts, the log writer, and per-user limit overrides. Admins only (the server refuses others). The
 //! date range is in the URL (`/admin?from=2026-11-01&to=2026-11-30`).
+use crate::app::components::alert_text::AlertText;
+use crate::app::components::error_text::ErrorAlert;
 use crate::app::components::get_form::GetForm;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{
-    AdminDashboard, ChartKind, ChartSeries, ChartSpec, Exchange, SetUserLimits, admin_exchange, fetch_admin_dashboard,
+    AdminDashboard, AppError, ChartKind, ChartSeries, ChartSpec, Exchange, SetUserLimits, admin_exchange,
+    fetch_admin_dashboard,
 };
 use crate::app::auth::RequireUser;
 use crate::app::chat::checks::CheckedMarkdown;
@@ -44,12 +47,12 @@ fn Admin() -> impl IntoView {
                 <input id="to" name="to" type="date" value=move || as_date(to()) />
                 <button type="submit" class="btn">{t!(i18n, pages.admin_apply)}</button>
             </GetForm>
-            {move || limits.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            {move || limits.value().get().and_then(Result::err).map(|e| view! { <ErrorAlert error=e /> })}
             <Transition fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match dashboard.await {
                         Ok(d) => view! { <Dashboard d limits /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -263,7 +266,7 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                                     " · "
                                     {a.user.unwrap_or_default()}
                                     " · "
-                                    {a.message}
+                                    <AlertText notice=a.notice />
                                     {a.delivered.then(|| view! { " · " {t!(i18n, pages.admin_alert_sent)} })}
                                 </li>
                             }
@@ -297,10 +300,10 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
 #[component]
 fn ExchangeLink(chat_log_id: i64) -> impl IntoView {
     let i18n = use_i18n();
-    let loaded = RwSignal::new(None::<Result<Exchange, String>>);
+    let loaded = RwSignal::new(None::<Result<Exchange, AppError>>);
     let open = move |_| {
         leptos::task::spawn_local(async move {
-            loaded.set(Some(admin_exchange(chat_log_id).await.map_err(|e| e.to_string())));
+            loaded.set(Some(admin_exchange(chat_log_id).await));
         });
     };
     view! {
@@ -318,7 +321,7 @@ fn ExchangeLink(chat_log_id: i64) -> impl IntoView {
                 Some(Ok(e)) => {
                     view! { <CheckedMarkdown text=e.response checks=e.checks /> }.into_any()
                 }
-                Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
+                Some(Err(e)) => view! { <ErrorAlert error=e /> }.into_any(),
                 None => ().into_any(),
             }}
         </Show>

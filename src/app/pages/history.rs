@@ -1,5 +1,6 @@
 //! History: the user's past questions and answers by conversation, newest first, full-text search, open to
 //! continue. The search and the page are in the URL (`/history?q=NOVA&page=2`).
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
@@ -58,7 +59,7 @@ fn History() -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e /> }.into_any(),
                     }
                 })}
             </Transition>

@@ -1,6 +1,7 @@
 //! Saved: the user's ⭐ answers with notes — search, edit a note, remove, jump to the conversation. The search and
 //! the page are in the URL (`/saved?q=…&page=2`); editing and removing are `ActionForm`s that work before the WASM
 //! has loaded, and the list reloads after each.
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_router::components::A;
@@ -61,7 +62,7 @@ fn Saved() -> impl IntoView {
                     .or_else(|| remove.value().get().and_then(Result::err))
                     .or_else(|| rerun.value().get().and_then(Result::err))
                     .or_else(|| schedule.value().get().and_then(Result::err));
-                error.map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+                error.map(|e| view! { <ErrorAlert error=e /> })
             }}
             <Transition fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
@@ -84,7 +85,7 @@ fn Saved() -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e /> }.into_any(),
                     }
                 })}
             </Transition>

@@ -1,4 +1,6 @@
 //! "My usage": spend today and this month against the budget, requests, tokens, costliest questions, alerts.
+use crate::app::components::alert_text::AlertText;
+use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_router::components::A;
@@ -84,7 +86,7 @@ fn Usage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match usage.await {
                         Ok(u) => view! { <UsageBody usage=u dismiss /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <ErrorAlert error=e /> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -112,7 +114,7 @@ fn UsageBody(usage: MyUsage, dismiss: ServerAction<DismissAlert>) -> impl IntoVi
             .map(|a| {
                 view! {
                     <div class="alert" role="status" data-testid="alert">
-                        <span>{a.message}</span>
+                        <div><AlertText notice=a.notice /></div>
                         <ActionForm action=dismiss>
                             <input type="hidden" name="id" value=a.id />
                             <button type="submit" class="btn small" disabled=move || dismiss.pending().get()>

@@ -7,6 +7,7 @@
 //! - `GET /chat/runs/active?conversation_id=…` — the unfinished run of a conversation, for a reloaded page.
 //!
 //! The user always comes from the verified session, never from the body. Streams end at server shutdown.
+use crate::api::reasons::Missing;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -85,7 +86,7 @@ pub async fn run_events(
     Query(query): Query<AfterQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let gone = || AppError::NotFound("That answer's live stream (it has finished; reload the conversation)".into());
+    let gone = || AppError::NotFound(Missing::LiveStream);
     // EventSource reconnects to the same URL (still `?after=` of the first connection) with the id of the last
     // event it saw: resume after whichever is further, so nothing is delivered twice.
     let from_header = headers
@@ -116,7 +117,7 @@ pub async fn stop_run(
     if state.agent.relay.request_stop(id, identity.user_id).await? {
         return Ok(StatusCode::ACCEPTED);
     }
-    Err(AppError::NotFound("That run".into()))
+    Err(AppError::NotFound(Missing::Run))
 }
 
 /// `?conversation_id=…`.

@@ -1,6 +1,7 @@
 //! Starting a run: the question parsed, the conversation checked and its context read (as the user), admission
 //! (rate, concurrency, budget reservation), the log id reserved, then the agent spawned in a task of its own that
 //! streams the run's events, logs it, and settles its reservation — whatever happens to the client's connection.
+use crate::api::reasons::{Invalid, Missing};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -54,7 +55,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
                 || previous.is_some()
                 || service.relay.knows(identity.user_id, id).await?;
             if !visible {
-                return Err(AppError::NotFound("That conversation".into()));
+                return Err(AppError::NotFound(Missing::Conversation));
             }
             let history = conversations::context(&mut tx, id, service.context_exchanges).await?;
             tx.commit().await?;
@@ -69,9 +70,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         }
     };
     if service.runs.active(identity.user_id, conversation_id).is_some() || elsewhere.await? {
-        return Err(AppError::Invalid(
-            "An answer is still being written in this conversation; wait for it or stop it.".into(),
-        ));
+        return Err(AppError::Invalid(Invalid::ConversationBusy));
     }
     let schema = state.duck.schema().await?;
     let today = Utc::now().date_naive();
@@ -82,7 +81,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
         .await
         .map_err(|e| match e {
             AdmissionError::Refused(r) => {
-                AppError::RateLimited { message: r.message, retry_after_secs: r.retry_after_secs }
+                AppError::RateLimited { limit: r.limit, retry_after_secs: r.retry_after_secs }
             }
             AdmissionError::Database(e) => AppError::from(e),
         })?;

@@ -1,6 +1,7 @@
 //! The agent's tools: `describe_schema`, `run_sql` (through the guarded query layer) and `make_chart` (a query
 //! result turned into a chart spec for the UI). Tool results are data for the model, size-capped; failures go back
 //! as `is_error` results so the model can correct itself.
+use crate::api::reasons::{Invalid, Limit};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
@@ -157,16 +158,14 @@ pub async fn execute(duck: &Duck, schema: &Arc<SchemaSummary>, name: &str, input
 /// of a live one), through the same guard, at most one at a time per user so nobody holds every DuckDB slot.
 pub async fn rerun(caller: &Caller, name: &str, input: &str, rows: u32) -> Result<ToolRerun, AppError> {
     let state = &caller.state;
-    let _entered = state.agent.reruns.try_enter(caller.identity.user_id).ok_or_else(|| AppError::RateLimited {
-        message: "Another table or chart of yours is still loading; try again when it has finished.".into(),
-        retry_after_secs: 1,
-    })?;
+    let _entered = state
+        .agent
+        .reruns
+        .try_enter(caller.identity.user_id)
+        .ok_or(AppError::RateLimited { limit: Limit::OneAtATime, retry_after_secs: 1 })?;
     let input: Value =
-        serde_json::from_str(input).map_err(|e| AppError::Invalid(format!("Invalid tool input: {e}")))?;
-    let sql = input
-        .get("sql")
-        .and_then(Value::as_str)
-        .ok_or_else(|| AppError::Invalid("The step has no SQL to run.".into()))?;
+        serde_json::from_str(input).map_err(|e| AppError::Invalid(Invalid::Request(format!("tool input: {e}"))))?;
+    let sql = input.get("sql").and_then(Value::as_str).ok_or(AppError::Invalid(Invalid::StepHasNoSql))?;
     match name {
         "run_sql" => {
             let result = state.duck.query(sql, rows as usize).await?;
@@ -176,11 +175,11 @@ pub async fn rerun(caller: &Caller, name: &str, input: &str, rows: u32) -> Resul
             let schema = state.duck.schema().await?;
             let outcome = execute(&state.duck, &schema, "make_chart", &input).await;
             if outcome.is_error {
-                return Err(AppError::Invalid(outcome.model_text));
+                return Err(AppError::Invalid(Invalid::Query(outcome.model_text)));
             }
             Ok(ToolRerun { preview: outcome.preview, chart: outcome.chart, warnings: outcome.warnings })
         }
-        other => Err(AppError::Invalid(format!("The step {other:?} cannot be run again."))),
+        other => Err(AppError::Invalid(Invalid::StepNotRerunnable(other.to_string()))),
     }
 }
 

@@ -2,6 +2,7 @@
 //! per user (an advisory lock), so any number of server instances on one Postgres agree and parallel requests
 //! cannot overshoot. A refused request leaves nothing behind: no reservation, no spend. The checks read running
 //! totals kept by a trigger on the reservation ledger, so their cost does not grow with history.
+use crate::api::reasons::Limit;
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
@@ -12,12 +13,12 @@ use crate::server::config::LimitsConfig;
 /// A reservation counts as in flight at most this long (a crashed instance cannot block a user for longer).
 pub const RESERVATION_TTL_MINUTES: i64 = 15;
 
-/// Why a run was refused: a message the UI shows as-is, and when to retry.
+/// Why a run was refused: which limit (the UI words it per locale), and when to retry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{limit}")]
 pub struct Refusal {
-    /// What happened and when it resets.
-    pub message: String,
+    /// What was reached and when it resets.
+    pub limit: Limit,
     /// Seconds until a retry can succeed.
     pub retry_after_secs: u64,
 }
@@ -153,32 +154,26 @@ pub async fn admit_run(
         _ => "monthly",
     };
     crate::server::metrics::admission_refused(reason);
+    // The rate and concurrency limits are whole numbers (the column is numeric for the budgets).
+    let count = |d: Decimal| rust_decimal::prelude::ToPrimitive::to_u32(&d.trunc()).unwrap_or(u32::MAX);
     let refusal = match reason {
         "rate" => {
             let wait = oldest_recent.map_or(60, |t| (t + ChronoDuration::minutes(1) - now).num_seconds().clamp(1, 60));
             Refusal {
-                message: format!("Too many questions: at most {} a minute. Try again in {wait} s.", limit.normalize()),
+                limit: Limit::PerMinute { limit: count(limit), wait_secs: wait as u64 },
                 retry_after_secs: wait as u64,
             }
         }
         "concurrency" => Refusal {
-            message: format!(
-                "You already have {in_flight} answer{} being written (the limit is {}); wait for one to finish.",
-                if in_flight == 1 { "" } else { "s" },
-                limit.normalize()
-            ),
+            limit: Limit::Concurrent { in_flight: u32::try_from(in_flight).unwrap_or(u32::MAX), limit: count(limit) },
             retry_after_secs: 5,
         },
         "daily" => Refusal {
-            message: format!("Daily budget of {} reached; resets at 00:00 UTC.", money(limit)),
+            limit: Limit::DailyBudget { usd: money(limit) },
             retry_after_secs: (tomorrow - now).num_seconds().max(1) as u64,
         },
         _ => Refusal {
-            message: format!(
-                "Monthly budget of {} reached; resets on {} at 00:00 UTC.",
-                money(limit),
-                next_month.format("%-d %b")
-            ),
+            limit: Limit::MonthlyBudget { usd: money(limit), resets_on: next_month.date_naive() },
             retry_after_secs: (next_month - now).num_seconds().max(1) as u64,
         },
     };

@@ -10,6 +10,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::admission::EffectiveLimits;
+use crate::api::reasons::Budget;
+use crate::api::{AlertNotice, SavedChange};
 use crate::server::config::LimitsConfig;
 
 /// Attempts to deliver one alert to the webhook.
@@ -22,7 +24,45 @@ struct Candidate {
     window_start: NaiveDate,
     amount: Decimal,
     threshold: Decimal,
+    /// What it says; its English text is stored as the message and posted to the webhook.
+    notice: AlertNotice,
+}
+
+/// A budget's scope by its stored name.
+fn budget_of(scope: &str) -> Budget {
+    if scope == "monthly" { Budget::Monthly } else { Budget::Daily }
+}
+
+/// The share of a budget at which the first alert fires.
+fn near_share() -> Decimal {
+    Decimal::new(8, 1)
+}
+
+/// What a stored alert says, rebuilt from its kind and amounts (and, for a saved answer, its details); the stored
+/// English `message` for a kind this build does not know.
+pub(crate) fn notice_of(
+    kind: &str,
+    scope: &str,
+    amount: Decimal,
+    threshold: Decimal,
+    details: serde_json::Value,
     message: String,
+) -> AlertNotice {
+    match kind {
+        "budget_80" => AlertNotice::BudgetNear {
+            scope: budget_of(scope),
+            spent: usd(amount),
+            budget: usd(threshold / near_share()),
+        },
+        "budget_100" => AlertNotice::BudgetUsed { scope: budget_of(scope), budget: usd(threshold) },
+        "user_daily_spend" => AlertNotice::UserDailySpend { spent: usd(amount), level: usd(threshold) },
+        "total_daily_spend" => AlertNotice::TotalDailySpend { spent: usd(amount), level: usd(threshold) },
+        "saved_changed" => match serde_json::from_value::<Vec<SavedChange>>(details) {
+            Ok(changes) if !changes.is_empty() => AlertNotice::SavedChanged(changes),
+            _ => AlertNotice::Other(message),
+        },
+        _ => AlertNotice::Other(message),
+    }
 }
 
 fn usd(d: Decimal) -> String {
@@ -77,7 +117,7 @@ pub async fn check(
         if budget <= Decimal::ZERO {
             continue;
         }
-        let eighty = budget * Decimal::new(8, 1);
+        let eighty = budget * near_share();
         if spend >= eighty {
             candidates.push(Candidate {
                 kind: "budget_80",
@@ -86,7 +126,7 @@ pub async fn check(
                 window_start: window,
                 amount: spend,
                 threshold: eighty,
-                message: format!("You have used {} of your {} {scope} budget (80 %).", usd(spend), usd(budget)),
+                notice: AlertNotice::BudgetNear { scope: budget_of(scope), spent: usd(spend), budget: usd(budget) },
             });
         }
         if spend >= budget {
@@ -97,7 +137,7 @@ pub async fn check(
                 window_start: window,
                 amount: spend,
                 threshold: budget,
-                message: format!("You have used your whole {scope} budget of {}.", usd(budget)),
+                notice: AlertNotice::BudgetUsed { scope: budget_of(scope), budget: usd(budget) },
             });
         }
     }
@@ -111,7 +151,7 @@ pub async fn check(
             window_start: today,
             amount: day,
             threshold: limit,
-            message: format!("Daily spend of {} is above the alert level of {}.", usd(day), usd(limit)),
+            notice: AlertNotice::UserDailySpend { spent: usd(day), level: usd(limit) },
         });
     }
     if let Some(limit) = defaults.cost_alert_total_usd
@@ -124,7 +164,7 @@ pub async fn check(
             window_start: today,
             amount: total_day,
             threshold: limit,
-            message: format!("Total spend today of {} is above the alert level of {}.", usd(total_day), usd(limit)),
+            notice: AlertNotice::TotalDailySpend { spent: usd(total_day), level: usd(limit) },
         });
     }
 
@@ -142,7 +182,7 @@ pub async fn check(
         .bind(c.window_start)
         .bind(c.amount)
         .bind(c.threshold)
-        .bind(&c.message)
+        .bind(c.notice.to_string())
         .fetch_optional(pool)
         .await?;
         if let Some(id) = id {
@@ -157,25 +197,29 @@ pub async fn check(
 }
 
 /// A scheduled re-run found that checked numbers of one of `user_id`'s saved answers no longer hold: one alert
-/// per user and day (a later change that day is added to its message and shows it again), posted to the webhook.
+/// per user and day (a later change that day is added to it and shows it again), posted to the webhook.
 pub async fn saved_answer_changed(
     pool: &PgPool,
     http: &reqwest::Client,
     defaults: &LimitsConfig,
     user_id: Uuid,
-    message: String,
+    change: SavedChange,
 ) -> Result<i64, sqlx::Error> {
     let today = Utc::now().date_naive();
+    let message = change.to_string();
+    let details = serde_json::json!([change]);
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO alerts (kind, scope, user_id, window_start, amount_usd, threshold_usd, message)
-         VALUES ('saved_changed', 'daily', $1, $2, 0, 0, $3)
+        "INSERT INTO alerts (kind, scope, user_id, window_start, amount_usd, threshold_usd, message, details)
+         VALUES ('saved_changed', 'daily', $1, $2, 0, 0, $3, $4)
          ON CONFLICT (kind, scope, coalesce(user_id, '00000000-0000-0000-0000-000000000000'::uuid), window_start)
-         DO UPDATE SET message = alerts.message || E'\n' || EXCLUDED.message, seen_at = NULL
+         DO UPDATE SET message = alerts.message || E'\n' || EXCLUDED.message,
+                       details = alerts.details || EXCLUDED.details, seen_at = NULL
          RETURNING id",
     )
     .bind(user_id)
     .bind(today)
     .bind(&message)
+    .bind(&details)
     .fetch_one(pool)
     .await?;
     tracing::info!(alert = id, user = %user_id, "saved answer changed alert");
@@ -187,7 +231,7 @@ pub async fn saved_answer_changed(
             window_start: today,
             amount: Decimal::ZERO,
             threshold: Decimal::ZERO,
-            message,
+            notice: AlertNotice::SavedChanged(vec![change]),
         };
         tokio::spawn(deliver(pool.clone(), http.clone(), url.clone(), id, alert));
     }
@@ -197,7 +241,7 @@ pub async fn saved_answer_changed(
 /// Posts an alert to the webhook, retrying with backoff; records the outcome.
 async fn deliver(pool: PgPool, http: reqwest::Client, url: String, id: i64, alert: Candidate) {
     let payload = serde_json::json!({
-        "text": format!("tradechat alert: {}", alert.message),
+        "text": format!("tradechat alert: {}", alert.notice),
         "alert": {
             "id": id, "kind": alert.kind, "scope": alert.scope, "user_id": alert.user_id,
             "window_start": alert.window_start, "amount_usd": alert.amount.to_string(),
@@ -233,5 +277,24 @@ async fn deliver(pool: PgPool, http: reqwest::Client, url: String, id: i64, aler
                 delay *= 4;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_stored_alert_says_what_it_said_when_it_fired() {
+        let budget = Decimal::new(250, 2);
+        let fired =
+            AlertNotice::BudgetNear { scope: Budget::Monthly, spent: usd(Decimal::new(21, 1)), budget: usd(budget) };
+        let stored =
+            notice_of("budget_80", "monthly", Decimal::new(21, 1), budget * near_share(), json!([]), fired.to_string());
+        assert_eq!(stored, fired);
+        assert_eq!(stored.to_string(), "You have used $2.10 of your $2.50 monthly budget (80 %).");
+        let unknown = notice_of("from_the_future", "daily", Decimal::ZERO, Decimal::ZERO, json!([]), "Hi.".into());
+        assert_eq!(unknown, AlertNotice::Other("Hi.".into()));
     }
 }

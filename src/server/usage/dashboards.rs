@@ -1,6 +1,7 @@
 //! The queries behind "My usage" (as the user, under row-level security) and the admin dashboard (as the
 //! service role, for admins). Aggregates read the daily rollups a trigger keeps, so they stay fast on millions of
 //! logs; they return the same numbers as the seed's analytics SQL over `chat_logs`.
+use crate::api::reasons::Missing;
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Utc};
@@ -65,6 +66,9 @@ struct AlertRow {
     id: i64,
     kind: String,
     scope: String,
+    amount_usd: Decimal,
+    threshold_usd: Decimal,
+    details: serde_json::Value,
     message: String,
     created_at: chrono::DateTime<Utc>,
     delivered_at: Option<chrono::DateTime<Utc>>,
@@ -75,9 +79,14 @@ impl AlertRow {
     fn into_view(self, names: Option<&HashMap<Uuid, String>>) -> AlertView {
         AlertView {
             id: self.id,
-            kind: self.kind,
-            scope: self.scope,
-            message: self.message,
+            notice: crate::server::limits::alerts::notice_of(
+                &self.kind,
+                &self.scope,
+                self.amount_usd,
+                self.threshold_usd,
+                self.details,
+                self.message,
+            ),
             created_at: self.created_at,
             delivered: self.delivered_at.is_some(),
             user: match (names, self.user_id) {
@@ -129,7 +138,7 @@ pub async fn my_usage(state: &AppState, identity: &Identity) -> Result<MyUsage, 
     .fetch_all(&mut *tx)
     .await?;
     let alerts: Vec<AlertRow> = sqlx::query_as(
-        "SELECT id, kind, scope, message, created_at, delivered_at, user_id FROM alerts
+        "SELECT id, kind, scope, amount_usd, threshold_usd, details, message, created_at, delivered_at, user_id FROM alerts
          WHERE user_id = auth.uid() AND seen_at IS NULL ORDER BY created_at DESC LIMIT 20",
     )
     .fetch_all(&mut *tx)
@@ -158,7 +167,7 @@ pub async fn dismiss_alert(state: &AppState, identity: &Identity, id: i64) -> Re
     let mut tx = ScopedTx::as_user(&state.db, identity).await?;
     let updated = sqlx::query("UPDATE alerts SET seen_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
     tx.commit().await?;
-    if updated.rows_affected() == 0 { Err(AppError::NotFound("That alert".into())) } else { Ok(()) }
+    if updated.rows_affected() == 0 { Err(AppError::NotFound(Missing::Alert)) } else { Ok(()) }
 }
 
 /// Names for users: display name, else email. Emails live in `auth.users`, which the app's login role reads.
@@ -240,7 +249,7 @@ pub async fn admin_dashboard(state: &AppState, from: NaiveDate, to: NaiveDate) -
     timings.push(("most expensive", lap.elapsed()));
     let lap = std::time::Instant::now();
     let alerts: Vec<AlertRow> = sqlx::query_as(
-        "SELECT id, kind, scope, message, created_at, delivered_at, user_id FROM alerts ORDER BY created_at DESC LIMIT 50",
+        "SELECT id, kind, scope, amount_usd, threshold_usd, details, message, created_at, delivered_at, user_id FROM alerts ORDER BY created_at DESC LIMIT 50",
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -300,7 +309,7 @@ pub async fn admin_exchange(state: &AppState, chat_log_id: i64) -> Result<Exchan
     let mut tx = ScopedTx::as_service_role(&state.db).await?;
     let exchange = crate::server::store::conversations::exchange_by_id(&mut tx, chat_log_id).await?;
     tx.commit().await?;
-    exchange.ok_or_else(|| AppError::NotFound("That exchange".into()))
+    exchange.ok_or(AppError::NotFound(Missing::Exchange))
 }
 
 /// Limit overrides; `None` keeps the default.
@@ -335,7 +344,7 @@ pub async fn set_user_limits(state: &AppState, admin: Uuid, user: Uuid, o: Overr
     .execute(&mut *tx)
     .await
     .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => AppError::NotFound("That user".into()),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => AppError::NotFound(Missing::User),
         _ => AppError::from(e),
     })?;
     tx.commit().await?;

@@ -1,5 +1,6 @@
 //! The admin dashboard's date range, parsed at the edge: real dates, in order, at most [`MAX_DAYS`] long, within
 //! years 2000–9999 — anything else (`to=-262143-01-01`) is a message, never date arithmetic that overflows.
+use crate::api::reasons::{DateField, Invalid};
 use chrono::{Duration, NaiveDate};
 
 use crate::api::AppError;
@@ -21,27 +22,25 @@ pub struct DateRange {
 impl DateRange {
     /// `from`–`to` as `YYYY-MM-DD` (blank: the 30 days up to `today`).
     pub fn parse(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<Self, AppError> {
-        let date = |raw: Option<&str>, what: &str| -> Result<Option<NaiveDate>, AppError> {
+        let date = |raw: Option<&str>, what: DateField| -> Result<Option<NaiveDate>, AppError> {
             let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
             let parsed = raw
                 .parse::<NaiveDate>()
                 .ok()
                 .filter(|d| (2000..=9999).contains(&chrono::Datelike::year(d)))
-                .ok_or_else(|| {
-                AppError::Invalid(format!("The {what} date must look like 2026-11-27 (a real date)."))
-            })?;
+                .ok_or(AppError::Invalid(Invalid::Date(what)))?;
             Ok(Some(parsed))
         };
-        let to = date(to, "end")?.unwrap_or(today);
-        let from = match date(from, "start")? {
+        let to = date(to, DateField::End)?.unwrap_or(today);
+        let from = match date(from, DateField::Start)? {
             Some(from) => from,
             None => to.checked_sub_signed(Duration::days(DEFAULT_DAYS - 1)).unwrap_or(to),
         };
         if from > to {
-            return Err(AppError::Invalid("The start date is after the end date.".into()));
+            return Err(AppError::Invalid(Invalid::DateOrder));
         }
         if (to - from).num_days() >= MAX_DAYS {
-            return Err(AppError::Invalid("A range can be at most ten years long.".into()));
+            return Err(AppError::Invalid(Invalid::RangeTooLong));
         }
         Ok(Self { from, to })
     }

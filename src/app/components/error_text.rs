@@ -1,0 +1,128 @@
+//! An [`AppError`] in the reader's language. The server sends the typed reason; the words are here, in the
+//! `errors` namespace of the translations, so a Russian page shows Russian errors.
+use leptos::prelude::*;
+
+use crate::api::AppError;
+use crate::api::reasons::{Budget, DateField, Dependency, Invalid, Limit, Missing, SignInRefusal};
+use crate::app::locale::{day_month, t, use_i18n};
+use crate::domain::{TextError, TextField};
+
+/// The error as a sentence (inline; see [`ErrorAlert`] for the usual paragraph).
+#[component]
+pub fn ErrorText(error: AppError) -> impl IntoView {
+    let i18n = use_i18n();
+    match error {
+        AppError::Unauthorized => t!(i18n, errors.unauthorized).into_any(),
+        AppError::Forbidden => t!(i18n, errors.forbidden).into_any(),
+        AppError::Draining => t!(i18n, errors.draining).into_any(),
+        AppError::Internal => t!(i18n, errors.internal).into_any(),
+        AppError::Transport(detail) => t!(i18n, errors.transport, detail).into_any(),
+        AppError::NotFound(what) => missing(what).into_any(),
+        AppError::Unavailable(what) => match what {
+            Dependency::Database => t!(i18n, errors.unavailable_database).into_any(),
+            Dependency::SignIn => t!(i18n, errors.unavailable_sign_in).into_any(),
+            Dependency::TradingDatabase => t!(i18n, errors.unavailable_trading_database).into_any(),
+        },
+        AppError::RateLimited { limit, .. } => limit_text(limit).into_any(),
+        AppError::Invalid(reason) => invalid(reason).into_any(),
+    }
+}
+
+/// The error in a `role="alert"` paragraph (`small` for the compact ones under a control).
+#[component]
+pub fn ErrorAlert(error: AppError, #[prop(optional)] small: bool) -> impl IntoView {
+    view! {
+        <p class="error" class:small=small role="alert">
+            <ErrorText error />
+        </p>
+    }
+}
+
+fn missing(what: Missing) -> AnyView {
+    let i18n = use_i18n();
+    match what {
+        Missing::Conversation => t!(i18n, errors.missing_conversation).into_any(),
+        Missing::SavedAnswer => t!(i18n, errors.missing_saved_answer).into_any(),
+        Missing::QueryStep => t!(i18n, errors.missing_query_step).into_any(),
+        Missing::LiveStream => t!(i18n, errors.missing_live_stream).into_any(),
+        Missing::Run => t!(i18n, errors.missing_run).into_any(),
+        Missing::Alert => t!(i18n, errors.missing_alert).into_any(),
+        Missing::Exchange => t!(i18n, errors.missing_exchange).into_any(),
+        Missing::User => t!(i18n, errors.missing_user).into_any(),
+    }
+}
+
+fn limit_text(limit: Limit) -> AnyView {
+    let i18n = use_i18n();
+    match limit {
+        Limit::PerMinute { limit, wait_secs } => t!(i18n, errors.limit_per_minute, limit, wait = wait_secs).into_any(),
+        Limit::Concurrent { in_flight, limit } => t!(i18n, errors.limit_concurrent, in_flight, limit).into_any(),
+        Limit::DailyBudget { usd } => t!(i18n, errors.limit_daily_budget, usd).into_any(),
+        Limit::MonthlyBudget { usd, resets_on } => {
+            let on = move || day_month(i18n.get_locale(), resets_on);
+            t!(i18n, errors.limit_monthly_budget, usd, on).into_any()
+        }
+        Limit::OneAtATime => t!(i18n, errors.limit_one_at_a_time).into_any(),
+        Limit::SignInAttempts => t!(i18n, errors.limit_sign_in_attempts).into_any(),
+    }
+}
+
+fn invalid(reason: Invalid) -> AnyView {
+    let i18n = use_i18n();
+    match reason {
+        Invalid::Request(detail) => t!(i18n, errors.invalid_request, detail).into_any(),
+        Invalid::Text(e) => text(e),
+        Invalid::ConversationBusy => t!(i18n, errors.conversation_busy).into_any(),
+        Invalid::ConversationBusyToDelete => t!(i18n, errors.conversation_busy_to_delete).into_any(),
+        Invalid::CodeDigits => t!(i18n, errors.code_digits).into_any(),
+        Invalid::SignInLink => t!(i18n, errors.sign_in_link).into_any(),
+        Invalid::SignIn(refusal) => sign_in(refusal),
+        Invalid::BudgetAmount(Budget::Daily) => t!(i18n, errors.budget_amount_daily).into_any(),
+        Invalid::BudgetAmount(Budget::Monthly) => t!(i18n, errors.budget_amount_monthly).into_any(),
+        Invalid::LimitsPositive => t!(i18n, errors.limits_positive).into_any(),
+        Invalid::SearchTooLong { max } => t!(i18n, errors.search_too_long, max).into_any(),
+        Invalid::EditedSqlEmpty => t!(i18n, errors.edited_sql_empty).into_any(),
+        Invalid::Date(DateField::Start) => t!(i18n, errors.date_start).into_any(),
+        Invalid::Date(DateField::End) => t!(i18n, errors.date_end).into_any(),
+        Invalid::DateOrder => t!(i18n, errors.date_order).into_any(),
+        Invalid::RangeTooLong => t!(i18n, errors.range_too_long).into_any(),
+        Invalid::NoRerunBasis => t!(i18n, errors.no_rerun_basis).into_any(),
+        Invalid::StepHasNoSql => t!(i18n, errors.step_has_no_sql).into_any(),
+        Invalid::StepNotRerunnable(name) => t!(i18n, errors.step_not_rerunnable, name).into_any(),
+        Invalid::Query(detail) => t!(i18n, errors.query, detail).into_any(),
+        Invalid::QueryTimeout { secs } => t!(i18n, errors.query_timeout, secs).into_any(),
+        Invalid::CsvTooLarge { limit } => t!(i18n, errors.csv_too_large, limit).into_any(),
+    }
+}
+
+fn text(e: TextError) -> AnyView {
+    let i18n = use_i18n();
+    match e {
+        TextError::TooLong { what, max, len } => match what {
+            TextField::Note => t!(i18n, errors.too_long_note, max, len).into_any(),
+            TextField::DisplayName => t!(i18n, errors.too_long_display_name, max, len).into_any(),
+            TextField::Title => t!(i18n, errors.too_long_title, max, len).into_any(),
+            TextField::Question => t!(i18n, errors.too_long_question, max, len).into_any(),
+        },
+        TextError::Empty(what) => match what {
+            TextField::Note => t!(i18n, errors.empty_note).into_any(),
+            TextField::DisplayName => t!(i18n, errors.empty_display_name).into_any(),
+            TextField::Title => t!(i18n, errors.empty_title).into_any(),
+            TextField::Question => t!(i18n, errors.empty_question).into_any(),
+        },
+    }
+}
+
+fn sign_in(refusal: SignInRefusal) -> AnyView {
+    let i18n = use_i18n();
+    match refusal {
+        SignInRefusal::InvalidCredentials => t!(i18n, errors.sign_in_invalid_credentials).into_any(),
+        SignInRefusal::UserExists => t!(i18n, errors.sign_in_user_exists).into_any(),
+        SignInRefusal::LinkExpired => t!(i18n, errors.sign_in_link_expired).into_any(),
+        SignInRefusal::WeakPassword { min } => t!(i18n, errors.sign_in_weak_password, min).into_any(),
+        SignInRefusal::EmailInvalid => t!(i18n, errors.sign_in_email_invalid).into_any(),
+        SignInRefusal::ConfirmationRequired => t!(i18n, errors.sign_in_confirmation_required).into_any(),
+        // A message tradechat does not know yet: the service's own words.
+        SignInRefusal::Other(message) => message.into_any(),
+    }
+}
