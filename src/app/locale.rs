@@ -10,7 +10,18 @@ use leptos::server::ServerAction;
 
 use crate::api::SetLocale;
 pub use crate::i18n::{I18nContextProvider, Locale, t, t_string, use_i18n};
+
+/// A UI string in the page's language, as a plain `&'static str`: `tr!(i18n, namespace.key)`. A page's language
+/// is fixed for its life (the switcher reloads the page), so static text needs no reactive closure of its own —
+/// `t!`'s closure per string was a large share of the browser bundle's view code. `t!` stays for strings with
+/// interpolated values.
+macro_rules! tr {
+    ($i18n:expr, $($key:tt)+) => {
+        $crate::i18n::td_string!($i18n.get_locale_untracked(), $($key)+)
+    };
+}
 use leptos_i18n::Locale as _;
+pub(crate) use tr;
 
 // `load_locales!` reads these files at compile time but cannot tell Cargo so; including them makes an edited
 // translation rebuild the crate.
@@ -110,16 +121,16 @@ pub fn number(locale: Locale, value: f64, decimals: usize) -> String {
 }
 
 /// The language switcher: one button per other locale. It posts a form (so it works before the WASM loads, and
-/// the next page comes back in the new language); once hydrated, the page switches in place.
+/// the next page comes back in the new language); once hydrated, it posts in the background and reloads the page.
 #[component]
 pub fn LocaleSwitcher() -> impl IntoView {
     let i18n = use_i18n();
     let action = ServerAction::<SetLocale>::new();
     Effect::new(move |_| {
-        if let Some(Ok(chosen)) = action.value().get()
-            && let Some(locale) = Locale::get_all().iter().copied().find(|l| l.as_str() == chosen)
-        {
-            i18n.set_locale(locale);
+        // The server set the cookie; the page comes back in the new language (UI text is fixed per page, see
+        // `tr!`). The page is what the address says, so nothing on it is lost.
+        if let Some(Ok(_)) = action.value().get() {
+            let _ = window().location().reload();
         }
     });
     view! {
@@ -139,7 +150,7 @@ pub fn LocaleSwitcher() -> impl IntoView {
                                 class="btn small ghost"
                                 lang=l.as_str()
                                 data-testid="locale-switch"
-                                title=move || t_string!(i18n, common.language)
+                                title=tr!(i18n, common.language)
                             >
                                 {native_name(l)}
                             </button>

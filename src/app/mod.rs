@@ -18,7 +18,7 @@ use leptos_router::{SsrMode, path};
 pub use auth::LoginLink;
 use auth::{Auth, ConfirmPage, LoginPage, UserMenu};
 use chat::ChatPage;
-use locale::{I18nContextProvider, LocaleSwitcher, t, t_string, use_i18n};
+use locale::{I18nContextProvider, LocaleSwitcher, tr, use_i18n};
 use pages::admin::AdminPage;
 use pages::history::HistoryPage;
 use pages::not_found::NotFound;
@@ -79,18 +79,18 @@ fn Shell() -> impl IntoView {
     view! {
         <Title text="tradechat" />
         <Router>
-            <a class="skip-link" href="#main">{t!(i18n, common.skip_to_content)}</a>
+            <a class="skip-link" href="#main">{tr!(i18n, common.skip_to_content)}</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">"tradechat"</A>
-                <nav class="nav" aria-label=move || t_string!(i18n, common.nav_label)>
-                    <A href="/">{t!(i18n, common.nav_chat)}</A>
-                    <A href="/history">{t!(i18n, common.nav_history)}</A>
-                    <A href="/saved">{t!(i18n, common.nav_saved)}</A>
-                    <A href="/usage">{t!(i18n, common.nav_usage)}</A>
+                <nav class="nav" aria-label=tr!(i18n, common.nav_label)>
+                    <A href="/">{tr!(i18n, common.nav_chat)}</A>
+                    <A href="/history">{tr!(i18n, common.nav_history)}</A>
+                    <A href="/saved">{tr!(i18n, common.nav_saved)}</A>
+                    <A href="/usage">{tr!(i18n, common.nav_usage)}</A>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             let admin = matches!(auth.user.await, Ok(Some(user)) if user.is_admin);
-                            admin.then(|| view! { <A href="/admin">{t!(i18n, common.nav_admin)}</A> })
+                            admin.then(|| view! { <A href="/admin">{tr!(i18n, common.nav_admin)}</A> })
                         })}
                     </Transition>
                 </nav>

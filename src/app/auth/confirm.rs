@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::{Auth, LoginLink};
 use crate::api::{ConfirmSignIn, LinkState, sign_in_link};
-use crate::app::locale::{t, use_i18n};
+use crate::app::locale::{t, tr, use_i18n};
 use crate::domain::local_path;
 
 /// The confirmation page.
@@ -26,8 +26,8 @@ pub fn ConfirmPage() -> impl IntoView {
     });
     view! {
         <section class="page login-page">
-            <h1>{t!(i18n, auth.sign_in_title)}</h1>
-            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, auth.checking_link)}</p> }>
+            <h1>{tr!(i18n, auth.sign_in_title)}</h1>
+            <Suspense fallback=move || view! { <p class="muted">{tr!(i18n, auth.checking_link)}</p> }>
                 {move || Suspend::new(async move {
                     match link.await {
                         Ok(LinkState::Ready { email }) => {
@@ -57,7 +57,7 @@ fn Continue(token_hash: String, next: String, email: Option<String>) -> impl Int
         let email = email.clone();
         move || match email.clone() {
             Some(email) => t!(i18n, auth.continue_as, email).into_any(),
-            None => t!(i18n, auth.continue_signing_in).into_any(),
+            None => tr!(i18n, auth.continue_signing_in).into_any(),
         }
     };
     let failed_to = LoginLink {
@@ -71,17 +71,17 @@ fn Continue(token_hash: String, next: String, email: Option<String>) -> impl Int
         <p class="lead">
             {match email.clone() {
                 Some(email) => t!(i18n, auth.link_for, email).into_any(),
-                None => t!(i18n, auth.opened_link).into_any(),
+                None => tr!(i18n, auth.opened_link).into_any(),
             }}
         </p>
         <ActionForm action=confirm attr:class="login-form">
             <input type="hidden" name="token_hash" value=token_hash />
             <input type="hidden" name="next" value=next />
             <button type="submit" class="btn primary" disabled=move || confirm.pending().get()>
-                {move || if confirm.pending().get() { t!(i18n, auth.signing_in).into_any() } else { label() }}
+                {move || if confirm.pending().get() { tr!(i18n, auth.signing_in).into_any() } else { label() }}
             </button>
         </ActionForm>
-        <p class="muted small">{t!(i18n, auth.not_you)}</p>
+        <p class="muted small">{tr!(i18n, auth.not_you)}</p>
         // The link was spent or expired between opening and continuing.
         {move || confirm.value().get().and_then(Result::err).map(|_| view! { <Redirect path=failed_to.clone() /> })}
     }

@@ -12,7 +12,7 @@ use super::Auth;
 use crate::api::{
     AppError, EmailMethod, SendSignInEmail, SignInOptions, SignInWithPassword, VerifyEmailCode, sign_in_methods,
 };
-use crate::app::locale::{Locale, t, t_string, use_i18n};
+use crate::app::locale::{Locale, t, t_string, tr, use_i18n};
 use crate::domain::local_path;
 
 /// The sign-in dialog over a page that needs a user; afterwards the page itself shows.
@@ -28,8 +28,8 @@ pub fn LoginModal() -> impl IntoView {
     view! {
         <div class="modal-backdrop">
             <div class="modal" role="dialog" aria-modal="true" aria-labelledby="login-title">
-                <h2 id="login-title">{t!(i18n, auth.sign_in_title)}</h2>
-                <p class="muted">{t!(i18n, auth.sign_in_lead)}</p>
+                <h2 id="login-title">{tr!(i18n, auth.sign_in_title)}</h2>
+                <p class="muted">{tr!(i18n, auth.sign_in_lead)}</p>
                 <LoginForm next=here() />
             </div>
         </div>
@@ -44,15 +44,15 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || local_path(query.read().get("next").as_deref()).to_owned();
     view! {
-        <Suspense fallback=move || view! { <p class="muted boot">{t!(i18n, auth.loading)}</p> }>
+        <Suspense fallback=move || view! { <p class="muted boot">{tr!(i18n, auth.loading)}</p> }>
             {move || Suspend::new(async move {
                 match auth.user.await {
                     Ok(Some(_)) => view! { <Redirect path=next() /> }.into_any(),
                     _ => {
                         view! {
                             <section class="page login-page" aria-labelledby="login-title">
-                                <h1 id="login-title">{t!(i18n, auth.sign_in_title)}</h1>
-                                <p class="muted">{t!(i18n, auth.sign_in_lead)}</p>
+                                <h1 id="login-title">{tr!(i18n, auth.sign_in_title)}</h1>
+                                <p class="muted">{tr!(i18n, auth.sign_in_lead)}</p>
                                 <LoginForm next=next() />
                             </section>
                         }
@@ -97,7 +97,7 @@ fn LoginForm(next: String) -> impl IntoView {
     let methods = Resource::new(|| (), |_| sign_in_methods());
     let next = StoredValue::new(next);
     view! {
-        <Suspense fallback=move || view! { <p class="muted">{t!(i18n, auth.loading)}</p> }>
+        <Suspense fallback=move || view! { <p class="muted">{tr!(i18n, auth.loading)}</p> }>
             {move || Suspend::new(async move {
                 match methods.await {
                     Ok(methods) => view! { <LoginTabs methods next=next.get_value() /> }.into_any(),
@@ -147,9 +147,9 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                     {outbox.clone().map(|href| {
                         view! {
                             <p data-testid="outbox-hint">
-                                {t!(i18n, auth.outbox_hint)}
+                                {tr!(i18n, auth.outbox_hint)}
                                 // Not an app page: the router must let the browser load it.
-                                <a href=href rel="external">{t!(i18n, auth.outbox_link)}</a>
+                                <a href=href rel="external">{tr!(i18n, auth.outbox_link)}</a>
                                 "."
                             </p>
                         }
@@ -160,7 +160,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
     };
     let email_field = move |id: &'static str| {
         view! {
-            <label for=id>{t!(i18n, auth.email)}</label>
+            <label for=id>{tr!(i18n, auth.email)}</label>
             <input
                 id=id
                 name="email"
@@ -178,10 +178,10 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
     view! {
         <div class="login" data-testid="sign-in">
             {arrived_error.map(|code| view! { <p class="error" role="alert" data-testid="link-error">{move || link_error(i18n, &code)}</p> })}
-            <div class="tabs" role="radiogroup" aria-label=move || t_string!(i18n, auth.how_to_sign_in)>
-                {tab("link", t!(i18n, auth.tab_link), initial == "link")}
-                {tab("code", t!(i18n, auth.tab_code), initial == "code")}
-                {tab("password", t!(i18n, auth.tab_password), initial == "password")}
+            <div class="tabs" role="radiogroup" aria-label=tr!(i18n, auth.how_to_sign_in)>
+                {tab("link", tr!(i18n, auth.tab_link), initial == "link")}
+                {tab("code", tr!(i18n, auth.tab_code), initial == "code")}
+                {tab("password", tr!(i18n, auth.tab_password), initial == "password")}
             </div>
             <div class="login-panel panel-link" data-testid="login-link">
                 {if methods.email {
@@ -197,7 +197,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                     }
                         .into_any()
                 } else {
-                    view! { <p class="muted">{t!(i18n, auth.no_email)}</p> }.into_any()
+                    view! { <p class="muted">{tr!(i18n, auth.no_email)}</p> }.into_any()
                 }}
             </div>
             <div class="login-panel panel-code" data-testid="login-code">
@@ -214,7 +214,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                         <Show when=move || sent.get().is_some()>
                             <ActionForm action=verify attr:class="login-form">
                                 <input type="hidden" name="email" value=move || sent.get().map(|(to, _)| to).unwrap_or_default() />
-                                <label for="login-code">{t!(i18n, auth.code_label)}</label>
+                                <label for="login-code">{tr!(i18n, auth.code_label)}</label>
                                 <input
                                     id="login-code"
                                     name="code"
@@ -233,7 +233,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                     }
                         .into_any()
                 } else {
-                    view! { <p class="muted">{t!(i18n, auth.no_email)}</p> }.into_any()
+                    view! { <p class="muted">{tr!(i18n, auth.no_email)}</p> }.into_any()
                 }}
             </div>
             {notice}
@@ -241,7 +241,7 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
             <div class="login-panel panel-password" data-testid="login-password">
                 <ActionForm action=password attr:class="login-form">
                     {email_field("login-password-email")}
-                    <label for="login-password">{t!(i18n, auth.password)}</label>
+                    <label for="login-password">{tr!(i18n, auth.password)}</label>
                     <input
                         id="login-password"
                         name="password"
@@ -261,10 +261,10 @@ fn LoginTabs(methods: SignInOptions, next: String) -> impl IntoView {
                             value="true"
                             disabled=move || password.pending().get()
                         >
-                            {t!(i18n, auth.create_account)}
+                            {tr!(i18n, auth.create_account)}
                         </button>
                     </div>
-                    <p class="muted small">{t!(i18n, auth.new_here)}</p>
+                    <p class="muted small">{tr!(i18n, auth.new_here)}</p>
                 </ActionForm>
                 {move || password.value().get().and_then(Result::err).map(error_of)}
             </div>

@@ -16,7 +16,7 @@ use leptos::server_fn::ServerFn;
 use leptos_router::location::Url;
 
 use crate::api::{AppError, EmailMethod, UserInfo, current_user};
-use crate::app::locale::{t, use_i18n};
+use crate::app::locale::{tr, use_i18n};
 
 /// The signed-in user, shared by every page.
 #[derive(Clone, Copy)]
@@ -68,7 +68,7 @@ pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
     let i18n = use_i18n();
     let children = StoredValue::new(children);
     view! {
-        <Suspense fallback=move || view! { <p class="muted boot">{t!(i18n, auth.loading)}</p> }>
+        <Suspense fallback=move || view! { <p class="muted boot">{tr!(i18n, auth.loading)}</p> }>
             {move || Suspend::new(async move {
                 match auth.user.await {
                     Ok(Some(_)) => children.read_value()().into_any(),

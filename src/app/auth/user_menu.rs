@@ -6,7 +6,7 @@ use leptos::server::ServerAction;
 
 use super::Auth;
 use crate::api::{ChangePassword, SetDisplayName, SignOut, UserInfo};
-use crate::app::locale::{t, use_i18n};
+use crate::app::locale::{tr, use_i18n};
 
 /// The menu for `user`.
 #[component]
@@ -27,15 +27,15 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
             </summary>
             <div class="menu" role="menu">
                 <ActionForm action=rename attr:class="name-form">
-                    <label for="display-name">{t!(i18n, common.menu_display_name)}</label>
+                    <label for="display-name">{tr!(i18n, common.menu_display_name)}</label>
                     <input id="display-name" name="name" maxlength="100" value=name />
                     <button type="submit" class="btn small" disabled=move || rename.pending().get()>
-                        {t!(i18n, common.menu_save)}
+                        {tr!(i18n, common.menu_save)}
                     </button>
                 </ActionForm>
                 {move || rename.value().get().and_then(Result::err).map(|e| view! { <ErrorAlert error=e small=true /> })}
                 <ActionForm action=password attr:class="name-form">
-                    <label for="new-password">{t!(i18n, common.menu_new_password)}</label>
+                    <label for="new-password">{tr!(i18n, common.menu_new_password)}</label>
                     <input
                         id="new-password"
                         name="password"
@@ -45,18 +45,18 @@ pub fn UserMenu(user: UserInfo) -> impl IntoView {
                         required
                     />
                     <button type="submit" class="btn small" disabled=move || password.pending().get()>
-                        {t!(i18n, common.menu_set_password)}
+                        {tr!(i18n, common.menu_set_password)}
                     </button>
                 </ActionForm>
                 {move || {
                     password.value().get().map(|result| match result {
-                        Ok(()) => view! { <p class="small" role="status">{t!(i18n, common.menu_password_saved)}</p> }.into_any(),
+                        Ok(()) => view! { <p class="small" role="status">{tr!(i18n, common.menu_password_saved)}</p> }.into_any(),
                         Err(e) => view! { <ErrorAlert error=e small=true /> }.into_any(),
                     })
                 }}
                 <ActionForm action=sign_out>
                     <button type="submit" class="btn" role="menuitem" disabled=move || sign_out.pending().get()>
-                        {t!(i18n, common.menu_sign_out)}
+                        {tr!(i18n, common.menu_sign_out)}
                     </button>
                 </ActionForm>
             </div>

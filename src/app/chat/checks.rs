@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::state::ExchangeView;
 use crate::api::{AnswerChecks, CellRef, CheckSource, Derivation, Verdict};
 use crate::app::components::data_table::cell_text;
-use crate::app::locale::{Locale, t, t_string, use_i18n};
+use crate::app::locale::{Locale, t, t_string, tr, use_i18n};
 use crate::app::markdown::{self, Mark};
 
 /// The marks of text part `i` (`len` bytes long) of a checked exchange, at offsets within the part.
@@ -79,7 +79,7 @@ pub fn ChecksSummary(#[prop(into)] checks: Signal<Option<AnswerChecks>>) -> impl
     move || {
         counts().map(|(checked, total)| {
             view! {
-                <span class="checks-summary" data-testid="checks-summary" title=move || t_string!(i18n, chat.checks_title)>
+                <span class="checks-summary" data-testid="checks-summary" title=tr!(i18n, chat.checks_title)>
                     {t!(i18n, chat.checks_summary, checked, total)}
                 </span>
             }
@@ -128,7 +128,7 @@ pub fn CheckPanel(
             let written =
                 text.with(|t| t.get(number.start as usize..number.end as usize).unwrap_or_default().to_owned());
             let (verdict, class, cells): (AnyView, &str, Vec<CellRef>) = match &number.verdict {
-                Verdict::Verified { cell } => (t!(i18n, chat.check_verified).into_any(), "checked", vec![*cell]),
+                Verdict::Verified { cell } => (tr!(i18n, chat.check_verified).into_any(), "checked", vec![*cell]),
                 Verdict::Derived { op, cells } => {
                     let name = derivation_name(i18n, *op);
                     let count = cells.len();
@@ -137,10 +137,10 @@ pub fn CheckPanel(
                     let values: Vec<String> = cells.iter().filter_map(|c| checks.value(c)).map(cell_text).collect();
                     let formula =
                         formula(*op, &values).map(|f| view! { " = " <code data-testid="check-formula">{f}</code> });
-                    let verdict = view! { {t!(i18n, chat.check_derived)} ": " {name} {over} {formula} };
+                    let verdict = view! { {tr!(i18n, chat.check_derived)} ": " {name} {over} {formula} };
                     (verdict.into_any(), "checked", cells.clone())
                 }
-                Verdict::Unverified => (t!(i18n, chat.check_unverified).into_any(), "unverified", Vec::new()),
+                Verdict::Unverified => (tr!(i18n, chat.check_unverified).into_any(), "unverified", Vec::new()),
             };
             let sources = sources_of(checks, &cells);
             Some(view! {
@@ -149,7 +149,7 @@ pub fn CheckPanel(
                         <strong class="check-number">{written}</strong>
                         <span data-testid="check-verdict">{verdict}</span>
                         <button type="button" class="link-btn" on:click=move |_| selected.set(None)>
-                            {t!(i18n, chat.check_close)}
+                            {tr!(i18n, chat.check_close)}
                         </button>
                     </header>
                     {sources.into_iter().map(|(source, hits)| view! { <SourceView source hits /> }).collect_view()}
@@ -201,7 +201,7 @@ fn SourceView(source: CheckSource, hits: Vec<CellRef>) -> impl IntoView {
         <section class="check-source">
             <p class="muted small">{t!(i18n, chat.check_query, step)}</p>
             <pre><code>{source.sql.clone()}</code></pre>
-            <p class="muted small">{t!(i18n, chat.check_rows)}</p>
+            <p class="muted small">{tr!(i18n, chat.check_rows)}</p>
             <div class="table-wrap">
                 <table class="data check-rows">
                     <thead><tr><th>"#"</th>{header}</tr></thead>

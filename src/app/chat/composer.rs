@@ -2,7 +2,7 @@
 //! Before the WASM has loaded it is a plain form: `POST /chat/ask` starts the answer and opens its conversation.
 use leptos::prelude::*;
 
-use crate::app::locale::{t, t_string, use_i18n};
+use crate::app::locale::{t, tr, use_i18n};
 use crate::domain::{Question, TextError};
 
 /// The composer.
@@ -64,7 +64,7 @@ pub fn Composer(
             }
         >
             <label for="composer-input" class="sr-only">
-                {t!(i18n, chat.composer_label)}
+                {tr!(i18n, chat.composer_label)}
             </label>
             <input
                 type="hidden"
@@ -77,7 +77,7 @@ pub fn Composer(
                 name="message"
                 rows="2"
                 maxlength="8000"
-                placeholder=move || t_string!(i18n, chat.composer_placeholder)
+                placeholder=tr!(i18n, chat.composer_placeholder)
                 disabled=move || streaming.get()
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))
@@ -87,7 +87,7 @@ pub fn Composer(
                 {move || {
                     error.get().map(|e| {
                         let message = match e {
-                            TextError::Empty(_) => t!(i18n, chat.question_empty).into_any(),
+                            TextError::Empty(_) => tr!(i18n, chat.question_empty).into_any(),
                             TextError::TooLong { max, len, .. } => t!(i18n, chat.question_too_long, max, len).into_any(),
                         };
                         view! { <span class="error small" role="alert">{message}</span> }
@@ -98,7 +98,7 @@ pub fn Composer(
                     fallback=move || {
                         view! {
                             <button type="submit" class="btn primary">
-                                {t!(i18n, chat.send)}
+                                {tr!(i18n, chat.send)}
                             </button>
                         }
                     }
@@ -107,7 +107,7 @@ pub fn Composer(
                         let on_stop = on_stop.clone();
                         move |_| on_stop()
                     }>
-                        {t!(i18n, chat.stop)}
+                        {tr!(i18n, chat.stop)}
                     </button>
                 </Show>
             </div>

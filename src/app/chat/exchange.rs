@@ -9,7 +9,7 @@ use crate::app::components::copy_button::CopyButton;
 use crate::app::components::error_text::ErrorAlert;
 use crate::app::components::star::Star;
 use crate::app::components::tool_step::ToolStepView;
-use crate::app::locale::{Locale, number, t, t_string, use_i18n};
+use crate::app::locale::{Locale, number, t, tr, use_i18n};
 use crate::app::markdown;
 
 /// Part `i` of the answer: its Markdown (re-rendered as it grows, its numbers marked once checked) or its tool
@@ -75,13 +75,13 @@ pub fn ExchangeCard(
             match &e.cost {
                 Some(c) => parts.push(cost_text(i18n.get_locale(), c).into_any()),
                 None if e.phase == Phase::Streaming => {}
-                None => parts.push(t!(i18n, chat.cost_unknown).into_any()),
+                None => parts.push(tr!(i18n, chat.cost_unknown).into_any()),
             }
             match e.phase {
-                Phase::Streaming => parts.push(t!(i18n, chat.status_writing).into_any()),
+                Phase::Streaming => parts.push(tr!(i18n, chat.status_writing).into_any()),
                 Phase::Ended(RunEnd::Ok) => {}
-                Phase::Ended(RunEnd::Error) => parts.push(t!(i18n, chat.status_failed).into_any()),
-                Phase::Ended(RunEnd::Cancelled) => parts.push(t!(i18n, chat.status_stopped).into_any()),
+                Phase::Ended(RunEnd::Error) => parts.push(tr!(i18n, chat.status_failed).into_any()),
+                Phase::Ended(RunEnd::Cancelled) => parts.push(tr!(i18n, chat.status_stopped).into_any()),
             }
             parts.into_iter().enumerate().map(|(i, part)| view! { {(i > 0).then_some(" · ")} {part} }).collect_view()
         })
@@ -95,11 +95,11 @@ pub fn ExchangeCard(
     view! {
         <article class="exchange" class:in-context=marked data-testid="exchange">
             <div class="question">
-                <span class="who">{t!(i18n, chat.you)}</span>
+                <span class="who">{tr!(i18n, chat.you)}</span>
                 <p>{move || exchange.with(|e| e.question.clone())}</p>
                 <Show when=in_context>
-                    <span class="context-badge" title=move || t_string!(i18n, chat.in_context_title)>
-                        {t!(i18n, chat.in_context)}
+                    <span class="context-badge" title=tr!(i18n, chat.in_context_title)>
+                        {tr!(i18n, chat.in_context)}
                     </span>
                 </Show>
             </div>
@@ -133,7 +133,7 @@ pub fn ExchangeCard(
                 <span class="muted small" data-testid="answer-meta">{footer}</span>
                 <ChecksSummary checks=Signal::derive(move || exchange.with(|e| e.checks.clone())) />
                 <Show when=move || !streaming() && exchange.with(|e| !e.text.is_empty())>
-                    <CopyButton text=Signal::derive(move || exchange.with(|e| e.text.clone())) label=Signal::derive(move || t_string!(i18n, chat.copy_answer)) />
+                    <CopyButton text=Signal::derive(move || exchange.with(|e| e.text.clone())) label=tr!(i18n, chat.copy_answer) />
                 </Show>
                 {move || star.get().map(|(chat_log_id, saved)| view! { <Star chat_log_id saved /> })}
             </footer>

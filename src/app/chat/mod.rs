@@ -22,7 +22,7 @@ use crate::api::{
 };
 use crate::app::auth::{Auth, RequireUser};
 use crate::app::browser::{self, Follower};
-use crate::app::locale::{t, t_string, use_i18n};
+use crate::app::locale::{t_string, tr, use_i18n};
 
 /// `/` (a new conversation) and `/c/:id`: the parent of both routes, so it stays mounted between them.
 #[component]
@@ -214,8 +214,8 @@ fn ChatView() -> impl IntoView {
                 delete
                 on_new=new_conversation
             />
-            <section class="chat" aria-label=move || t_string!(i18n, chat.conversation_label)>
-                <Transition fallback=move || view! { <p class="muted">{t!(i18n, chat.loading_conversation)}</p> }>
+            <section class="chat" aria-label=tr!(i18n, chat.conversation_label)>
+                <Transition fallback=move || view! { <p class="muted">{tr!(i18n, chat.loading_conversation)}</p> }>
                     {move || Suspend::new(async move {
                         match stored.await {
                             Ok(mut exchanges) => {
@@ -228,15 +228,15 @@ fn ChatView() -> impl IntoView {
                                 view! {
                                     <Show when=move || empty && live.with(Vec::is_empty)>
                                         <div class="welcome">
-                                            <h1>{t!(i18n, chat.welcome_title)}</h1>
-                                            <p class="muted">{t!(i18n, chat.welcome_lead)}</p>
+                                            <h1>{tr!(i18n, chat.welcome_title)}</h1>
+                                            <p class="muted">{tr!(i18n, chat.welcome_lead)}</p>
                                             // Without the WASM, a plain form post asks the question.
                                             <form
                                                 class="examples"
                                                 method="post"
                                                 action="/chat/ask"
                                                 role="group"
-                                                aria-label=move || t_string!(i18n, chat.examples_label)
+                                                aria-label=tr!(i18n, chat.examples_label)
                                             >
                                                 {move || examples(i18n)
                                                     .into_iter()
@@ -300,7 +300,7 @@ fn ChatView() -> impl IntoView {
                     query.read().get("ask_error").map(|e| view! { <p class="error" role="alert">{e}</p> })
                 }}
                 <Show when=move || reconnecting.get() && streaming.get()>
-                    <p class="notice" role="status">{t!(i18n, chat.reconnecting)}</p>
+                    <p class="notice" role="status">{tr!(i18n, chat.reconnecting)}</p>
                 </Show>
                 <Composer
                     streaming

@@ -7,7 +7,7 @@ use leptos::server::ServerAction;
 use leptos_router::components::A;
 
 use crate::api::{AppError, ConversationSummary, DeleteConversation, RenameConversation};
-use crate::app::locale::{day_and_time, t, t_string, use_i18n};
+use crate::app::locale::{day_and_time, t_string, tr, use_i18n};
 use crate::domain::ConversationTitle;
 
 /// The sidebar over `conversations`, highlighting `current`; `rename` and `delete` are the actions its forms use.
@@ -21,7 +21,7 @@ pub fn Sidebar(
 ) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <nav class="sidebar" aria-label=move || t_string!(i18n, chat.conversations)>
+        <nav class="sidebar" aria-label=tr!(i18n, chat.conversations)>
             <a
                 href="/"
                 class="btn primary new-chat"
@@ -30,15 +30,15 @@ pub fn Sidebar(
                     on_new();
                 }
             >
-                {t!(i18n, chat.new_conversation)}
+                {tr!(i18n, chat.new_conversation)}
             </a>
             // A CSS-only toggle: the list is always shown on wide screens and folds away on narrow ones.
             <input type="checkbox" id="sidebar-toggle" class="sidebar-toggle-box sr-only" />
-            <label for="sidebar-toggle" class="btn small sidebar-toggle">{t!(i18n, chat.conversations)}</label>
+            <label for="sidebar-toggle" class="btn small sidebar-toggle">{tr!(i18n, chat.conversations)}</label>
             <div class="sidebar-list">
                 // Items are keyed, so a refreshed list (an answer ended, a rename) keeps the others' DOM — an open
                 // menu stays open.
-                <Transition fallback=move || view! { <p class="muted small">{t!(i18n, chat.loading)}</p> }>
+                <Transition fallback=move || view! { <p class="muted small">{tr!(i18n, chat.loading)}</p> }>
                     <ul class="conversations">
                         <For
                             each=move || conversations.get().and_then(Result::ok).unwrap_or_default()
@@ -50,7 +50,7 @@ pub fn Sidebar(
                     </ul>
                     {move || match conversations.get() {
                         Some(Ok(list)) if list.is_empty() => {
-                            Some(view! { <p class="muted small">{t!(i18n, chat.no_conversations)}</p> }.into_any())
+                            Some(view! { <p class="muted small">{tr!(i18n, chat.no_conversations)}</p> }.into_any())
                         }
                         Some(Err(e)) => Some(view! { <ErrorAlert error=e small=true /> }.into_any()),
                         _ => None,
@@ -96,7 +96,7 @@ fn ConversationItem(
                 <div class="menu" role="menu">
                     <ActionForm action=rename attr:class="name-form">
                         <input type="hidden" name="conversation_id" value=id.to_string() />
-                        <label for=format!("title-{id}")>{t!(i18n, chat.title)}</label>
+                        <label for=format!("title-{id}")>{tr!(i18n, chat.title)}</label>
                         <input
                             id=format!("title-{id}")
                             name="title"
@@ -105,22 +105,22 @@ fn ConversationItem(
                             value=title
                         />
                         <button type="submit" class="btn small" disabled=move || rename.pending().get()>
-                            {t!(i18n, chat.rename)}
+                            {tr!(i18n, chat.rename)}
                         </button>
                     </ActionForm>
                     <a class="btn small" role="menuitem" href=export("markdown") download>
-                        {t!(i18n, chat.export_markdown)}
+                        {tr!(i18n, chat.export_markdown)}
                     </a>
                     <a class="btn small" role="menuitem" href=export("json") download>
-                        {t!(i18n, chat.export_json)}
+                        {tr!(i18n, chat.export_json)}
                     </a>
                     <details class="confirm">
-                        <summary class="btn small danger" role="button">{t!(i18n, chat.delete)}</summary>
-                        <p class="small">{t!(i18n, chat.delete_confirm)}</p>
+                        <summary class="btn small danger" role="button">{tr!(i18n, chat.delete)}</summary>
+                        <p class="small">{tr!(i18n, chat.delete_confirm)}</p>
                         <ActionForm action=delete>
                             <input type="hidden" name="conversation_id" value=id.to_string() />
                             <button type="submit" class="btn small danger" disabled=move || delete.pending().get()>
-                                {t!(i18n, chat.delete_conversation)}
+                                {tr!(i18n, chat.delete_conversation)}
                             </button>
                         </ActionForm>
                     </details>

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 use crate::api::reasons::Budget;
 use crate::api::{AlertNotice, NumberStatus};
-use crate::app::locale::{t, use_i18n};
+use crate::app::locale::{t, tr, use_i18n};
 
 /// What the alert says.
 #[component]
@@ -37,7 +37,7 @@ pub fn AlertText(notice: AlertNotice) -> impl IntoView {
                         let status = match status {
                             NumberStatus::Changed { now } => t!(i18n, pages.rerun_changed, now).into_any(),
                             NumberStatus::Moved { was, now } => t!(i18n, pages.rerun_moved, was, now).into_any(),
-                            NumberStatus::Gone | NumberStatus::Holds => t!(i18n, pages.rerun_gone).into_any(),
+                            NumberStatus::Gone | NumberStatus::Holds => tr!(i18n, pages.rerun_gone).into_any(),
                         };
                         view! { <li><strong>{written}</strong> " " {status}</li> }
                     })

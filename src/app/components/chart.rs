@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::{Plural, plural};
 use crate::api::{ChartKind, ChartSpec};
-use crate::app::locale::{Locale, t, t_string, use_i18n};
+use crate::app::locale::{Locale, t_string, tr, use_i18n};
 
 const W: f64 = 640.0;
 const H: f64 = 300.0;
@@ -148,7 +148,7 @@ pub fn Chart(spec: ChartSpec) -> impl IntoView {
                     })
                     .collect_view()
                     .into_any(),
-                _ => view! { <text x=LEFT y=TOP + 20.0>{t!(i18n, components.chart_candlestick_needs_ohlc)}</text> }.into_any(),
+                _ => view! { <text x=LEFT y=TOP + 20.0>{tr!(i18n, components.chart_candlestick_needs_ohlc)}</text> }.into_any(),
             }
         }
     };

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::data_table::is_numeric;
 use crate::api::{AppError, ChartSpec, TablePreview, rerun_tool};
-use crate::app::locale::{t, t_string, use_i18n};
+use crate::app::locale::{t_string, tr, use_i18n};
 
 /// The columns of `preview` whose first non-null cell is a number (or a numeric string, as exact decimals are).
 fn numeric_columns(preview: &TablePreview) -> Vec<String> {
@@ -90,27 +90,27 @@ pub fn ChartBuilder(preview: TablePreview, sql: Signal<String>, chart: RwSignal<
         .collect_view();
     view! {
         <details class="chart-builder" data-testid="chart-builder">
-            <summary>{t!(i18n, components.chart_this)}</summary>
+            <summary>{tr!(i18n, components.chart_this)}</summary>
             <div class="chart-builder-fields">
                 <label>
-                    {t!(i18n, components.chart_kind)}
+                    {tr!(i18n, components.chart_kind)}
                     <select on:change=move |ev| kind.set(event_target_value(&ev)) prop:value=move || kind.get()>
-                        <option value="line">{t!(i18n, components.chart_line)}</option>
-                        <option value="bar">{t!(i18n, components.chart_bar)}</option>
-                        <option value="candlestick">{t!(i18n, components.chart_candlestick)}</option>
+                        <option value="line">{tr!(i18n, components.chart_line)}</option>
+                        <option value="bar">{tr!(i18n, components.chart_bar)}</option>
+                        <option value="candlestick">{tr!(i18n, components.chart_candlestick)}</option>
                     </select>
                 </label>
                 <label>
-                    {t!(i18n, components.chart_x)}
+                    {tr!(i18n, components.chart_x)}
                     <select on:change=move |ev| x.set(event_target_value(&ev))>{x_options}</select>
                 </label>
                 // A candlestick plots open, high, low and close, whatever is ticked.
                 <fieldset class="chart-y" hidden=move || kind.with(|k| k == "candlestick")>
-                    <legend>{t!(i18n, components.chart_y)}</legend>
+                    <legend>{tr!(i18n, components.chart_y)}</legend>
                     {y_boxes}
                 </fieldset>
                 <button type="button" class="btn small" disabled=move || drawing.get() on:click=draw>
-                    {t!(i18n, components.chart_draw)}
+                    {tr!(i18n, components.chart_draw)}
                 </button>
             </div>
             {move || error.get().map(|e| view! { <ErrorAlert error=e small=true /> })}

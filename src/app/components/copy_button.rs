@@ -1,7 +1,7 @@
 //! "Copy": puts a text on the clipboard and says so for two seconds (or that it could not).
 use leptos::prelude::*;
 
-use crate::app::locale::{t, use_i18n};
+use crate::app::locale::{tr, use_i18n};
 
 /// What the button says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +28,8 @@ pub fn CopyButton(#[prop(into)] text: Signal<String>, #[prop(into)] label: Signa
         <button type="button" class="btn small copy" on:click=copy>
             {move || match state.get() {
                 State::Ready => label.get().into_any(),
-                State::Copied => t!(i18n, components.copied).into_any(),
-                State::Failed => t!(i18n, components.copy_failed).into_any(),
+                State::Copied => tr!(i18n, components.copied).into_any(),
+                State::Failed => tr!(i18n, components.copy_failed).into_any(),
             }}
         </button>
     }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde_json::Value;
 
 use crate::api::{AppError, TablePreview, rerun_tool};
-use crate::app::locale::{t, use_i18n};
+use crate::app::locale::{t, tr, use_i18n};
 
 /// Rows shown before "show more".
 const INITIAL_ROWS: usize = 10;
@@ -135,7 +135,7 @@ pub fn DataTable(preview: TablePreview, #[prop(optional)] rerun: Option<(String,
                 </span>
                 <Show when=move || { shown.get() < table.with(|t| t.rows.len()) }>
                     <button type="button" class="btn small" on:click=move |_| shown.update(|n| *n += 50)>
-                        {t!(i18n, components.show_more)}
+                        {tr!(i18n, components.show_more)}
                     </button>
                 </Show>
                 <Show when=move || {
@@ -144,9 +144,9 @@ pub fn DataTable(preview: TablePreview, #[prop(optional)] rerun: Option<(String,
                     <button type="button" class="btn small" disabled=move || loading.get() on:click=load_all.clone()>
                         {move || {
                             if loading.get() {
-                                t!(i18n, components.loading).into_any()
+                                tr!(i18n, components.loading).into_any()
                             } else {
-                                t!(i18n, components.load_all_rows).into_any()
+                                tr!(i18n, components.load_all_rows).into_any()
                             }
                         }}
                     </button>

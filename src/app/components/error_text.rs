@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::AppError;
 use crate::api::reasons::{Budget, DateField, Dependency, Invalid, Limit, Missing, SignInRefusal};
-use crate::app::locale::{day_month, t, use_i18n};
+use crate::app::locale::{day_month, t, tr, use_i18n};
 use crate::domain::{TextError, TextField};
 
 /// The error as a sentence (inline; see [`ErrorAlert`] for the usual paragraph).
@@ -12,16 +12,16 @@ use crate::domain::{TextError, TextField};
 pub fn ErrorText(error: AppError) -> impl IntoView {
     let i18n = use_i18n();
     match error {
-        AppError::Unauthorized => t!(i18n, errors.unauthorized).into_any(),
-        AppError::Forbidden => t!(i18n, errors.forbidden).into_any(),
-        AppError::Draining => t!(i18n, errors.draining).into_any(),
-        AppError::Internal => t!(i18n, errors.internal).into_any(),
+        AppError::Unauthorized => tr!(i18n, errors.unauthorized).into_any(),
+        AppError::Forbidden => tr!(i18n, errors.forbidden).into_any(),
+        AppError::Draining => tr!(i18n, errors.draining).into_any(),
+        AppError::Internal => tr!(i18n, errors.internal).into_any(),
         AppError::Transport(detail) => t!(i18n, errors.transport, detail).into_any(),
         AppError::NotFound(what) => missing(what).into_any(),
         AppError::Unavailable(what) => match what {
-            Dependency::Database => t!(i18n, errors.unavailable_database).into_any(),
-            Dependency::SignIn => t!(i18n, errors.unavailable_sign_in).into_any(),
-            Dependency::TradingDatabase => t!(i18n, errors.unavailable_trading_database).into_any(),
+            Dependency::Database => tr!(i18n, errors.unavailable_database).into_any(),
+            Dependency::SignIn => tr!(i18n, errors.unavailable_sign_in).into_any(),
+            Dependency::TradingDatabase => tr!(i18n, errors.unavailable_trading_database).into_any(),
         },
         AppError::RateLimited { limit, .. } => limit_text(limit).into_any(),
         AppError::Invalid(reason) => invalid(reason).into_any(),
@@ -41,14 +41,14 @@ pub fn ErrorAlert(error: AppError, #[prop(optional)] small: bool) -> impl IntoVi
 fn missing(what: Missing) -> AnyView {
     let i18n = use_i18n();
     match what {
-        Missing::Conversation => t!(i18n, errors.missing_conversation).into_any(),
-        Missing::SavedAnswer => t!(i18n, errors.missing_saved_answer).into_any(),
-        Missing::QueryStep => t!(i18n, errors.missing_query_step).into_any(),
-        Missing::LiveStream => t!(i18n, errors.missing_live_stream).into_any(),
-        Missing::Run => t!(i18n, errors.missing_run).into_any(),
-        Missing::Alert => t!(i18n, errors.missing_alert).into_any(),
-        Missing::Exchange => t!(i18n, errors.missing_exchange).into_any(),
-        Missing::User => t!(i18n, errors.missing_user).into_any(),
+        Missing::Conversation => tr!(i18n, errors.missing_conversation).into_any(),
+        Missing::SavedAnswer => tr!(i18n, errors.missing_saved_answer).into_any(),
+        Missing::QueryStep => tr!(i18n, errors.missing_query_step).into_any(),
+        Missing::LiveStream => tr!(i18n, errors.missing_live_stream).into_any(),
+        Missing::Run => tr!(i18n, errors.missing_run).into_any(),
+        Missing::Alert => tr!(i18n, errors.missing_alert).into_any(),
+        Missing::Exchange => tr!(i18n, errors.missing_exchange).into_any(),
+        Missing::User => tr!(i18n, errors.missing_user).into_any(),
     }
 }
 
@@ -62,8 +62,8 @@ fn limit_text(limit: Limit) -> AnyView {
             let on = move || day_month(i18n.get_locale(), resets_on);
             t!(i18n, errors.limit_monthly_budget, usd, on).into_any()
         }
-        Limit::OneAtATime => t!(i18n, errors.limit_one_at_a_time).into_any(),
-        Limit::SignInAttempts => t!(i18n, errors.limit_sign_in_attempts).into_any(),
+        Limit::OneAtATime => tr!(i18n, errors.limit_one_at_a_time).into_any(),
+        Limit::SignInAttempts => tr!(i18n, errors.limit_sign_in_attempts).into_any(),
     }
 }
 
@@ -72,22 +72,22 @@ fn invalid(reason: Invalid) -> AnyView {
     match reason {
         Invalid::Request(detail) => t!(i18n, errors.invalid_request, detail).into_any(),
         Invalid::Text(e) => text(e),
-        Invalid::ConversationBusy => t!(i18n, errors.conversation_busy).into_any(),
-        Invalid::ConversationBusyToDelete => t!(i18n, errors.conversation_busy_to_delete).into_any(),
-        Invalid::CodeDigits => t!(i18n, errors.code_digits).into_any(),
-        Invalid::SignInLink => t!(i18n, errors.sign_in_link).into_any(),
+        Invalid::ConversationBusy => tr!(i18n, errors.conversation_busy).into_any(),
+        Invalid::ConversationBusyToDelete => tr!(i18n, errors.conversation_busy_to_delete).into_any(),
+        Invalid::CodeDigits => tr!(i18n, errors.code_digits).into_any(),
+        Invalid::SignInLink => tr!(i18n, errors.sign_in_link).into_any(),
         Invalid::SignIn(refusal) => sign_in(refusal),
-        Invalid::BudgetAmount(Budget::Daily) => t!(i18n, errors.budget_amount_daily).into_any(),
-        Invalid::BudgetAmount(Budget::Monthly) => t!(i18n, errors.budget_amount_monthly).into_any(),
-        Invalid::LimitsPositive => t!(i18n, errors.limits_positive).into_any(),
+        Invalid::BudgetAmount(Budget::Daily) => tr!(i18n, errors.budget_amount_daily).into_any(),
+        Invalid::BudgetAmount(Budget::Monthly) => tr!(i18n, errors.budget_amount_monthly).into_any(),
+        Invalid::LimitsPositive => tr!(i18n, errors.limits_positive).into_any(),
         Invalid::SearchTooLong { max } => t!(i18n, errors.search_too_long, max).into_any(),
-        Invalid::EditedSqlEmpty => t!(i18n, errors.edited_sql_empty).into_any(),
-        Invalid::Date(DateField::Start) => t!(i18n, errors.date_start).into_any(),
-        Invalid::Date(DateField::End) => t!(i18n, errors.date_end).into_any(),
-        Invalid::DateOrder => t!(i18n, errors.date_order).into_any(),
-        Invalid::RangeTooLong => t!(i18n, errors.range_too_long).into_any(),
-        Invalid::NoRerunBasis => t!(i18n, errors.no_rerun_basis).into_any(),
-        Invalid::StepHasNoSql => t!(i18n, errors.step_has_no_sql).into_any(),
+        Invalid::EditedSqlEmpty => tr!(i18n, errors.edited_sql_empty).into_any(),
+        Invalid::Date(DateField::Start) => tr!(i18n, errors.date_start).into_any(),
+        Invalid::Date(DateField::End) => tr!(i18n, errors.date_end).into_any(),
+        Invalid::DateOrder => tr!(i18n, errors.date_order).into_any(),
+        Invalid::RangeTooLong => tr!(i18n, errors.range_too_long).into_any(),
+        Invalid::NoRerunBasis => tr!(i18n, errors.no_rerun_basis).into_any(),
+        Invalid::StepHasNoSql => tr!(i18n, errors.step_has_no_sql).into_any(),
         Invalid::StepNotRerunnable(name) => t!(i18n, errors.step_not_rerunnable, name).into_any(),
         Invalid::Query(detail) => t!(i18n, errors.query, detail).into_any(),
         Invalid::QueryTimeout { secs } => t!(i18n, errors.query_timeout, secs).into_any(),
@@ -105,10 +105,10 @@ fn text(e: TextError) -> AnyView {
             TextField::Question => t!(i18n, errors.too_long_question, max, len).into_any(),
         },
         TextError::Empty(what) => match what {
-            TextField::Note => t!(i18n, errors.empty_note).into_any(),
-            TextField::DisplayName => t!(i18n, errors.empty_display_name).into_any(),
-            TextField::Title => t!(i18n, errors.empty_title).into_any(),
-            TextField::Question => t!(i18n, errors.empty_question).into_any(),
+            TextField::Note => tr!(i18n, errors.empty_note).into_any(),
+            TextField::DisplayName => tr!(i18n, errors.empty_display_name).into_any(),
+            TextField::Title => tr!(i18n, errors.empty_title).into_any(),
+            TextField::Question => tr!(i18n, errors.empty_question).into_any(),
         },
     }
 }
@@ -116,12 +116,12 @@ fn text(e: TextError) -> AnyView {
 fn sign_in(refusal: SignInRefusal) -> AnyView {
     let i18n = use_i18n();
     match refusal {
-        SignInRefusal::InvalidCredentials => t!(i18n, errors.sign_in_invalid_credentials).into_any(),
-        SignInRefusal::UserExists => t!(i18n, errors.sign_in_user_exists).into_any(),
-        SignInRefusal::LinkExpired => t!(i18n, errors.sign_in_link_expired).into_any(),
+        SignInRefusal::InvalidCredentials => tr!(i18n, errors.sign_in_invalid_credentials).into_any(),
+        SignInRefusal::UserExists => tr!(i18n, errors.sign_in_user_exists).into_any(),
+        SignInRefusal::LinkExpired => tr!(i18n, errors.sign_in_link_expired).into_any(),
         SignInRefusal::WeakPassword { min } => t!(i18n, errors.sign_in_weak_password, min).into_any(),
-        SignInRefusal::EmailInvalid => t!(i18n, errors.sign_in_email_invalid).into_any(),
-        SignInRefusal::ConfirmationRequired => t!(i18n, errors.sign_in_confirmation_required).into_any(),
+        SignInRefusal::EmailInvalid => tr!(i18n, errors.sign_in_email_invalid).into_any(),
+        SignInRefusal::ConfirmationRequired => tr!(i18n, errors.sign_in_confirmation_required).into_any(),
         // A message tradechat does not know yet: the service's own words.
         SignInRefusal::Other(message) => message.into_any(),
     }

@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use leptos_router::location::Url;
 use leptos_router::params::ParamsMap;
 
-use crate::app::locale::{t, t_string, use_i18n};
+use crate::app::locale::{t, tr, use_i18n};
 
 /// The 1-based page in `query` (`?page=`); 1 when absent or not a positive number.
 pub fn page_of(query: &ParamsMap) -> u32 {
@@ -35,11 +35,11 @@ pub fn Pager(path: &'static str, query: ParamsMap, page: u32, has_more: bool) ->
     let older = has_more.then(|| page_href(path, &query, page + 1));
     (newer.is_some() || older.is_some()).then(|| {
         view! {
-            <nav class="pager" aria-label=move || t_string!(i18n, components.pager_label)>
+            <nav class="pager" aria-label=tr!(i18n, components.pager_label)>
                 {newer.map(|href| {
                     view! {
                         <A href=href attr:class="btn" attr:rel="prev">
-                            {t!(i18n, components.pager_newer)}
+                            {tr!(i18n, components.pager_newer)}
                         </A>
                     }
                 })}
@@ -47,7 +47,7 @@ pub fn Pager(path: &'static str, query: ParamsMap, page: u32, has_more: bool) ->
                 {older.map(|href| {
                     view! {
                         <A href=href attr:class="btn" attr:rel="next">
-                            {t!(i18n, components.pager_older)}
+                            {tr!(i18n, components.pager_older)}
                         </A>
                     }
                 })}

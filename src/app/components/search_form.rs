@@ -3,7 +3,7 @@
 use super::get_form::GetForm;
 use leptos::prelude::*;
 
-use crate::app::locale::{t, use_i18n};
+use crate::app::locale::{tr, use_i18n};
 
 /// A search box for the page at `action`, showing `value`. `label` (its label and placeholder) is a translated
 /// text, or a closure returning one so it follows a language switch.
@@ -29,7 +29,7 @@ pub fn SearchForm(
                 value=move || value.get().unwrap_or_default()
             />
             <button type="submit" class="btn">
-                {t!(i18n, components.search)}
+                {tr!(i18n, components.search)}
             </button>
         </GetForm>
     }

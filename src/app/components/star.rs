@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::server::ServerAction;
 
 use crate::api::{SavedRef, SetStar};
-use crate::app::locale::{t, t_string, use_i18n};
+use crate::app::locale::{t_string, tr, use_i18n};
 use crate::domain::Note;
 
 /// The star control for answer `chat_log_id`.
@@ -15,8 +15,8 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
     let i18n = use_i18n();
     let Some(id) = chat_log_id else {
         return view! {
-            <span class="muted small" title=move || t_string!(i18n, components.star_unavailable_title)>
-                {t!(i18n, components.star_unavailable)}
+            <span class="muted small" title=tr!(i18n, components.star_unavailable_title)>
+                {tr!(i18n, components.star_unavailable)}
             </span>
         }
         .into_any();
@@ -58,23 +58,23 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
                 >
                     {move || {
                         if is_saved() {
-                            t!(i18n, components.star_button_saved).into_any()
+                            tr!(i18n, components.star_button_saved).into_any()
                         } else {
-                            t!(i18n, components.star_button_save).into_any()
+                            tr!(i18n, components.star_button_save).into_any()
                         }
                     }}
                 </summary>
                 <ActionForm action=star attr:class="star-form">
                     <input type="hidden" name="chat_log_id" value=id />
                     <label class="sr-only" for=format!("note-{id}")>
-                        {t!(i18n, components.star_note_label)}
+                        {tr!(i18n, components.star_note_label)}
                     </label>
                     <textarea
                         id=format!("note-{id}")
                         name="note"
                         rows="2"
                         maxlength=Note::MAX_CHARS
-                        placeholder=move || t_string!(i18n, components.star_note_placeholder)
+                        placeholder=tr!(i18n, components.star_note_placeholder)
                         prop:value=move || note.get()
                         on:input=move |ev| note.set(event_target_value(&ev))
                     ></textarea>
@@ -85,9 +85,9 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
                         <button type="submit" class="btn primary small" disabled=move || star.pending().get()>
                             {move || {
                                 if is_saved() {
-                                    t!(i18n, components.star_save_note).into_any()
+                                    tr!(i18n, components.star_save_note).into_any()
                                 } else {
-                                    t!(i18n, components.star_save).into_any()
+                                    tr!(i18n, components.star_save).into_any()
                                 }
                             }}
                         </button>
@@ -99,7 +99,7 @@ pub fn Star(chat_log_id: Option<i64>, saved: Option<SavedRef>) -> impl IntoView 
                                 value="true"
                                 disabled=move || star.pending().get()
                             >
-                                {t!(i18n, components.star_unstar)}
+                                {tr!(i18n, components.star_unstar)}
                             </button>
                         </Show>
                     </div>

@@ -3,7 +3,7 @@ use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 
 use crate::api::{ComponentStatus, StatusReport, system_status};
-use crate::app::locale::{number, t, use_i18n};
+use crate::app::locale::{number, t, tr, use_i18n};
 
 /// Shows both stores' health; "Refresh" asks the server again, "Show tables" lists DuckDB's tables.
 #[component]
@@ -15,7 +15,7 @@ pub fn StatusPanel() -> impl IntoView {
     view! {
         <section class="card status" aria-labelledby="status-title">
             <div class="card-head">
-                <h2 id="status-title">{t!(i18n, components.status_title)}</h2>
+                <h2 id="status-title">{tr!(i18n, components.status_title)}</h2>
                 <div class="actions">
                     <button
                         type="button"
@@ -25,9 +25,9 @@ pub fn StatusPanel() -> impl IntoView {
                     >
                         {move || {
                             if show_tables.get() {
-                                t!(i18n, components.status_hide_tables).into_any()
+                                tr!(i18n, components.status_hide_tables).into_any()
                             } else {
-                                t!(i18n, components.status_show_tables).into_any()
+                                tr!(i18n, components.status_show_tables).into_any()
                             }
                         }}
                     </button>
@@ -36,11 +36,11 @@ pub fn StatusPanel() -> impl IntoView {
                         class="btn"
                         on:click=move |_| status.refetch()
                     >
-                        {t!(i18n, components.status_refresh)}
+                        {tr!(i18n, components.status_refresh)}
                     </button>
                 </div>
             </div>
-            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, components.status_checking)}</p> }>
+            <Suspense fallback=move || view! { <p class="muted">{tr!(i18n, components.status_checking)}</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
                         Ok(s) => view! { <StatusBody status=s show_tables /> }.into_any(),
@@ -71,9 +71,9 @@ fn StatusBody(status: StatusReport, show_tables: ReadSignal<bool>) -> impl IntoV
             <table class="data" data-testid="duckdb-tables">
                 <thead>
                     <tr>
-                        <th scope="col">{t!(i18n, components.status_table)}</th>
+                        <th scope="col">{tr!(i18n, components.status_table)}</th>
                         <th scope="col" class="num">
-                            {t!(i18n, components.status_rows)}
+                            {tr!(i18n, components.status_rows)}
                         </th>
                     </tr>
                 </thead>
@@ -108,9 +108,9 @@ fn Component(name: &'static str, status: ComponentStatus, extra: ViewFn) -> impl
                 <span class="sr-only">
                     " "
                     {if ok {
-                        t!(i18n, components.status_up).into_any()
+                        tr!(i18n, components.status_up).into_any()
                     } else {
-                        t!(i18n, components.status_down).into_any()
+                        tr!(i18n, components.status_down).into_any()
                     }}
                 </span>
             </dt>

@@ -12,7 +12,7 @@ use super::data_table::DataTable;
 use super::{Plural, plural};
 use crate::api::{AppError, edit_step, rerun_tool};
 use crate::app::chat::state::ToolStep;
-use crate::app::locale::{Locale, t, t_string, use_i18n};
+use crate::app::locale::{Locale, t, t_string, tr, use_i18n};
 
 /// What the step is called: the known tools by what they do, others by their name.
 fn title(i18n: leptos_i18n::I18nContext<Locale>, name: &str) -> String {
@@ -33,7 +33,7 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
     let sql = step.input.get("sql").and_then(|s| s.as_str()).map(str::to_owned);
     let outcome = step.result.as_ref().map(|r| (r.ok, r.duration_ms, r.rows));
     let status = move || match outcome {
-        None => t!(i18n, components.step_running).into_any(),
+        None => tr!(i18n, components.step_running).into_any(),
         Some((false, ms, _)) => t!(i18n, components.step_failed, ms).into_any(),
         Some((true, ms, Some(rows))) => match plural(i18n.get_locale(), rows) {
             Plural::One => t!(i18n, components.step_rows_one, ms, rows).into_any(),
@@ -124,7 +124,7 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
                 <div class="step-actions">
                     {sql.clone().map(|sql| {
                         view! {
-                            <CopyButton text=Signal::stored(sql) label=move || t_string!(i18n, components.copy_sql) />
+                            <CopyButton text=Signal::stored(sql) label=tr!(i18n, components.copy_sql) />
                         }
                     })}
                     {sql.clone().filter(|_| can_rerun && !failed).map(|_| {
@@ -132,7 +132,7 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
                         view! {
                             <form method="post" action="/chat/results.csv" class="inline-form">
                                 <input type="hidden" name="sql" prop:value=shown_sql />
-                                <button type="submit" class="btn small">{t!(i18n, components.download_csv)}</button>
+                                <button type="submit" class="btn small">{tr!(i18n, components.download_csv)}</button>
                             </form>
                         }
                     })}
@@ -140,23 +140,23 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
                 {can_edit.then(|| {
                     view! {
                         <details class="edit-sql" data-testid="edit-sql">
-                            <summary>{t!(i18n, components.edit_sql)}</summary>
+                            <summary>{tr!(i18n, components.edit_sql)}</summary>
                             <textarea
                                 class="sql-editor"
                                 rows="6"
                                 spellcheck="false"
-                                aria-label=move || t_string!(i18n, components.edit_sql)
+                                aria-label=tr!(i18n, components.edit_sql)
                                 prop:value=move || draft.get()
                                 on:input=move |ev| draft.set(event_target_value(&ev))
                             ></textarea>
                             <button type="button" class="btn small" disabled=move || loading.get() on:click=run_edited>
-                                {t!(i18n, components.run_edited)}
+                                {tr!(i18n, components.run_edited)}
                             </button>
                         </details>
                     }
                 })}
             </details>
-            {move || edited.get().map(|_| view! { <p class="muted small" data-testid="edited-note">{t!(i18n, components.edited_note)}</p> })}
+            {move || edited.get().map(|_| view! { <p class="muted small" data-testid="edited-note">{tr!(i18n, components.edited_note)}</p> })}
             {move || {
                 warnings
                     .get()
@@ -164,7 +164,7 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
                     .map(|w| {
                         view! {
                             <p class="warning small" role="note" data-testid="lookahead-warning">
-                                <strong>{t!(i18n, components.lookahead)}</strong>
+                                <strong>{tr!(i18n, components.lookahead)}</strong>
                                 " "
                                 {w}
                             </p>
@@ -195,11 +195,11 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
                 <button type="button" class="btn small" disabled=move || loading.get() on:click=show_result.clone()>
                     {move || {
                         if loading.get() {
-                            t!(i18n, components.loading).into_any()
+                            tr!(i18n, components.loading).into_any()
                         } else if is_chart {
-                            t!(i18n, components.step_show_chart).into_any()
+                            tr!(i18n, components.step_show_chart).into_any()
                         } else {
-                            t!(i18n, components.step_show_result).into_any()
+                            tr!(i18n, components.step_show_result).into_any()
                         }
                     }}
                 </button>

@@ -15,7 +15,7 @@ use crate::api::{
 use crate::app::auth::RequireUser;
 use crate::app::chat::checks::CheckedMarkdown;
 use crate::app::components::chart::Chart;
-use crate::app::locale::{Locale, date_time_short, number, t, t_string, use_i18n};
+use crate::app::locale::{Locale, date_time_short, number, t, t_string, tr, use_i18n};
 
 /// `/admin`.
 #[component]
@@ -39,16 +39,16 @@ fn Admin() -> impl IntoView {
     let dashboard = Resource::new(move || (from(), to()), |(f, t)| fetch_admin_dashboard(f, t));
     view! {
         <section class="page admin">
-            <h1>{t!(i18n, pages.admin_title)}</h1>
+            <h1>{tr!(i18n, pages.admin_title)}</h1>
             <GetForm action="/admin" class="range">
-                <label for="from">{t!(i18n, pages.admin_from)}</label>
+                <label for="from">{tr!(i18n, pages.admin_from)}</label>
                 <input id="from" name="from" type="date" value=move || as_date(from()) />
-                <label for="to">{t!(i18n, pages.admin_to)}</label>
+                <label for="to">{tr!(i18n, pages.admin_to)}</label>
                 <input id="to" name="to" type="date" value=move || as_date(to()) />
-                <button type="submit" class="btn">{t!(i18n, pages.admin_apply)}</button>
+                <button type="submit" class="btn">{tr!(i18n, pages.admin_apply)}</button>
             </GetForm>
             {move || limits.value().get().and_then(Result::err).map(|e| view! { <ErrorAlert error=e /> })}
-            <Transition fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
+            <Transition fallback=move || view! { <p class="muted">{tr!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match dashboard.await {
                         Ok(d) => view! { <Dashboard d limits /> }.into_any(),
@@ -132,15 +132,15 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
         </p>
         <p class="muted small" data-testid="timings">{timings}</p>
         <div class="grid2">{charts}</div>
-        <h2>{t!(i18n, pages.admin_activity)}</h2>
+        <h2>{tr!(i18n, pages.admin_activity)}</h2>
         <table class="data" data-testid="activity">
             <thead>
                 <tr>
-                    <th scope="col">{t!(i18n, pages.admin_user)}</th>
-                    <th scope="col" class="num">{t!(i18n, pages.admin_questions)}</th>
-                    <th scope="col" class="num">{t!(i18n, pages.admin_total_cost)}</th>
-                    <th scope="col" class="num">{t!(i18n, pages.admin_avg_tokens)}</th>
-                    <th scope="col">{t!(i18n, pages.limits)}</th>
+                    <th scope="col">{tr!(i18n, pages.admin_user)}</th>
+                    <th scope="col" class="num">{tr!(i18n, pages.admin_questions)}</th>
+                    <th scope="col" class="num">{tr!(i18n, pages.admin_total_cost)}</th>
+                    <th scope="col" class="num">{tr!(i18n, pages.admin_avg_tokens)}</th>
+                    <th scope="col">{tr!(i18n, pages.limits)}</th>
                 </tr>
             </thead>
             <tbody>
@@ -165,13 +165,13 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                     .collect_view()}
             </tbody>
         </table>
-        <h2>{t!(i18n, pages.admin_tools)}</h2>
+        <h2>{tr!(i18n, pages.admin_tools)}</h2>
         <table class="data">
             <thead>
                 <tr>
-                    <th scope="col">{t!(i18n, pages.admin_tool)}</th>
-                    <th scope="col" class="num">{t!(i18n, pages.admin_calls)}</th>
-                    <th scope="col" class="num">{t!(i18n, pages.admin_avg_duration)}</th>
+                    <th scope="col">{tr!(i18n, pages.admin_tool)}</th>
+                    <th scope="col" class="num">{tr!(i18n, pages.admin_calls)}</th>
+                    <th scope="col" class="num">{tr!(i18n, pages.admin_avg_duration)}</th>
                 </tr>
             </thead>
             <tbody>
@@ -190,14 +190,14 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                     .collect_view()}
             </tbody>
         </table>
-        <h2>{t!(i18n, pages.admin_daily)}</h2>
+        <h2>{tr!(i18n, pages.admin_daily)}</h2>
         <table class="data">
             <thead>
                 <tr>
-                    <th scope="col">{t!(i18n, pages.admin_day)}</th>
-                    <th scope="col" class="num">{t!(i18n, pages.admin_requests)}</th>
-                    <th scope="col" class="num">{t!(i18n, pages.cost)}</th>
-                    <th scope="col" class="num">{t!(i18n, pages.admin_error_rate)}</th>
+                    <th scope="col">{tr!(i18n, pages.admin_day)}</th>
+                    <th scope="col" class="num">{tr!(i18n, pages.admin_requests)}</th>
+                    <th scope="col" class="num">{tr!(i18n, pages.cost)}</th>
+                    <th scope="col" class="num">{tr!(i18n, pages.admin_error_rate)}</th>
                     <th scope="col" class="num">"p50"</th>
                     <th scope="col" class="num">"p95"</th>
                 </tr>
@@ -224,7 +224,7 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                     .collect_view()}
             </tbody>
         </table>
-        <h2>{t!(i18n, pages.admin_most_expensive)}</h2>
+        <h2>{tr!(i18n, pages.admin_most_expensive)}</h2>
         <ul class="cards">
             {d.most_expensive
                 .into_iter()
@@ -250,9 +250,9 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                 })
                 .collect_view()}
         </ul>
-        <h2>{t!(i18n, pages.admin_alerts)}</h2>
+        <h2>{tr!(i18n, pages.admin_alerts)}</h2>
         {if d.alerts.is_empty() {
-            view! { <p class="muted">{t!(i18n, pages.admin_no_alerts)}</p> }.into_any()
+            view! { <p class="muted">{tr!(i18n, pages.admin_no_alerts)}</p> }.into_any()
         } else {
             view! {
                 <ul class="cards">
@@ -267,7 +267,7 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                                     {a.user.unwrap_or_default()}
                                     " · "
                                     <AlertText notice=a.notice />
-                                    {a.delivered.then(|| view! { " · " {t!(i18n, pages.admin_alert_sent)} })}
+                                    {a.delivered.then(|| view! { " · " {tr!(i18n, pages.admin_alert_sent)} })}
                                 </li>
                             }
                         })
@@ -276,7 +276,7 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
             }
             .into_any()
         }}
-        <h2>{t!(i18n, pages.admin_writer)}</h2>
+        <h2>{tr!(i18n, pages.admin_writer)}</h2>
         <p class="muted small">
             {t!(
                 i18n,
@@ -292,7 +292,7 @@ fn Dashboard(d: AdminDashboard, limits: ServerAction<SetUserLimits>) -> impl Int
                 rejected = w.rejected,
                 lost = w.lost
             )}
-            {w.degraded.then(|| view! { " · " {t!(i18n, pages.admin_writer_degraded)} })}
+            {w.degraded.then(|| view! { " · " {tr!(i18n, pages.admin_writer_degraded)} })}
         </p>
     }
 }
@@ -312,7 +312,7 @@ fn ExchangeLink(chat_log_id: i64) -> impl IntoView {
             fallback=move || {
                 view! {
                     <button type="button" class="btn small" on:click=open>
-                        {t!(i18n, pages.admin_show_exchange)}
+                        {tr!(i18n, pages.admin_show_exchange)}
                     </button>
                 }
             }
@@ -349,22 +349,22 @@ fn LimitsForm(user_id: uuid::Uuid, action: ServerAction<SetUserLimits>) -> impl 
     }
     view! {
         <details class="limits">
-            <summary class="btn small" role="button">{t!(i18n, pages.admin_override)}</summary>
+            <summary class="btn small" role="button">{tr!(i18n, pages.admin_override)}</summary>
             <ActionForm
                 action
                 attr:class="limits-form"
                 on:submit=move |_| submitted_at.set(Some(action.version().get_untracked()))
             >
                 <input type="hidden" name="user_id" value=user_id.to_string() />
-                {field(t!(i18n, pages.admin_per_min), "requests_per_minute", "numeric")}
-                {field(t!(i18n, pages.admin_at_once), "max_concurrent_runs", "numeric")}
-                {field(t!(i18n, pages.admin_per_day), "daily_budget_usd", "decimal")}
-                {field(t!(i18n, pages.admin_per_month), "monthly_budget_usd", "decimal")}
+                {field(tr!(i18n, pages.admin_per_min), "requests_per_minute", "numeric")}
+                {field(tr!(i18n, pages.admin_at_once), "max_concurrent_runs", "numeric")}
+                {field(tr!(i18n, pages.admin_per_day), "daily_budget_usd", "decimal")}
+                {field(tr!(i18n, pages.admin_per_month), "monthly_budget_usd", "decimal")}
                 <button type="submit" class="btn small primary" disabled=move || action.pending().get()>
-                    {t!(i18n, pages.admin_save)}
+                    {tr!(i18n, pages.admin_save)}
                 </button>
                 <Show when=saved_here>
-                    <span class="small" role="status">{t!(i18n, pages.admin_saved)}</span>
+                    <span class="small" role="status">{tr!(i18n, pages.admin_saved)}</span>
                 </Show>
             </ActionForm>
         </details>

@@ -10,7 +10,7 @@ use crate::app::auth::RequireUser;
 use crate::app::chat::checks::CheckedMarkdown;
 use crate::app::components::pager::{Pager, page_of};
 use crate::app::components::search_form::SearchForm;
-use crate::app::locale::{date_time, t, t_string, use_i18n};
+use crate::app::locale::{date_time, tr, use_i18n};
 
 /// `/history`.
 #[component]
@@ -31,20 +31,20 @@ fn History() -> impl IntoView {
     let results = Resource::new(move || (search(), page()), |(search, page)| search_history(search, page - 1));
     view! {
         <section class="page list-page">
-            <h1>{t!(i18n, pages.history_title)}</h1>
+            <h1>{tr!(i18n, pages.history_title)}</h1>
             <SearchForm
                 action="/history"
-                label=move || t_string!(i18n, pages.history_search)
+                label=tr!(i18n, pages.history_search)
                 value=Signal::derive(search)
             />
-            <Transition fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
+            <Transition fallback=move || view! { <p class="muted">{tr!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match results.await {
                         Ok(found) if found.items.is_empty() => {
                             let text = if search().is_some() {
-                                t!(i18n, pages.no_matches).into_any()
+                                tr!(i18n, pages.no_matches).into_any()
                             } else {
-                                t!(i18n, pages.history_empty).into_any()
+                                tr!(i18n, pages.history_empty).into_any()
                             };
                             view! { <p class="muted">{text}</p> }.into_any()
                         }
@@ -97,14 +97,14 @@ fn ConversationGroup(group: Group) -> impl IntoView {
     let i18n = use_i18n();
     let title = match group.title {
         Some(title) => title.into_any(),
-        None => t!(i18n, pages.history_no_conversation).into_any(),
+        None => tr!(i18n, pages.history_no_conversation).into_any(),
     };
     let link = group.conversation_id.map(|id| format!("/c/{id}"));
     view! {
         <section class="history-group" data-testid="history-conversation">
             <div class="history-group-head">
                 <h2 class="history-group-title">{title}</h2>
-                {link.map(|href| view! { <A href=href attr:class="btn small">{t!(i18n, pages.open_conversation)}</A> })}
+                {link.map(|href| view! { <A href=href attr:class="btn small">{tr!(i18n, pages.open_conversation)}</A> })}
             </div>
             <ul class="cards">
                 {group.exchanges.into_iter().map(|exchange| view! { <HistoryItem exchange /> }).collect_view()}
@@ -125,11 +125,11 @@ fn HistoryItem(exchange: Exchange) -> impl IntoView {
                 <h3 class="card-title">{exchange.question.clone()}</h3>
                 <span class="muted small">
                     {when}
-                    {starred.then(|| view! { " · " {t!(i18n, pages.history_starred)} })}
+                    {starred.then(|| view! { " · " {tr!(i18n, pages.history_starred)} })}
                 </span>
             </div>
             <details>
-                <summary>{t!(i18n, pages.answer)}</summary>
+                <summary>{tr!(i18n, pages.answer)}</summary>
                 <CheckedMarkdown text=exchange.response.clone() checks=exchange.checks.clone() />
             </details>
         </li>

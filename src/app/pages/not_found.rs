@@ -1,7 +1,7 @@
 //! The 404 page.
 use leptos::prelude::*;
 
-use crate::app::locale::{t, use_i18n};
+use crate::app::locale::{tr, use_i18n};
 
 /// Shown for unknown paths (and sets the 404 status during SSR).
 #[component]
@@ -13,9 +13,9 @@ pub fn NotFound() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <section class="page">
-            <h1>{t!(i18n, common.not_found_title)}</h1>
+            <h1>{tr!(i18n, common.not_found_title)}</h1>
             <p>
-                <a href="/">{t!(i18n, common.not_found_back)}</a>
+                <a href="/">{tr!(i18n, common.not_found_back)}</a>
             </p>
         </section>
     }

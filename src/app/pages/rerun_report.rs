@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::api::{NumberStatus, RerunReport, StepDiff};
 use crate::app::components::data_table::cell_text;
-use crate::app::locale::{date_time, number, t, use_i18n};
+use crate::app::locale::{date_time, number, t, tr, use_i18n};
 
 /// The report.
 #[component]
@@ -15,7 +15,7 @@ pub fn RerunView(report: RerunReport) -> impl IntoView {
     let when = move || date_time(i18n.get_locale(), at);
     let (count, broken) = (report.numbers.len(), report.broken());
     let verdict = if count == 0 {
-        t!(i18n, pages.rerun_no_numbers).into_any()
+        tr!(i18n, pages.rerun_no_numbers).into_any()
     } else if broken == 0 {
         t!(i18n, pages.rerun_all_hold, count).into_any()
     } else {
@@ -26,10 +26,10 @@ pub fn RerunView(report: RerunReport) -> impl IntoView {
         .into_iter()
         .map(|n| {
             let (class, status) = match n.status {
-                NumberStatus::Holds => ("holds", t!(i18n, pages.rerun_holds).into_any()),
+                NumberStatus::Holds => ("holds", tr!(i18n, pages.rerun_holds).into_any()),
                 NumberStatus::Changed { now } => ("broken", t!(i18n, pages.rerun_changed, now).into_any()),
                 NumberStatus::Moved { was, now } => ("broken", t!(i18n, pages.rerun_moved, was, now).into_any()),
-                NumberStatus::Gone => ("broken", t!(i18n, pages.rerun_gone).into_any()),
+                NumberStatus::Gone => ("broken", tr!(i18n, pages.rerun_gone).into_any()),
             };
             view! { <li class=class data-testid="rerun-number"><strong>{n.written}</strong> " " {status}</li> }
         })
@@ -80,16 +80,16 @@ fn StepDiffView(step: StepDiff) -> impl IntoView {
             })
             .collect_view();
         view! {
-            <p class="small">{t!(i18n, pages.rerun_biggest_moves)}</p>
+            <p class="small">{tr!(i18n, pages.rerun_biggest_moves)}</p>
             <div class="table-wrap">
                 <table class="data" data-testid="rerun-moves">
                     <thead>
                         <tr>
-                            <th>{t!(i18n, pages.rerun_row)}</th>
-                            <th>{t!(i18n, pages.rerun_column)}</th>
-                            <th>{t!(i18n, pages.rerun_was)}</th>
-                            <th>{t!(i18n, pages.rerun_now)}</th>
-                            <th>{t!(i18n, pages.rerun_change)}</th>
+                            <th>{tr!(i18n, pages.rerun_row)}</th>
+                            <th>{tr!(i18n, pages.rerun_column)}</th>
+                            <th>{tr!(i18n, pages.rerun_was)}</th>
+                            <th>{tr!(i18n, pages.rerun_now)}</th>
+                            <th>{tr!(i18n, pages.rerun_change)}</th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
@@ -104,11 +104,11 @@ fn StepDiffView(step: StepDiff) -> impl IntoView {
     };
     let added_list = (!step.added.is_empty()).then(|| {
         let rows = rows_of(step.added);
-        view! { <p class="small">{t!(i18n, pages.rerun_added)}</p> <ul class="small">{rows}</ul> }
+        view! { <p class="small">{tr!(i18n, pages.rerun_added)}</p> <ul class="small">{rows}</ul> }
     });
     let removed_list = (!step.removed.is_empty()).then(|| {
         let rows = rows_of(step.removed);
-        view! { <p class="small">{t!(i18n, pages.rerun_removed)}</p> <ul class="small">{rows}</ul> }
+        view! { <p class="small">{tr!(i18n, pages.rerun_removed)}</p> <ul class="small">{rows}</ul> }
     });
     view! {
         <div class="rerun-step" data-testid="rerun-step">

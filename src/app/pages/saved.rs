@@ -13,7 +13,7 @@ use crate::app::auth::RequireUser;
 use crate::app::chat::checks::CheckedMarkdown;
 use crate::app::components::pager::{Pager, page_of};
 use crate::app::components::search_form::SearchForm;
-use crate::app::locale::{date_time, t, t_string, use_i18n};
+use crate::app::locale::{date_time, tr, use_i18n};
 use crate::domain::Note;
 
 /// `/saved`.
@@ -51,10 +51,10 @@ fn Saved() -> impl IntoView {
     );
     view! {
         <section class="page list-page">
-            <h1>{t!(i18n, pages.saved_title)}</h1>
+            <h1>{tr!(i18n, pages.saved_title)}</h1>
             <SearchForm
                 action="/saved"
-                label=move || t_string!(i18n, pages.saved_search)
+                label=tr!(i18n, pages.saved_search)
                 value=Signal::derive(search)
             />
             {move || {
@@ -64,14 +64,14 @@ fn Saved() -> impl IntoView {
                     .or_else(|| schedule.value().get().and_then(Result::err));
                 error.map(|e| view! { <ErrorAlert error=e /> })
             }}
-            <Transition fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
+            <Transition fallback=move || view! { <p class="muted">{tr!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(result) if result.items.is_empty() => {
                             let text = if search().is_some() {
-                                t!(i18n, pages.no_matches).into_any()
+                                tr!(i18n, pages.no_matches).into_any()
                             } else {
-                                t!(i18n, pages.saved_empty).into_any()
+                                tr!(i18n, pages.saved_empty).into_any()
                             };
                             view! { <p class="muted">{text}</p> }.into_any()
                         }
@@ -123,52 +123,52 @@ fn SavedItem(saved: SavedChat, actions: SavedActions) -> impl IntoView {
             <p class="note" data-testid="saved-note">
                 {match saved.note.clone() {
                     Some(note) => note.into_any(),
-                    None => t!(i18n, pages.saved_no_note).into_any(),
+                    None => tr!(i18n, pages.saved_no_note).into_any(),
                 }}
             </p>
             <details>
-                <summary>{t!(i18n, pages.answer)}</summary>
+                <summary>{tr!(i18n, pages.answer)}</summary>
                 <CheckedMarkdown text=saved.response.clone() checks=saved.checks.clone() />
             </details>
             <div class="card-actions">
                 <details class="note-editor">
-                    <summary class="btn small" role="button">{t!(i18n, pages.saved_edit_note)}</summary>
+                    <summary class="btn small" role="button">{tr!(i18n, pages.saved_edit_note)}</summary>
                     <ActionForm action=edit attr:class="note-form">
                         <input type="hidden" name="saved_id" value=id />
-                        <label for=format!("saved-note-{id}")>{t!(i18n, pages.saved_note)}</label>
+                        <label for=format!("saved-note-{id}")>{tr!(i18n, pages.saved_note)}</label>
                         <textarea id=format!("saved-note-{id}") name="note" rows="2" maxlength=Note::MAX_CHARS>
                             {saved.note.clone().unwrap_or_default()}
                         </textarea>
                         <button type="submit" class="btn small primary" disabled=move || edit.pending().get()>
-                            {t!(i18n, pages.saved_save_note)}
+                            {tr!(i18n, pages.saved_save_note)}
                         </button>
                     </ActionForm>
                 </details>
-                {link.map(|href| view! { <A href=href attr:class="btn small">{t!(i18n, pages.open_conversation)}</A> })}
+                {link.map(|href| view! { <A href=href attr:class="btn small">{tr!(i18n, pages.open_conversation)}</A> })}
                 {can_rerun.then(|| view! {
                     <ActionForm action=rerun>
                         <input type="hidden" name="saved_id" value=id />
                         <button type="submit" class="btn small" data-testid="rerun" disabled=move || rerun.pending().get()>
-                            {move || if rerunning() { t!(i18n, pages.saved_rerunning).into_any() } else { t!(i18n, pages.saved_rerun).into_any() }}
+                            {move || if rerunning() { tr!(i18n, pages.saved_rerunning).into_any() } else { tr!(i18n, pages.saved_rerun).into_any() }}
                         </button>
                     </ActionForm>
                     <ActionForm action=schedule attr:class="schedule-form">
                         <input type="hidden" name="saved_id" value=id />
-                        <label for=format!("saved-every-{id}") class="small">{t!(i18n, pages.saved_schedule)}</label>
+                        <label for=format!("saved-every-{id}") class="small">{tr!(i18n, pages.saved_schedule)}</label>
                         <select id=format!("saved-every-{id}") name="every" data-testid="rerun-every">
-                            <option value="never" selected=every == "never">{t!(i18n, pages.saved_schedule_never)}</option>
-                            <option value="daily" selected=every == "daily">{t!(i18n, pages.saved_schedule_daily)}</option>
-                            <option value="weekly" selected=every == "weekly">{t!(i18n, pages.saved_schedule_weekly)}</option>
+                            <option value="never" selected=every == "never">{tr!(i18n, pages.saved_schedule_never)}</option>
+                            <option value="daily" selected=every == "daily">{tr!(i18n, pages.saved_schedule_daily)}</option>
+                            <option value="weekly" selected=every == "weekly">{tr!(i18n, pages.saved_schedule_weekly)}</option>
                         </select>
                         <button type="submit" class="btn small" disabled=move || schedule.pending().get()>
-                            {t!(i18n, pages.saved_schedule_set)}
+                            {tr!(i18n, pages.saved_schedule_set)}
                         </button>
                     </ActionForm>
                 })}
                 <ActionForm action=remove>
                     <input type="hidden" name="saved_id" value=id />
                     <button type="submit" class="btn small danger" disabled=move || remove.pending().get()>
-                        {t!(i18n, pages.saved_remove)}
+                        {tr!(i18n, pages.saved_remove)}
                     </button>
                 </ActionForm>
             </div>

@@ -2,7 +2,7 @@
 use leptos::prelude::*;
 
 use crate::app::components::status_panel::StatusPanel;
-use crate::app::locale::{t, use_i18n};
+use crate::app::locale::{tr, use_i18n};
 
 /// The status page.
 #[component]
@@ -10,8 +10,8 @@ pub fn StatusPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <section class="page">
-            <h1>{t!(i18n, common.status_title)}</h1>
-            <p class="lead">{t!(i18n, common.status_lead)}</p>
+            <h1>{tr!(i18n, common.status_title)}</h1>
+            <p class="lead">{tr!(i18n, common.status_lead)}</p>
             <StatusPanel />
         </section>
     }

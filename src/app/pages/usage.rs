@@ -7,7 +7,7 @@ use leptos_router::components::A;
 
 use crate::api::{DismissAlert, Meter, MyUsage, fetch_my_usage};
 use crate::app::auth::RequireUser;
-use crate::app::locale::{Locale, date_time_short, number, t, t_string, use_i18n};
+use crate::app::locale::{Locale, date_time_short, number, t, tr, use_i18n};
 
 /// `/usage`.
 #[component]
@@ -52,7 +52,7 @@ fn MeterView(id: &'static str, #[prop(into)] label: Signal<&'static str>, meter:
                     {reserved_usd.map(|r| view! { " " {t!(i18n, pages.usage_held, amount = money(r))} })}
                     {match budget.clone() {
                         Some(b) => view! { " " {t!(i18n, pages.usage_of_budget, amount = money(b))} }.into_any(),
-                        None => view! { " " {t!(i18n, pages.usage_no_budget)} }.into_any(),
+                        None => view! { " " {tr!(i18n, pages.usage_no_budget)} }.into_any(),
                     }}
                 </span>
             </div>
@@ -81,8 +81,8 @@ fn Usage() -> impl IntoView {
     let usage = Resource::new(move || dismiss.version().get(), |_| fetch_my_usage());
     view! {
         <section class="page list-page">
-            <h1>{t!(i18n, pages.usage_title)}</h1>
-            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, pages.loading)}</p> }>
+            <h1>{tr!(i18n, pages.usage_title)}</h1>
+            <Suspense fallback=move || view! { <p class="muted">{tr!(i18n, pages.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match usage.await {
                         Ok(u) => view! { <UsageBody usage=u dismiss /> }.into_any(),
@@ -118,7 +118,7 @@ fn UsageBody(usage: MyUsage, dismiss: ServerAction<DismissAlert>) -> impl IntoVi
                         <ActionForm action=dismiss>
                             <input type="hidden" name="id" value=a.id />
                             <button type="submit" class="btn small" disabled=move || dismiss.pending().get()>
-                                {t!(i18n, pages.usage_dismiss)}
+                                {tr!(i18n, pages.usage_dismiss)}
                             </button>
                         </ActionForm>
                     </div>
@@ -126,25 +126,25 @@ fn UsageBody(usage: MyUsage, dismiss: ServerAction<DismissAlert>) -> impl IntoVi
             })
             .collect_view()}
         <div class="card">
-            <MeterView id="today" label=move || t_string!(i18n, pages.usage_today) meter=today />
-            <MeterView id="this-month" label=move || t_string!(i18n, pages.usage_this_month) meter=month />
+            <MeterView id="today" label=tr!(i18n, pages.usage_today) meter=today />
+            <MeterView id="this-month" label=tr!(i18n, pages.usage_this_month) meter=month />
             <dl class="stats">
                 <div>
-                    <dt>{t!(i18n, pages.usage_questions_today)}</dt>
+                    <dt>{tr!(i18n, pages.usage_questions_today)}</dt>
                     <dd>{requests_today}</dd>
                 </div>
                 <div>
-                    <dt>{t!(i18n, pages.usage_questions_month)}</dt>
+                    <dt>{tr!(i18n, pages.usage_questions_month)}</dt>
                     <dd>{requests_month}</dd>
                 </div>
                 <div>
-                    <dt>{t!(i18n, pages.usage_tokens_month)}</dt>
+                    <dt>{tr!(i18n, pages.usage_tokens_month)}</dt>
                     <dd>
                         {t!(i18n, pages.usage_tokens_value, input = input_tokens_month, output = output_tokens_month)}
                     </dd>
                 </div>
                 <div>
-                    <dt>{t!(i18n, pages.limits)}</dt>
+                    <dt>{tr!(i18n, pages.limits)}</dt>
                     <dd>
                         {t!(
                             i18n,
@@ -156,18 +156,18 @@ fn UsageBody(usage: MyUsage, dismiss: ServerAction<DismissAlert>) -> impl IntoVi
                 </div>
             </dl>
         </div>
-        <h2>{t!(i18n, pages.usage_most_expensive)}</h2>
+        <h2>{tr!(i18n, pages.usage_most_expensive)}</h2>
         {if most_expensive.is_empty() {
-            view! { <p class="muted">{t!(i18n, pages.usage_no_paid)}</p> }.into_any()
+            view! { <p class="muted">{tr!(i18n, pages.usage_no_paid)}</p> }.into_any()
         } else {
             view! {
                 <table class="data">
                     <thead>
                         <tr>
-                            <th scope="col">{t!(i18n, pages.question)}</th>
-                            <th scope="col" class="num">{t!(i18n, pages.cost)}</th>
-                            <th scope="col" class="num">{t!(i18n, pages.tokens)}</th>
-                            <th scope="col">{t!(i18n, pages.when)}</th>
+                            <th scope="col">{tr!(i18n, pages.question)}</th>
+                            <th scope="col" class="num">{tr!(i18n, pages.cost)}</th>
+                            <th scope="col" class="num">{tr!(i18n, pages.tokens)}</th>
+                            <th scope="col">{tr!(i18n, pages.when)}</th>
                         </tr>
                     </thead>
                     <tbody>
