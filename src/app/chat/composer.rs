@@ -2,7 +2,8 @@
 //! Before the WASM has loaded it is a plain form: `POST /chat/ask` starts the answer and opens its conversation.
 use leptos::prelude::*;
 
-use crate::app::locale::{t, tr, use_i18n};
+use crate::app::components::error_text::TextErrorText;
+use crate::app::locale::{tr, use_i18n};
 use crate::domain::{Question, TextError};
 
 /// The composer.
@@ -85,13 +86,7 @@ pub fn Composer(
             ></textarea>
             <div class="composer-actions">
                 {move || {
-                    error.get().map(|e| {
-                        let message = match e {
-                            TextError::Empty(_) => tr!(i18n, chat.question_empty).into_any(),
-                            TextError::TooLong { max, len, .. } => t!(i18n, chat.question_too_long, max, len).into_any(),
-                        };
-                        view! { <span class="error small" role="alert">{message}</span> }
-                    })
+                    error.get().map(|error| view! { <span class="error small" role="alert"><TextErrorText error /></span> })
                 }}
                 <Show
                     when=move || streaming.get()

@@ -71,7 +71,7 @@ fn invalid(reason: Invalid) -> AnyView {
     let i18n = use_i18n();
     match reason {
         Invalid::Request(detail) => t!(i18n, errors.invalid_request, detail).into_any(),
-        Invalid::Text(e) => text(e),
+        Invalid::Text(error) => view! { <TextErrorText error /> }.into_any(),
         Invalid::ConversationBusy => tr!(i18n, errors.conversation_busy).into_any(),
         Invalid::ConversationBusyToDelete => tr!(i18n, errors.conversation_busy_to_delete).into_any(),
         Invalid::CodeDigits => tr!(i18n, errors.code_digits).into_any(),
@@ -95,9 +95,11 @@ fn invalid(reason: Invalid) -> AnyView {
     }
 }
 
-fn text(e: TextError) -> AnyView {
+/// Why a note, name, title or question was refused (also shown by the composer before it sends).
+#[component]
+pub fn TextErrorText(error: TextError) -> impl IntoView {
     let i18n = use_i18n();
-    match e {
+    match error {
         TextError::TooLong { what, max, len } => match what {
             TextField::Note => t!(i18n, errors.too_long_note, max, len).into_any(),
             TextField::DisplayName => t!(i18n, errors.too_long_display_name, max, len).into_any(),

@@ -2,6 +2,7 @@
 //! per user (an advisory lock), so any number of server instances on one Postgres agree and parallel requests
 //! cannot overshoot. A refused request leaves nothing behind: no reservation, no spend. The checks read running
 //! totals kept by a trigger on the reservation ledger, so their cost does not grow with history.
+use super::usd;
 use crate::api::reasons::Limit;
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
@@ -76,10 +77,6 @@ pub async fn effective_limits(
     .fetch_optional(conn)
     .await?;
     Ok(EffectiveLimits::resolve(row.unwrap_or_default(), defaults))
-}
-
-fn money(d: Decimal) -> String {
-    format!("${:.2}", d.round_dp(2))
 }
 
 /// Midnight UTC after `now`, and the first of next month.
@@ -169,11 +166,11 @@ pub async fn admit_run(
             retry_after_secs: 5,
         },
         "daily" => Refusal {
-            limit: Limit::DailyBudget { usd: money(limit) },
+            limit: Limit::DailyBudget { usd: usd(limit) },
             retry_after_secs: (tomorrow - now).num_seconds().max(1) as u64,
         },
         _ => Refusal {
-            limit: Limit::MonthlyBudget { usd: money(limit), resets_on: next_month.date_naive() },
+            limit: Limit::MonthlyBudget { usd: usd(limit), resets_on: next_month.date_naive() },
             retry_after_secs: (next_month - now).num_seconds().max(1) as u64,
         },
     };
@@ -190,6 +187,6 @@ mod tests {
         let (tomorrow, next_month) = resets(d);
         assert_eq!(tomorrow.to_rfc3339(), "2027-01-01T00:00:00+00:00");
         assert_eq!(next_month.to_rfc3339(), "2027-01-01T00:00:00+00:00");
-        assert_eq!(money(Decimal::new(2, 0)), "$2.00");
+        assert_eq!(usd(Decimal::new(2, 0)), "$2.00");
     }
 }

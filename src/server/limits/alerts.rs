@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::admission::EffectiveLimits;
+use super::usd;
 use crate::api::reasons::Budget;
 use crate::api::{AlertNotice, SavedChange};
 use crate::server::config::LimitsConfig;
@@ -33,10 +34,8 @@ fn budget_of(scope: &str) -> Budget {
     if scope == "monthly" { Budget::Monthly } else { Budget::Daily }
 }
 
-/// The share of a budget at which the first alert fires.
-fn near_share() -> Decimal {
-    Decimal::new(8, 1)
-}
+/// The share of a budget at which the first alert fires (0.8).
+const NEAR_SHARE: Decimal = Decimal::from_parts(8, 0, 0, false, 1);
 
 /// What a stored alert says, rebuilt from its kind and amounts (and, for a saved answer, its details); the stored
 /// English `message` for a kind this build does not know.
@@ -49,11 +48,9 @@ pub(crate) fn notice_of(
     message: String,
 ) -> AlertNotice {
     match kind {
-        "budget_80" => AlertNotice::BudgetNear {
-            scope: budget_of(scope),
-            spent: usd(amount),
-            budget: usd(threshold / near_share()),
-        },
+        "budget_80" => {
+            AlertNotice::BudgetNear { scope: budget_of(scope), spent: usd(amount), budget: usd(threshold / NEAR_SHARE) }
+        }
         "budget_100" => AlertNotice::BudgetUsed { scope: budget_of(scope), budget: usd(threshold) },
         "user_daily_spend" => AlertNotice::UserDailySpend { spent: usd(amount), level: usd(threshold) },
         "total_daily_spend" => AlertNotice::TotalDailySpend { spent: usd(amount), level: usd(threshold) },
@@ -63,10 +60,6 @@ pub(crate) fn notice_of(
         },
         _ => AlertNotice::Other(message),
     }
-}
-
-fn usd(d: Decimal) -> String {
-    format!("${:.2}", d.round_dp(2))
 }
 
 /// Checks the thresholds after `user_id`'s run settled; fires what is newly crossed. Returns the ids of new alerts.
@@ -117,7 +110,7 @@ pub async fn check(
         if budget <= Decimal::ZERO {
             continue;
         }
-        let eighty = budget * near_share();
+        let eighty = budget * NEAR_SHARE;
         if spend >= eighty {
             candidates.push(Candidate {
                 kind: "budget_80",
@@ -291,7 +284,7 @@ mod tests {
         let fired =
             AlertNotice::BudgetNear { scope: Budget::Monthly, spent: usd(Decimal::new(21, 1)), budget: usd(budget) };
         let stored =
-            notice_of("budget_80", "monthly", Decimal::new(21, 1), budget * near_share(), json!([]), fired.to_string());
+            notice_of("budget_80", "monthly", Decimal::new(21, 1), budget * NEAR_SHARE, json!([]), fired.to_string());
         assert_eq!(stored, fired);
         assert_eq!(stored.to_string(), "You have used $2.10 of your $2.50 monthly budget (80 %).");
         let unknown = notice_of("from_the_future", "daily", Decimal::ZERO, Decimal::ZERO, json!([]), "Hi.".into());

@@ -8,3 +8,10 @@
 pub mod admission;
 pub mod alerts;
 pub mod settler;
+
+use rust_decimal::Decimal;
+
+/// An amount as users read it in refusals and alerts: `$2.00`.
+fn usd(d: Decimal) -> String {
+    format!("${:.2}", d.round_dp(2))
+}
