@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { hydrated, lastExchange, signUpOnHome, watchConsole } from "./support";
 
 test("the page renders on the server, before any script runs", async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
@@ -57,4 +58,26 @@ test("healthz reports both stores", async ({ request }) => {
   expect(body.status).toBe("ok");
   expect(body.postgres.ok).toBe(true);
   expect(body.duckdb.ok).toBe(true);
+});
+
+test("a question typed before the page hydrates is the one sent once it has", async ({ page }) => {
+  const console = watchConsole(page);
+  await signUpOnHome(page, "early-typist");
+  // Hold the WASM back so the reloaded page stays server-rendered while the user types into it.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.reload();
+  await page.locator("#composer-input").fill("What is the latest price of NOVA?");
+  await expect(page.locator("html[data-hydrated]")).toHaveCount(0);
+  release();
+  await hydrated(page);
+  await expect(page.locator("#composer-input")).toHaveValue("What is the latest price of NOVA?");
+  await page.locator("#composer-input").press("Enter");
+  await expect(lastExchange(page).getByTestId("answer")).toContainText("NOVA", { timeout: 30_000 });
+  await expect(page.locator("#composer-input")).toHaveValue("");
+  console.expectClean();
 });

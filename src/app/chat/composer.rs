@@ -17,7 +17,6 @@ pub fn Composer(
     on_stop: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let text = RwSignal::new(String::new());
     // Why the question was refused, said in the page's language.
     let error = RwSignal::new(None::<TextError>);
     let input = NodeRef::<leptos::html::Textarea>::new();
@@ -27,15 +26,13 @@ pub fn Composer(
             if streaming.get_untracked() {
                 return;
             }
-            // The box's own value: text typed before the page finished hydrating never reached the signal.
-            let typed = input.get_untracked().map(|el| el.value()).unwrap_or_else(|| text.get_untracked());
-            match Question::parse(&typed) {
+            // The box's DOM value is the only copy of the text. A `prop:value` bound to a signal would be written
+            // when the page hydrates, wiping out whatever was typed before the WASM arrived.
+            let Some(el) = input.get_untracked() else { return };
+            match Question::parse(&el.value()) {
                 Ok(q) => {
                     error.set(None);
-                    text.set(String::new());
-                    if let Some(el) = input.get_untracked() {
-                        el.set_value("");
-                    }
+                    el.set_value("");
                     on_send(q.as_str().to_owned());
                 }
                 Err(e) => error.set(Some(e)),
@@ -80,8 +77,6 @@ pub fn Composer(
                 maxlength="8000"
                 placeholder=tr!(i18n, chat.composer_placeholder)
                 disabled=move || streaming.get()
-                prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
                 on:keydown=keydown
             ></textarea>
             <div class="composer-actions">
