@@ -28,3 +28,7 @@ server_bin() { echo "$CARGO_TARGET_DIR/debug/tradechat"; }
 leptos_site_root() {
   awk -F' *= *' '$1 == "site-root" { gsub(/"/, "", $2); print $2; exit }' "$TRADECHAT_ROOT/Leptos.toml"
 }
+# The JS/WASM bundle's name (Leptos.toml's output-name).
+leptos_output_name() {
+  awk -F' *= *' '$1 == "output-name" { gsub(/"/, "", $2); print $2; exit }' "$TRADECHAT_ROOT/Leptos.toml"
+}

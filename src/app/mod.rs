@@ -13,18 +13,14 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 pub use auth::LoginLink;
 use auth::{Auth, ConfirmPage, LoginPage, UserMenu};
 use chat::ChatPage;
 use locale::{I18nContextProvider, LocaleSwitcher, tr, use_i18n};
-use pages::admin::AdminPage;
-use pages::history::HistoryPage;
 use pages::not_found::NotFound;
-use pages::saved::SavedPage;
-use pages::status::StatusPage;
-use pages::usage::UsagePage;
+use pages::split_routes::{AdminRoute, HistoryRoute, SavedRoute, StatusRoute, UsageRoute};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -115,11 +111,11 @@ fn Shell() -> impl IntoView {
                     </ParentRoute>
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("auth/confirm") view=ConfirmPage ssr=SsrMode::Async />
-                    <Route path=path!("history") view=HistoryPage ssr=SsrMode::Async />
-                    <Route path=path!("saved") view=SavedPage ssr=SsrMode::Async />
-                    <Route path=path!("status") view=StatusPage ssr=SsrMode::Async />
-                    <Route path=path!("usage") view=UsagePage ssr=SsrMode::Async />
-                    <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("history") view={Lazy::<HistoryRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("saved") view={Lazy::<SavedRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("status") view={Lazy::<StatusRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("usage") view={Lazy::<UsageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

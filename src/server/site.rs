@@ -169,6 +169,11 @@ mod tests {
     fn only_hashed_names_count_as_immutable() {
         assert!(is_hashed("/pkg/tradechat.Xq3_9v-2kLmNoPqRsTuVwA.wasm"));
         assert!(is_hashed("/pkg/tradechat.8f3a2b1c9d0e4f5a6b7c8d.js"));
+        // `--split`'s chunks, their loader and manifest (names as cargo-leptos 0.3.7 writes them).
+        assert!(is_hashed("/pkg/split___admin_route_view_6963698064057970871.nxdxUn5bdTWHyNYduSMC5A.wasm"));
+        assert!(is_hashed("/pkg/chunk_10.-4pcYUdaMnEacveZFLIE6A.wasm"));
+        assert!(is_hashed("/pkg/__wasm_split.j-yGNxWVAfna44EMIfmMDw.js"));
+        assert!(is_hashed("/pkg/__wasm_split_manifest.xG6XMBeTTcVZ1wAypZ31AA.json"));
         assert!(!is_hashed("/pkg/tradechat.wasm"));
         assert!(!is_hashed("/pkg/tradechat_bg.wasm"));
         assert!(!is_hashed("/favicon.ico"));

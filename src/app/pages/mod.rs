@@ -4,5 +4,6 @@ pub mod history;
 pub mod not_found;
 mod rerun_report;
 pub mod saved;
+pub mod split_routes;
 pub mod status;
 pub mod usage;
