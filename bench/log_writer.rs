@@ -30,6 +30,7 @@ fn record(user: uuid::Uuid, i: usize) -> ChatLogRecord {
         model: "claude-haiku-4-5-20251001".into(),
         status: tradechat::domain::RunStatus::Ok,
         error: None,
+        failure: None,
         duration_ms: Some(2_100),
         created_at: chrono::Utc::now().naive_utc(),
     }

@@ -1,7 +1,8 @@
 // A local stand-in for the Anthropic Messages API (no test may reach the internet): it speaks the streaming wire
 // protocol, event for event. It answers with the XSS corpus (tests/fixtures/xss-corpus.md) as the model's text, so
 // the end-to-end suite sees hostile model output through the production client — except a question mentioning
-// "look-ahead", which gets a run_sql call whose query decides with the next bar, then a short answer.
+// "look-ahead", which gets a run_sql call whose query decides with the next bar, then a short answer, and one
+// mentioning "refuse", which the API refuses as a real one refuses an oversized prompt (400, invalid_request_error).
 //   node fake-anthropic.mjs <port>
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -27,6 +28,14 @@ const server = http.createServer((request, response) => {
     const last = body.messages?.at(-1);
     const answered = Array.isArray(last?.content) && last.content.some((b) => b.type === "tool_result");
     const asked = JSON.stringify(body.messages?.[0]?.content ?? "");
+    if (asked.includes("refuse")) {
+      response.writeHead(400, { "content-type": "application/json" });
+      response.end(JSON.stringify({
+        type: "error",
+        error: { type: "invalid_request_error", message: "prompt is too long: 250000 tokens > 200000 maximum" },
+      }));
+      return;
+    }
     const lookAhead = asked.includes("look-ahead") && !answered;
     const text = asked.includes("look-ahead") ? "That query used the next bar to choose days." : corpus;
     response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });

@@ -86,6 +86,26 @@ test("hostile model output renders as inert text, streamed and reloaded", async 
   await context.close();
 });
 
+test("a run the model provider refuses says why, in the reader's language, live and from the log", async ({ browser }) => {
+  const { context, page, console } = await onFakeModelInstance(browser);
+  await signUpOnHome(page, "refused");
+  await ask(page, "Please refuse this one");
+  const failed = lastExchange(page).getByRole("alert");
+  const detail = "(400): prompt is too long: 250000 tokens > 200000 maximum";
+  await expect(failed).toHaveText(`The model provider refused the request ${detail}`, { timeout: 30_000 });
+
+  // The reason is kept with the exchange as data: the same conversation in Russian words it in Russian.
+  await page.getByTestId("locale-switch").click();
+  await expect(page.locator("html")).toHaveAttribute("lang", "ru");
+  await hydrated(page);
+  await expect(lastExchange(page).getByRole("alert")).toHaveText(`Поставщик модели отклонил запрос ${detail}`);
+  await page.reload();
+  await hydrated(page);
+  await expect(lastExchange(page).getByRole("alert")).toHaveText(`Поставщик модели отклонил запрос ${detail}`);
+  console.expectClean();
+  await context.close();
+});
+
 test("a query that decides with the next bar runs, and its step says so, live and from the log", async ({ browser }) => {
   const { context, page, console } = await onFakeModelInstance(browser);
   await signUpOnHome(page, "lookahead");

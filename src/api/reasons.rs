@@ -260,6 +260,99 @@ pub enum Invalid {
     },
 }
 
+/// Why the model's turn could not be had: what the provider answered, or how its stream failed. The English text
+/// is what the run's log and API clients read; the UI words it per locale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelFailure {
+    /// 401/403: the key is wrong or revoked.
+    #[error("The model provider rejected the API key; check {setting}.")]
+    KeyRejected {
+        /// The setting holding the key (`ANTHROPIC_API_KEY`).
+        setting: String,
+    },
+    /// 429.
+    #[error("The model provider is rate limiting requests; try again in a minute.")]
+    RateLimited,
+    /// 529, or an `overloaded_error` mid-stream.
+    #[error("The model is overloaded right now; try again in a moment.")]
+    Overloaded,
+    /// 5xx.
+    #[error("The model provider is unavailable right now; try again in a moment.")]
+    Unavailable,
+    /// Another refusal (400: the request itself), with the provider's words.
+    #[error("The model provider refused the request ({status}): {detail}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The provider's message.
+        detail: String,
+    },
+    /// The connection could not be made.
+    #[error("Could not reach the model provider: {detail}")]
+    Unreachable {
+        /// The transport's error.
+        detail: String,
+    },
+    /// No answer (or no next event) within the silence timeout.
+    #[error("The model provider did not answer within {secs} s.")]
+    Silent {
+        /// The timeout.
+        secs: u64,
+    },
+    /// The stream went quiet part-way.
+    #[error("The model stopped responding.")]
+    StoppedResponding,
+    /// The stream closed before the turn was complete.
+    #[error("The model's stream ended early.")]
+    StreamEnded,
+    /// The stream could not be read.
+    #[error("The model's stream broke: {detail}")]
+    StreamBroke {
+        /// The transport's error.
+        detail: String,
+    },
+    /// A tool call whose input is not JSON.
+    #[error("The model sent a malformed tool input: {detail}")]
+    MalformedToolInput {
+        /// The parser's error.
+        detail: String,
+    },
+    /// An error the provider reported inside its stream.
+    #[error("The model provider reported an error: {detail}")]
+    Reported {
+        /// The provider's message.
+        detail: String,
+    },
+}
+
+impl ModelFailure {
+    /// No answer within `timeout` (in whole seconds, rounded up: a sub-second timeout is not "0 s").
+    pub fn silent(timeout: std::time::Duration) -> Self {
+        Self::Silent { secs: timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0) }
+    }
+}
+
+/// Why an answer stopped before it was complete (the stream's `run_error`, kept with the exchange).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum RunFailure {
+    /// The model could not be had (after the retries).
+    #[error(transparent)]
+    Model(ModelFailure),
+    /// The answer reached the per-answer cost cap between tool rounds.
+    #[error(
+        "This answer reached the most one answer may cost, so it stopped looking things up; ask a narrower question."
+    )]
+    CostCap,
+    /// A bug in the agent loop (logged).
+    #[error("Something went wrong while writing this answer; please ask again.")]
+    Internal,
+    /// The instance writing it stopped (the relay closed the run for it).
+    #[error("The server writing this answer stopped before it finished; please ask again.")]
+    ServerStopped,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +383,15 @@ mod tests {
             Invalid::Date(DateField::Start).to_string(),
             "The start date must look like 2026-11-27 (a real date)."
         );
+    }
+
+    #[test]
+    fn run_failures_travel_as_data() {
+        let failure = RunFailure::Model(ModelFailure::Silent { secs: 60 });
+        let json = serde_json::to_value(&failure).expect("serialises");
+        assert_eq!(json, serde_json::json!({ "model": { "kind": "silent", "secs": 60 } }));
+        assert_eq!(serde_json::from_value::<RunFailure>(json).expect("reads back"), failure);
+        assert_eq!(failure.to_string(), "The model provider did not answer within 60 s.");
+        assert_eq!(serde_json::to_value(RunFailure::CostCap).expect("serialises"), "cost_cap");
     }
 }

@@ -132,8 +132,11 @@ pub enum RunEvent {
     Checked { checks: super::AnswerChecks },
     /// Something went wrong; the run ends (after a `Done`).
     Error {
-        /// What the user can read and do.
+        /// What the user can read and do, in English (for API clients; the UI words `reason`).
         message: String,
+        /// Why, as data. Absent in events relayed by an older build.
+        #[serde(default)]
+        reason: Option<super::reasons::RunFailure>,
     },
     /// The run ended. Always the last event.
     Done {

@@ -134,8 +134,11 @@ pub struct Exchange {
     pub cost: Option<String>,
     /// How the run ended.
     pub status: RunStatus,
-    /// The error, when it failed.
+    /// The error, when it failed (English).
     pub error: Option<String>,
+    /// Why it failed, as data (the UI words it); `None` for runs stored before failures were kept as data.
+    #[serde(default)]
+    pub failure: Option<super::reasons::RunFailure>,
     /// When it was asked.
     pub created_at: DateTime<Utc>,
     /// The save, if the user starred it.

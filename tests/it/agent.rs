@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tradechat::api::RunEvent;
+use tradechat::api::reasons::{ModelFailure, RunFailure};
 use tradechat::domain::RunStatus;
 use tradechat::server::agent::anthropic::{AnthropicClient, AnthropicConfig};
 use tradechat::server::agent::fake_anthropic::{FakeAnthropic, Reply, sse, stream};
@@ -147,7 +148,7 @@ async fn after_the_last_tool_round_the_model_answers_without_tools() {
     replies.push(stream(sse::text_answer("One is one.", 100, 5)));
     fake.script(replies);
     let (events, output) = run_agent(&fake, "keep querying", &[]).await;
-    assert_eq!((output.status, output.error.as_deref()), (RunStatus::Ok, None));
+    assert_eq!((output.status, output.error), (RunStatus::Ok, None));
     assert_eq!(text_of(&events), "One is one.");
     assert_eq!(output.tools_used.len(), LIMITS.max_tool_rounds);
     let requests = fake.requests();
@@ -184,7 +185,7 @@ async fn a_run_stops_before_a_round_that_could_pass_its_reservation() {
     let output = agent.run("look up everything", &[], &emit, &CancellationToken::new()).await;
     assert_eq!(fake.requests().len(), 2, "no third round once the cap is reached");
     assert_eq!(output.status, RunStatus::Error);
-    assert!(output.error.as_deref().is_some_and(|e| e.contains("most one answer may cost")), "{:?}", output.error);
+    assert_eq!(output.error, Some(RunFailure::CostCap));
     assert!(output.response.contains("Looking 0.") && output.response.contains("Looking 1."), "{}", output.response);
     assert_eq!(output.usage.input_tokens, 200);
 }
@@ -212,7 +213,7 @@ async fn overload_after_text_keeps_the_partial_answer_and_ends_with_an_error() {
     let (_, output) = run_agent(&fake, "hello", &[]).await;
     assert_eq!(output.status, RunStatus::Error);
     assert_eq!(output.response, "The answer is forty");
-    assert!(output.error.as_deref().unwrap_or_default().contains("overloaded"), "{output:?}");
+    assert_eq!(output.error, Some(RunFailure::Model(ModelFailure::Overloaded)), "{output:?}");
     assert_eq!(fake.requests().len(), 1, "no retry after text streamed");
 }
 
@@ -265,7 +266,8 @@ async fn a_provider_that_never_answers_times_out() {
         .expect("the client gives up on its own")
         .expect_err("no answer is an error");
     silent.abort();
-    assert!(err.message.contains("did not answer"), "{}", err.message);
+    // 300 ms of silence reads as a whole second, never as "within 0 s".
+    assert_eq!(err.failure, ModelFailure::Silent { secs: 1 });
     assert!(!err.after_output);
     assert!(started.elapsed() >= Duration::from_millis(600), "two attempts of 300 ms: {:?}", started.elapsed());
 }
@@ -329,6 +331,39 @@ async fn over_http_a_run_streams_logs_costs_and_can_be_starred() {
     assert_eq!(row.2[0]["name"], "run_sql");
     assert_eq!((row.3, row.4), (Some(2100), Some(50)));
     assert_eq!((row.5.as_str(), row.6.as_str()), ("claude-haiku-4-5-20251001", "ok"));
+}
+
+/// A run the provider refuses ends with its reason as data — in the stream, and with the exchange after a reload —
+/// so the page can word it in the reader's language; `message` keeps the English for API clients.
+#[tokio::test]
+async fn a_failed_run_says_why_as_data_live_and_after_a_reload() {
+    let fake = FakeAnthropic::start().await.expect("fake");
+    fake.script([Reply::Error { status: 401, kind: "authentication_error".into(), retry_after: None }]);
+    let app = spawn_app_with(AppOptions { env: model_env(&fake, &[]), ..AppOptions::default() }).await;
+    let user = TestUser::sign_up(&app, "refused@example.com").await;
+
+    let events = user.ask("What is one?").await;
+    let failed = events.iter().find(|e| e.event == "run_error").expect("a run_error event");
+    let reason = json!({ "model": { "kind": "key_rejected", "setting": "ANTHROPIC_API_KEY" } });
+    assert_eq!(failed.data["reason"], reason);
+    assert_eq!(failed.data["message"], "The model provider rejected the API key; check ANTHROPIC_API_KEY.");
+    assert_eq!(events.last().expect("done").data["status"], "error");
+
+    let conversation_id = events[0].data["conversation_id"].as_str().expect("conversation id").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exchange = loop {
+        let (status, exchanges) =
+            user.server_fn("conversations/get", &[("conversation_id", conversation_id.as_str())]).await;
+        assert_eq!(status, 200, "{exchanges}");
+        if let Some(first) = exchanges.get(0).cloned() {
+            break first;
+        }
+        assert!(Instant::now() < deadline, "the failed exchange was logged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(exchange["status"], "error");
+    assert_eq!(exchange["failure"], reason, "kept with the exchange");
+    assert_eq!(exchange["error"], failed.data["message"]);
 }
 
 #[tokio::test]

@@ -195,6 +195,7 @@ pub fn log_record(id: i64, user: uuid::Uuid, question: &str) -> tradechat::serve
         model: "claude-haiku-4-5-20251001".into(),
         status: tradechat::domain::RunStatus::Ok,
         error: None,
+        failure: None,
         duration_ms: Some(1200),
         created_at: chrono::Utc::now().naive_utc(),
     }

@@ -166,7 +166,8 @@ async fn a_run_whose_instance_is_killed_is_ended_failed_by_another_within_the_le
     let done = rest.last().expect("an end");
     assert_eq!(done.event, "done");
     assert_eq!(done.data["status"], "error");
-    assert!(rest.iter().any(|e| e.event == "run_error"), "the stream says why");
+    let why = rest.iter().find(|e| e.event == "run_error").expect("the stream says why");
+    assert_eq!(why.data["reason"], "server_stopped", "as data, for the page to word");
     // Lease 2 s, renewed or checked every 2/3 s.
     assert!(ended < Duration::from_secs(6), "ended within the lease bound: {ended:?}");
 
@@ -189,6 +190,9 @@ async fn a_run_whose_instance_is_killed_is_ended_failed_by_another_within_the_le
     };
     let (status, response) = logged.expect("the run was logged");
     assert_eq!(status, "error");
+    let failure: Option<Value> =
+        sqlx::query_scalar("SELECT failure FROM chat_logs").fetch_one(pool).await.expect("failure");
+    assert_eq!(failure, Some(Value::from("server_stopped")), "kept with the exchange");
     assert!(response.starts_with(&text_of(&seen)), "with the text it had streamed");
 }
 

@@ -6,7 +6,7 @@ use super::checks::{self, CheckPanel, ChecksSummary};
 use super::state::{AnswerError, ExchangeView, Part, Phase};
 use crate::api::RunEnd;
 use crate::app::components::copy_button::CopyButton;
-use crate::app::components::error_text::ErrorAlert;
+use crate::app::components::error_text::{ErrorAlert, RunFailureText};
 use crate::app::components::star::Star;
 use crate::app::components::tool_step::ToolStepView;
 use crate::app::locale::{Locale, number, t, tr, use_i18n};
@@ -120,7 +120,12 @@ pub fn ExchangeCard(
                 {move || {
                     exchange.with(|e| e.error.clone()).map(|error| match error {
                         AnswerError::Refused(error) => view! { <ErrorAlert error /> }.into_any(),
-                        AnswerError::Failed(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                        AnswerError::Failed(Ok(failure)) => {
+                            view! { <p class="error" role="alert"><RunFailureText failure /></p> }.into_any()
+                        }
+                        AnswerError::Failed(Err(message)) => {
+                            view! { <p class="error" role="alert">{message}</p> }.into_any()
+                        }
                     })
                 }}
                 <CheckPanel

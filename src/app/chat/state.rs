@@ -1,6 +1,7 @@
 //! The view model of one exchange (question + answer), built from stored history or from a live run's events.
 use serde_json::Value;
 
+use crate::api::reasons::RunFailure;
 use crate::api::{AnswerChecks, AppError, ChartSpec, Exchange, RunEnd, RunEvent, SavedRef, TablePreview};
 use crate::domain::RunStatus;
 
@@ -42,8 +43,9 @@ pub struct StepResult {
 pub enum AnswerError {
     /// The server refused to start it (a limit, a busy conversation …), in words the UI chooses.
     Refused(AppError),
-    /// The run failed part-way; the run's own message (stored with the exchange).
-    Failed(String),
+    /// The run failed part-way: why (worded per locale), or only the English message of a run stored or relayed
+    /// before failures were kept as data.
+    Failed(Result<RunFailure, String>),
 }
 
 /// A piece of an answer, in the order it happened: text the model wrote, or a tool step.
@@ -161,7 +163,11 @@ impl ExchangeView {
                 RunStatus::Error => RunEnd::Error,
                 RunStatus::Cancelled => RunEnd::Cancelled,
             }),
-            error: e.error.clone().map(AnswerError::Failed),
+            error: match (&e.failure, &e.error) {
+                (Some(failure), _) => Some(AnswerError::Failed(Ok(failure.clone()))),
+                (None, Some(message)) => Some(AnswerError::Failed(Err(message.clone()))),
+                (None, None) => None,
+            },
             saved: e.saved.clone(),
             checks: e.checks.clone(),
         }
@@ -196,7 +202,7 @@ impl ExchangeView {
                 self.output_tokens = output_tokens;
             }
             RunEvent::Checked { checks } => self.checks = Some(checks),
-            RunEvent::Error { message } => self.error = Some(AnswerError::Failed(message)),
+            RunEvent::Error { message, reason } => self.error = Some(AnswerError::Failed(reason.ok_or(message))),
             RunEvent::Done { status, chat_log_id, input_tokens, output_tokens, cost } => {
                 self.phase = Phase::Ended(status);
                 self.chat_log_id = chat_log_id.or(self.chat_log_id);

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 
 use crate::api::AppError;
-use crate::api::reasons::{Budget, DateField, Dependency, Invalid, Limit, Missing, SignInRefusal};
+use crate::api::reasons::{
+    Budget, DateField, Dependency, Invalid, Limit, Missing, ModelFailure, RunFailure, SignInRefusal,
+};
 use crate::app::locale::{day_month, t, tr, use_i18n};
 use crate::domain::{TextError, TextField};
 
@@ -92,6 +94,34 @@ fn invalid(reason: Invalid) -> AnyView {
         Invalid::Query(detail) => t!(i18n, errors.query, detail).into_any(),
         Invalid::QueryTimeout { secs } => t!(i18n, errors.query_timeout, secs).into_any(),
         Invalid::CsvTooLarge { limit } => t!(i18n, errors.csv_too_large, limit).into_any(),
+    }
+}
+
+/// Why an answer stopped before it was complete (the run's `run_error`, or the one stored with the exchange). A
+/// provider's own words (`detail`) stay as the provider wrote them.
+#[component]
+pub fn RunFailureText(failure: RunFailure) -> impl IntoView {
+    let i18n = use_i18n();
+    match failure {
+        RunFailure::CostCap => tr!(i18n, errors.run_cost_cap).into_any(),
+        RunFailure::Internal => tr!(i18n, errors.run_internal).into_any(),
+        RunFailure::ServerStopped => tr!(i18n, errors.run_server_stopped).into_any(),
+        RunFailure::Model(failure) => match failure {
+            ModelFailure::KeyRejected { setting } => t!(i18n, errors.model_key_rejected, setting).into_any(),
+            ModelFailure::RateLimited => tr!(i18n, errors.model_rate_limited).into_any(),
+            ModelFailure::Overloaded => tr!(i18n, errors.model_overloaded).into_any(),
+            ModelFailure::Unavailable => tr!(i18n, errors.model_unavailable).into_any(),
+            ModelFailure::Refused { status, detail } => t!(i18n, errors.model_refused, status, detail).into_any(),
+            ModelFailure::Unreachable { detail } => t!(i18n, errors.model_unreachable, detail).into_any(),
+            ModelFailure::Silent { secs } => t!(i18n, errors.model_silent, secs).into_any(),
+            ModelFailure::StoppedResponding => tr!(i18n, errors.model_stopped_responding).into_any(),
+            ModelFailure::StreamEnded => tr!(i18n, errors.model_stream_ended).into_any(),
+            ModelFailure::StreamBroke { detail } => t!(i18n, errors.model_stream_broke, detail).into_any(),
+            ModelFailure::MalformedToolInput { detail } => {
+                t!(i18n, errors.model_malformed_tool_input, detail).into_any()
+            }
+            ModelFailure::Reported { detail } => t!(i18n, errors.model_reported, detail).into_any(),
+        },
     }
 }
 

@@ -15,6 +15,7 @@ use super::llm::{
     Block, LlmClient, LlmError, Message, ModelRequest, ModelTurn, StopReason, TextBurst, TextSink, Usage,
 };
 use super::retry::{Attempt, RetryPolicy};
+use crate::api::reasons::ModelFailure;
 
 /// API version header value.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -92,19 +93,10 @@ impl AnthropicClient {
         let response = match tokio::time::timeout(self.config.silence_timeout, request).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
-                return Err(Attempt::Retry {
-                    message: format!("could not reach the model provider: {e}"),
-                    retry_after: None,
-                });
+                return Err(Attempt::retry(ModelFailure::Unreachable { detail: e.to_string() }));
             }
             Err(_) => {
-                return Err(Attempt::Retry {
-                    message: format!(
-                        "the model provider did not answer within {} s",
-                        self.config.silence_timeout.as_secs()
-                    ),
-                    retry_after: None,
-                });
+                return Err(Attempt::retry(ModelFailure::silent(self.config.silence_timeout)));
             }
         };
         let status = response.status();
@@ -121,9 +113,9 @@ impl AnthropicClient {
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
                 .unwrap_or(text);
             return Err(match status.as_u16() {
-                429 | 529 | 500..=599 => Attempt::Retry { message: friendly(status.as_u16(), &detail), retry_after },
+                429 | 529 | 500..=599 => Attempt::Retry { failure: failure(status.as_u16(), detail), retry_after },
                 code => Attempt::Fail(LlmError {
-                    message: friendly(code, &detail),
+                    failure: failure(code, detail),
                     after_output: false,
                     usage: Usage::default(),
                 }),
@@ -135,21 +127,23 @@ impl AnthropicClient {
         let mut usage = Usage::default();
         let mut stop_reason = None;
         let mut streamed = false;
-        let fail = |streamed: bool, usage: Usage, message: String| {
+        let fail = |streamed: bool, usage: Usage, failure: ModelFailure| {
             if streamed {
-                Attempt::Fail(LlmError { message, after_output: true, usage })
+                Attempt::Fail(LlmError { failure, after_output: true, usage })
             } else {
-                Attempt::Retry { message, retry_after: None }
+                Attempt::retry(failure)
             }
         };
         let mut burst = TextBurst::new(on_text);
         loop {
             let Some(next) = burst.next_of(&mut events, self.config.silence_timeout).await else {
-                return Err(fail(streamed, usage, "the model stopped responding".into()));
+                return Err(fail(streamed, usage, ModelFailure::StoppedResponding));
             };
             let event = match next {
-                None => return Err(fail(streamed, usage, "the model's stream ended early".into())),
-                Some(Err(e)) => return Err(fail(streamed, usage, format!("the model's stream broke: {e}"))),
+                None => return Err(fail(streamed, usage, ModelFailure::StreamEnded)),
+                Some(Err(e)) => {
+                    return Err(fail(streamed, usage, ModelFailure::StreamBroke { detail: e.to_string() }));
+                }
                 Some(Ok(event)) => event,
             };
             let data: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
@@ -210,7 +204,7 @@ impl AnthropicClient {
                             json!({})
                         } else {
                             serde_json::from_str(&state.json).map_err(|e| {
-                                fail(streamed, usage, format!("the model sent a malformed tool input: {e}"))
+                                fail(streamed, usage, ModelFailure::MalformedToolInput { detail: e.to_string() })
                             })?
                         };
                     }
@@ -226,9 +220,14 @@ impl AnthropicClient {
                 "message_stop" => break,
                 "error" => {
                     let kind = data["error"]["type"].as_str().unwrap_or("error");
-                    let message = data["error"]["message"].as_str().unwrap_or_default();
-                    let code = if kind == "overloaded_error" { 529 } else { 500 };
-                    return Err(fail(streamed, usage, friendly(code, message)));
+                    let detail = data["error"]["message"].as_str().unwrap_or_default();
+                    let failure = match kind {
+                        "overloaded_error" => ModelFailure::Overloaded,
+                        "api_error" => ModelFailure::Unavailable,
+                        "rate_limit_error" => ModelFailure::RateLimited,
+                        _ => ModelFailure::Reported { detail: detail.to_owned() },
+                    };
+                    return Err(fail(streamed, usage, failure));
                 }
                 // `ping`, and events added to the API after this client was written.
                 _ => {}
@@ -274,14 +273,7 @@ fn message_json(m: &Message) -> Value {
     json!({ "role": m.role, "content": content })
 }
 
-/// What the user reads for a provider failure.
-fn friendly(status: u16, detail: &str) -> String {
-    match status {
-        401 | 403 => "The model provider rejected the API key; check ANTHROPIC_API_KEY.".into(),
-        429 => "The model provider is rate limiting requests; try again in a minute.".into(),
-        529 => "The model is overloaded right now; try again in a moment.".into(),
-        400 => format!("The model provider refused the request: {detail}"),
-        500..=599 => "The model provider is unavailable right now; try again in a moment.".into(),
-        _ => format!("The model provider answered {status}: {detail}"),
-    }
+/// Why a request the API answered with `status` failed.
+fn failure(status: u16, detail: String) -> ModelFailure {
+    super::llm::failure_of_status(status, detail, "ANTHROPIC_API_KEY")
 }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::api::reasons::ModelFailure;
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -151,14 +153,25 @@ pub struct ModelTurn {
 
 /// A failed model call.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
+#[error("{failure}")]
 pub struct LlmError {
-    /// What the user reads.
-    pub message: String,
+    /// What went wrong (the user reads it in their language).
+    pub failure: ModelFailure,
     /// Whether text had already streamed (the partial answer stands).
     pub after_output: bool,
     /// Tokens consumed before the failure, when known.
     pub usage: Usage,
+}
+
+/// Why a provider answered `status` (with its message `detail`); `key_setting` names where the API key is set.
+pub fn failure_of_status(status: u16, detail: String, key_setting: &str) -> ModelFailure {
+    match status {
+        401 | 403 => ModelFailure::KeyRejected { setting: key_setting.to_owned() },
+        429 => ModelFailure::RateLimited,
+        529 => ModelFailure::Overloaded,
+        500..=599 => ModelFailure::Unavailable,
+        status => ModelFailure::Refused { status, detail },
+    }
 }
 
 /// Receives text as it streams.

@@ -13,6 +13,7 @@ use super::llm::{
     Block, LlmClient, LlmError, Message, ModelRequest, ModelTurn, Role, StopReason, TextBurst, TextSink, Usage,
 };
 use super::retry::{Attempt, RetryPolicy};
+use crate::api::reasons::ModelFailure;
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -84,12 +85,9 @@ impl OpenAiClient {
             builder = builder.bearer_auth(key.expose_secret());
         }
         let response = match tokio::time::timeout(self.config.silence_timeout, builder.send()).await {
-            Ok(sent) => sent.map_err(|e| Attempt::retry(format!("could not reach the model server: {e}")))?,
+            Ok(sent) => sent.map_err(|e| Attempt::retry(ModelFailure::Unreachable { detail: e.to_string() }))?,
             Err(_) => {
-                return Err(Attempt::retry(format!(
-                    "the model server did not answer within {} s",
-                    self.config.silence_timeout.as_secs()
-                )));
+                return Err(Attempt::retry(ModelFailure::silent(self.config.silence_timeout)));
             }
         };
         let status = response.status();
@@ -99,13 +97,13 @@ impl OpenAiClient {
                 .ok()
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
                 .unwrap_or(text);
+            let failure = super::llm::failure_of_status(status.as_u16(), detail, "OPENAI_API_KEY");
             return Err(match status.as_u16() {
-                429 | 500..=599 => Attempt::retry(format!("The model server answered {status}: {detail}")),
-                _ => Attempt::Fail(LlmError {
-                    message: format!("The model server refused the request ({status}): {detail}"),
-                    after_output: false,
-                    usage: Usage::default(),
-                }),
+                429 | 500..=599 => {
+                    tracing::debug!(%status, %failure, "the model server failed; retrying");
+                    Attempt::retry(failure)
+                }
+                _ => Attempt::Fail(LlmError { failure, after_output: false, usage: Usage::default() }),
             });
         }
         let mut events = response.bytes_stream().eventsource();
@@ -114,18 +112,19 @@ impl OpenAiClient {
         let mut burst = TextBurst::new(on_text);
         loop {
             let next = burst.next_of(&mut events, self.config.silence_timeout).await.ok_or(());
-            let fail = |message: String, streamed: bool, usage: Usage| {
+            let fail = |failure: ModelFailure, streamed: bool, usage: Usage| {
                 if streamed {
-                    Attempt::Fail(LlmError { message, after_output: true, usage })
+                    Attempt::Fail(LlmError { failure, after_output: true, usage })
                 } else {
-                    Attempt::retry(message)
+                    Attempt::retry(failure)
                 }
             };
             let event = match next {
-                Err(_) => return Err(fail("the model stopped responding".into(), !text.is_empty(), usage)),
+                Err(_) => return Err(fail(ModelFailure::StoppedResponding, !text.is_empty(), usage)),
                 Ok(None) => break,
                 Ok(Some(Err(e))) => {
-                    return Err(fail(format!("the model's stream broke: {e}"), !text.is_empty(), usage));
+                    let failure = ModelFailure::StreamBroke { detail: e.to_string() };
+                    return Err(fail(failure, !text.is_empty(), usage));
                 }
                 Ok(Some(Ok(event))) => event,
             };
@@ -134,7 +133,7 @@ impl OpenAiClient {
             }
             let Ok(chunk) = serde_json::from_str::<Value>(&event.data) else { continue };
             if let Some(message) = chunk["error"]["message"].as_str() {
-                return Err(fail(message.to_owned(), !text.is_empty(), usage));
+                return Err(fail(ModelFailure::Reported { detail: message.to_owned() }, !text.is_empty(), usage));
             }
             if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
                 let cached = u["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap_or(0);
@@ -173,7 +172,7 @@ impl OpenAiClient {
             } else {
                 serde_json::from_str(&call.arguments).map_err(|e| {
                     Attempt::Fail(LlmError {
-                        message: format!("the model sent malformed tool arguments: {e}"),
+                        failure: ModelFailure::MalformedToolInput { detail: e.to_string() },
                         after_output: true,
                         usage,
                     })

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::runs::RunRegistry;
+use crate::api::reasons::RunFailure;
 use crate::api::{RunEnd, RunEvent};
 use crate::domain::RunStatus;
 use crate::server::store::chat_logs::ChatLogRecord;
@@ -488,10 +489,10 @@ pub async fn reap(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Res
                 _ => None,
             })
             .collect();
-        let message = "The server writing this answer stopped before it finished; please ask again.";
+        let failure = RunFailure::ServerStopped;
         let chat_log_id = started.as_ref().and_then(|s| s.0);
         let ending = [
-            RunEvent::Error { message: message.into() },
+            RunEvent::Error { message: failure.to_string(), reason: Some(failure.clone()) },
             RunEvent::Done { status: RunEnd::Error, chat_log_id, input_tokens: 0, output_tokens: 0, cost: None },
         ];
         let mut row = Row::new(*run_id, next);
@@ -532,7 +533,8 @@ pub async fn reap(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Res
                 cost: None,
                 model,
                 status: RunStatus::Error,
-                error: Some(message.into()),
+                error: Some(failure.to_string()),
+                failure: Some(failure.clone()),
                 duration_ms: None,
                 created_at: started_at.naive_utc(),
             });

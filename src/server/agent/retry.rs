@@ -7,6 +7,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use super::llm::{LlmError, ModelTurn, Usage};
+use crate::api::reasons::ModelFailure;
 
 /// How one attempt ended, when it did not produce a turn.
 #[derive(Debug)]
@@ -14,7 +15,7 @@ pub enum Attempt {
     /// Worth retrying (nothing streamed yet); `retry_after` when the server said how long to wait.
     Retry {
         /// What went wrong, as the user may read it if no retry works.
-        message: String,
+        failure: ModelFailure,
         /// The server's `retry-after`.
         retry_after: Option<Duration>,
     },
@@ -24,8 +25,8 @@ pub enum Attempt {
 
 impl Attempt {
     /// A retryable failure with no advice on when.
-    pub fn retry(message: impl Into<String>) -> Self {
-        Self::Retry { message: message.into(), retry_after: None }
+    pub fn retry(failure: ModelFailure) -> Self {
+        Self::Retry { failure, retry_after: None }
     }
 }
 
@@ -59,12 +60,12 @@ impl RetryPolicy {
             match attempt().await {
                 Ok(turn) => return Ok(turn),
                 Err(Attempt::Fail(e)) => return Err(e),
-                Err(Attempt::Retry { message, .. }) if tries >= self.max_retries => {
-                    return Err(LlmError { message, after_output: false, usage: Usage::default() });
+                Err(Attempt::Retry { failure, .. }) if tries >= self.max_retries => {
+                    return Err(LlmError { failure, after_output: false, usage: Usage::default() });
                 }
-                Err(Attempt::Retry { message, retry_after }) => {
+                Err(Attempt::Retry { failure, retry_after }) => {
                     let wait = self.backoff(tries, retry_after);
-                    tracing::warn!(attempt = tries, ?wait, %message, "model call failed before output; retrying");
+                    tracing::warn!(attempt = tries, ?wait, %failure, "model call failed before output; retrying");
                     tokio::time::sleep(wait).await;
                     tries += 1;
                 }
@@ -85,14 +86,14 @@ mod tests {
         let spent = policy
             .run(|| async {
                 calls.fetch_add(1, Ordering::SeqCst);
-                Err(Attempt::retry("overloaded"))
+                Err(Attempt::retry(ModelFailure::Overloaded))
             })
             .await
             .expect_err("spent");
-        assert_eq!((calls.load(Ordering::SeqCst), spent.message.as_str()), (3, "overloaded"));
+        assert_eq!((calls.load(Ordering::SeqCst), spent.failure), (3, ModelFailure::Overloaded));
 
         let calls = AtomicU32::new(0);
-        let fail = LlmError { message: "cut mid-answer".into(), after_output: true, usage: Usage::default() };
+        let fail = LlmError { failure: ModelFailure::StreamEnded, after_output: true, usage: Usage::default() };
         let failed = policy
             .run(|| async {
                 calls.fetch_add(1, Ordering::SeqCst);

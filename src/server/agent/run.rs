@@ -1,7 +1,7 @@
 //! Starting a run: the question parsed, the conversation checked and its context read (as the user), admission
 //! (rate, concurrency, budget reservation), the log id reserved, then the agent spawned in a task of its own that
 //! streams the run's events, logs it, and settles its reservation — whatever happens to the client's connection.
-use crate::api::reasons::{Invalid, Missing};
+use crate::api::reasons::{Invalid, Missing, RunFailure};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -145,7 +145,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
                     evidence: Vec::new(),
                     usage: llm::Usage::default(),
                     status: RunStatus::Error,
-                    error: Some("Something went wrong while writing this answer; please ask again.".into()),
+                    error: Some(RunFailure::Internal),
                 }
             }
         };
@@ -166,8 +166,8 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
             first_token: first_token.get().copied(),
             tools: &output.tools_used,
         });
-        if let Some(message) = &output.error {
-            run.push(RunEvent::Error { message: message.clone() });
+        if let Some(failure) = &output.error {
+            run.push(RunEvent::Error { message: failure.to_string(), reason: Some(failure.clone()) });
         }
         // A complete answer's numbers are checked against what its steps returned (milliseconds, in memory).
         let checks = (output.status == RunStatus::Ok && !output.response.is_empty())
@@ -195,7 +195,8 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
                 cost,
                 model,
                 status: output.status,
-                error: output.error.clone(),
+                error: output.error.as_ref().map(ToString::to_string),
+                failure: output.error.clone(),
                 duration_ms: i32::try_from(started.elapsed().as_millis()).ok(),
                 created_at,
             })

@@ -10,6 +10,7 @@ use tracing::Instrument as _;
 
 use super::llm::{Block, LlmClient, Message, ModelRequest, Role, StopReason, Usage};
 use super::tools;
+use crate::api::reasons::RunFailure;
 use crate::api::{CheckSource, RunEvent};
 use crate::domain::RunStatus;
 use crate::server::duck::{Duck, SchemaSummary};
@@ -39,7 +40,7 @@ pub struct RunOutput {
     /// How it ended.
     pub status: RunStatus,
     /// Why it failed.
-    pub error: Option<String>,
+    pub error: Option<RunFailure>,
 }
 
 /// The agent for one question.
@@ -137,7 +138,7 @@ impl TradingAgent {
         };
         let mut usage = Usage::default();
         let mut steps = Steps::default();
-        let finish = |status, error: Option<String>, usage, steps: Steps| RunOutput {
+        let finish = |status, error: Option<RunFailure>, usage, steps: Steps| RunOutput {
             response: response.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             tools_used: steps.logged,
             evidence: steps.evidence,
@@ -148,10 +149,7 @@ impl TradingAgent {
 
         for round in 0..=self.limits.max_tool_rounds {
             if round > 0 && self.cost_cap.as_ref().is_some_and(|over| over(&usage)) {
-                let message = "This answer reached the most one answer may cost, so it stopped looking things up; \
-                               ask a narrower question."
-                    .to_owned();
-                return finish(RunStatus::Error, Some(message), usage, steps);
+                return finish(RunStatus::Error, Some(RunFailure::CostCap), usage, steps);
             }
             if round == self.limits.max_tool_rounds {
                 // Out of rounds: one last turn without tool use, so the model answers with what it has. The note
@@ -201,7 +199,7 @@ impl TradingAgent {
                 Err(e) => {
                     usage += e.usage;
                     emit(usage_event(usage));
-                    return finish(RunStatus::Error, Some(e.message), usage, steps);
+                    return finish(RunStatus::Error, Some(RunFailure::Model(e.failure)), usage, steps);
                 }
             };
             usage += turn.usage;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::api::reasons::RunFailure;
 use crate::domain::RunStatus;
 
 /// What a finished (or failed, or cancelled) run leaves behind. `id` is reserved before the run ends, so the
@@ -44,8 +45,12 @@ pub struct ChatLogRecord {
     pub model: String,
     /// How the run ended.
     pub status: RunStatus,
-    /// Error text when `status` is `error`.
+    /// Error text when `status` is `error` (English, for the admin and logs).
     pub error: Option<String>,
+    /// Why, as data, when `status` is `error` (the UI words it per locale). Defaulted so records spooled before it
+    /// existed still load.
+    #[serde(default)]
+    pub failure: Option<RunFailure>,
     /// Wall time of the run.
     pub duration_ms: Option<i32>,
     /// When the run started (UTC).
@@ -141,18 +146,18 @@ pub async fn insert_batch(conn: &mut PgConnection, records: &[ChatLogRecord]) ->
     let inserted = sqlx::query(
         "INSERT INTO chat_logs (id, user_id, conversation_id, question, response, tools_used, input_tokens,
                                 output_tokens, cache_creation_tokens, cache_read_tokens, cost, model, status, error,
-                                duration_ms, created_at, checks)
+                                duration_ms, created_at, checks, failure)
          SELECT t.id, t.user_id,
                 -- Only the user's own conversation: a foreign id degrades to no conversation, never to theirs.
                 (SELECT c.id FROM conversations c WHERE c.id = t.conversation_id AND c.user_id = t.user_id),
                 t.question, t.response, t.tools_used, t.input_tokens, t.output_tokens, t.cache_creation_tokens,
-                t.cache_read_tokens, t.cost, t.model, t.status, t.error, t.duration_ms, t.created_at, t.checks
+                t.cache_read_tokens, t.cost, t.model, t.status, t.error, t.duration_ms, t.created_at, t.checks, t.failure
          FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::int[], $8::int[],
                      $9::int[], $10::int[], $11::numeric[], $12::text[], $13::text[], $14::text[], $15::int[],
-                     $16::timestamp[], $17::jsonb[])
+                     $16::timestamp[], $17::jsonb[], $18::jsonb[])
               AS t(id, user_id, conversation_id, question, response, tools_used, input_tokens, output_tokens,
                    cache_creation_tokens, cache_read_tokens, cost, model, status, error, duration_ms, created_at,
-                   checks)
+                   checks, failure)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&ids)
@@ -172,6 +177,7 @@ pub async fn insert_batch(conn: &mut PgConnection, records: &[ChatLogRecord]) ->
     .bind(records.iter().map(|r| r.duration_ms).collect::<Vec<_>>())
     .bind(&created)
     .bind(records.iter().map(|r| r.checks.clone()).collect::<Vec<_>>())
+    .bind(records.iter().map(|r| r.failure.as_ref().and_then(|f| serde_json::to_value(f).ok())).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -63,6 +63,7 @@ struct ExchangeRow {
     cost: Option<Decimal>,
     status: String,
     error: Option<String>,
+    failure: Option<serde_json::Value>,
     created_at: Option<NaiveDateTime>,
     saved_id: Option<i64>,
     saved_note: Option<String>,
@@ -86,6 +87,7 @@ impl From<ExchangeRow> for Exchange {
             cost: r.cost.map(|c| c.normalize().to_string()),
             status: RunStatus::parse(&r.status).unwrap_or(RunStatus::Error),
             error: r.error,
+            failure: r.failure.and_then(|f| serde_json::from_value(f).ok()),
             created_at: r.created_at.unwrap_or_default().and_utc(),
             saved: r.saved_id.map(|id| SavedRef { id, note: r.saved_note }),
         }
@@ -96,7 +98,7 @@ const EXCHANGE_COLUMNS: &str = "l.id, l.conversation_id, \
      (SELECT c.title FROM conversations c WHERE c.id = l.conversation_id) AS conversation_title, l.question, l.response, l.tools_used, l.checks, \
      (SELECT jsonb_agg(jsonb_build_object('step', e.step, 'sql', e.sql) ORDER BY e.step) FROM step_edits e \
       WHERE e.chat_log_id = l.id) AS edits, l.model, \
-     l.input_tokens, l.output_tokens, l.cost, l.status, l.error, l.created_at, s.id AS saved_id, s.note AS saved_note";
+     l.input_tokens, l.output_tokens, l.cost, l.status, l.error, l.failure, l.created_at, s.id AS saved_id, s.note AS saved_note";
 
 /// Every exchange of a conversation, oldest first, with its ⭐ state.
 pub async fn exchanges(conn: &mut PgConnection, conversation_id: Uuid) -> Result<Vec<Exchange>, sqlx::Error> {
