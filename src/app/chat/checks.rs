@@ -110,7 +110,8 @@ fn formula(op: Derivation, values: &[String]) -> Option<String> {
     })
 }
 
-/// The panel of the number `selected` names: its verdict and, for a checked one, each source it came from.
+/// The panel of the number `selected` names: its verdict and, for a checked one, each source it came from. It is
+/// only ever opened by a click, so its code comes in a WASM chunk of its own, fetched with the first click.
 #[component]
 pub fn CheckPanel(
     /// The answer's whole text.
@@ -119,44 +120,48 @@ pub fn CheckPanel(
     #[prop(into)] checks: Signal<Option<AnswerChecks>>,
     selected: RwSignal<Option<usize>>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
     move || {
         let index = selected.get()?;
-        checks.with(|checks| {
-            let checks = checks.as_ref()?;
-            let number = checks.numbers.get(index)?;
-            let written =
-                text.with(|t| t.get(number.start as usize..number.end as usize).unwrap_or_default().to_owned());
-            let (verdict, class, cells): (AnyView, &str, Vec<CellRef>) = match &number.verdict {
-                Verdict::Verified { cell } => (tr!(i18n, chat.check_verified).into_any(), "checked", vec![*cell]),
-                Verdict::Derived { op, cells } => {
-                    let name = derivation_name(i18n, *op);
-                    let count = cells.len();
-                    let over = matches!(op, Derivation::Sum | Derivation::Mean)
-                        .then(|| view! { " " {t!(i18n, chat.check_of_cells, count)} });
-                    let values: Vec<String> = cells.iter().filter_map(|c| checks.value(c)).map(cell_text).collect();
-                    let formula =
-                        formula(*op, &values).map(|f| view! { " = " <code data-testid="check-formula">{f}</code> });
-                    let verdict = view! { {tr!(i18n, chat.check_derived)} ": " {name} {over} {formula} };
-                    (verdict.into_any(), "checked", cells.clone())
-                }
-                Verdict::Unverified => (tr!(i18n, chat.check_unverified).into_any(), "unverified", Vec::new()),
-            };
-            let sources = sources_of(checks, &cells);
-            Some(view! {
-                <aside class=format!("check-panel {class}") data-testid="check-panel">
-                    <header>
-                        <strong class="check-number">{written}</strong>
-                        <span data-testid="check-verdict">{verdict}</span>
-                        <button type="button" class="link-btn" on:click=move |_| selected.set(None)>
-                            {tr!(i18n, chat.check_close)}
-                        </button>
-                    </header>
-                    {sources.into_iter().map(|(source, hits)| view! { <SourceView source hits /> }).collect_view()}
-                </aside>
-            })
-        })
+        let checks = checks.get()?;
+        let number = checks.numbers.get(index)?;
+        let written = text.with(|t| t.get(number.start as usize..number.end as usize).unwrap_or_default().to_owned());
+        Some(Suspend::new(check_panel(checks, index, written, selected)))
     }
+}
+
+/// [`CheckPanel`]'s content for number `index` of `checks`, `written` as the answer wrote it.
+#[leptos::lazy]
+fn check_panel(checks: AnswerChecks, index: usize, written: String, selected: RwSignal<Option<usize>>) -> AnyView {
+    let i18n = use_i18n();
+    let Some(number) = checks.numbers.get(index) else { return ().into_any() };
+    let (verdict, class, cells): (AnyView, &str, Vec<CellRef>) = match &number.verdict {
+        Verdict::Verified { cell } => (tr!(i18n, chat.check_verified).into_any(), "checked", vec![*cell]),
+        Verdict::Derived { op, cells } => {
+            let name = derivation_name(i18n, *op);
+            let count = cells.len();
+            let over = matches!(op, Derivation::Sum | Derivation::Mean)
+                .then(|| view! { " " {t!(i18n, chat.check_of_cells, count)} });
+            let values: Vec<String> = cells.iter().filter_map(|c| checks.value(c)).map(cell_text).collect();
+            let formula = formula(*op, &values).map(|f| view! { " = " <code data-testid="check-formula">{f}</code> });
+            let verdict = view! { {tr!(i18n, chat.check_derived)} ": " {name} {over} {formula} };
+            (verdict.into_any(), "checked", cells.clone())
+        }
+        Verdict::Unverified => (tr!(i18n, chat.check_unverified).into_any(), "unverified", Vec::new()),
+    };
+    let sources = sources_of(&checks, &cells);
+    view! {
+        <aside class=format!("check-panel {class}") data-testid="check-panel">
+            <header>
+                <strong class="check-number">{written}</strong>
+                <span data-testid="check-verdict">{verdict}</span>
+                <button type="button" class="link-btn" on:click=move |_| selected.set(None)>
+                    {tr!(i18n, chat.check_close)}
+                </button>
+            </header>
+            {sources.into_iter().map(|(source, hits)| view! { <SourceView source hits /> }).collect_view()}
+        </aside>
+    }
+    .into_any()
 }
 
 /// Each source `cells` point into, with the cells in it, in the order first cited.

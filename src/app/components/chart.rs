@@ -57,6 +57,13 @@ fn y_range(spec: &ChartSpec) -> (f64, f64) {
     (if spec.kind == ChartKind::Bar && lo >= 0.0 { lo } else { lo - pad }, hi + pad)
 }
 
+/// [`Chart`] in a WASM chunk of its own, fetched the first time a step's chart is drawn (the chat page renders none
+/// on the server: a stored step's chart loads on a click).
+#[leptos::lazy]
+pub fn deferred_chart(spec: ChartSpec) -> AnyView {
+    view! { <Chart spec /> }.into_any()
+}
+
 /// A chart.
 #[component]
 pub fn Chart(spec: ChartSpec) -> impl IntoView {

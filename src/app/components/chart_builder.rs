@@ -24,6 +24,16 @@ fn chart_input(sql: &str, kind: &str, x: &str, y: &[String], title: &str) -> Str
     serde_json::json!({ "sql": sql, "kind": kind, "x": x, "y": y, "title": title }).to_string()
 }
 
+/// [`ChartBuilder`] in a WASM chunk of its own, fetched with the first table it goes under.
+#[leptos::lazy]
+pub fn deferred_chart_builder(
+    preview: TablePreview,
+    sql: Signal<String>,
+    chart: RwSignal<Option<ChartSpec>>,
+) -> AnyView {
+    view! { <ChartBuilder preview sql chart /> }.into_any()
+}
+
 /// The chart form under a step's table. `sql` is the query the table shows; a drawn chart goes to `chart`.
 #[component]
 pub fn ChartBuilder(preview: TablePreview, sql: Signal<String>, chart: RwSignal<Option<ChartSpec>>) -> impl IntoView {

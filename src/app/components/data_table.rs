@@ -32,6 +32,14 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
+/// [`DataTable`] in a WASM chunk of its own (`cargo leptos build --split`), fetched the first time a step's rows are
+/// shown. The chat page never renders a table on the server (a stored step's rows load on a click), so its first
+/// download does without it.
+#[leptos::lazy]
+pub fn deferred_table(preview: TablePreview, rerun: (String, String)) -> AnyView {
+    view! { <DataTable preview rerun /> }.into_any()
+}
+
 /// The table. `rerun` is the (tool name, input) that produced it, for loading all rows.
 #[component]
 pub fn DataTable(preview: TablePreview, #[prop(optional)] rerun: Option<(String, String)>) -> impl IntoView {

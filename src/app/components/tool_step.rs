@@ -5,10 +5,10 @@
 use crate::app::components::error_text::ErrorAlert;
 use leptos::prelude::*;
 
-use super::chart::Chart;
-use super::chart_builder::ChartBuilder;
+use super::chart::deferred_chart;
+use super::chart_builder::deferred_chart_builder;
 use super::copy_button::CopyButton;
-use super::data_table::DataTable;
+use super::data_table::deferred_table;
 use super::{Plural, plural};
 use crate::api::{AppError, edit_step, rerun_tool};
 use crate::app::chat::state::ToolStep;
@@ -177,17 +177,18 @@ pub fn ToolStepView(step: ToolStep, log: Option<(i64, usize)>) -> impl IntoView 
                 .as_ref()
                 .and_then(|r| r.error.clone())
                 .map(|e| view! { <p class="error small" role="status">{e}</p> })}
-            {move || loaded_chart.get().map(|spec| view! { <Chart spec /> })}
+            // Tables and charts (and the chart form) come in their own WASM chunks, with the first one shown.
+            {move || loaded_chart.get().map(|spec| Suspend::new(deferred_chart(spec)))}
             {move || {
                 let rerun = current_input();
-                loaded_preview.get().filter(|_| !is_chart).map(|preview| view! { <DataTable preview rerun /> })
+                loaded_preview.get().filter(|_| !is_chart).map(|preview| Suspend::new(deferred_table(preview, rerun)))
             }}
             {move || {
                 let sql = Signal::derive(shown_sql.clone());
                 loaded_preview
                     .get()
                     .filter(|p| !is_chart && can_edit && !p.rows.is_empty())
-                    .map(|preview| view! { <ChartBuilder preview sql chart=loaded_chart /> })
+                    .map(|preview| Suspend::new(deferred_chart_builder(preview, sql, loaded_chart)))
             }}
             <Show when=move || {
                 can_rerun && !failed && loaded_preview.with(Option::is_none) && loaded_chart.with(Option::is_none)
