@@ -28,6 +28,6 @@ pub mod server;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    app::panics::install();
     leptos::mount::hydrate_lazy(app::App);
 }

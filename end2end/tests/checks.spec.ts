@@ -71,3 +71,32 @@ test("an answer's numbers are checked against its rows: the count, a click to th
   await expect(item.getByTestId("rerun-every")).toHaveValue("weekly");
   console.expectClean();
 });
+
+test("a tab whose chunk a deploy replaced reloads into the new bundle instead of going dead", async ({ page }) => {
+  const console = watchConsole(page);
+  await signUpOnHome(page, "stale-chunk");
+  const exchange = await askAndWait(page, "What is the latest price of NOVA?", "closed at");
+  // As after a deploy: the chunk this tab's bundle names is gone from the server, once.
+  let refused = 0;
+  await page.route(
+    /\/pkg\/split_check_panel_[^/]*\.wasm$/,
+    async (route) => {
+      refused += 1;
+      await route.fulfill({ status: 404, body: "gone" });
+    },
+    { times: 1 },
+  );
+  await page.evaluate(() => ((window as unknown as { beforeReload: boolean }).beforeReload = true));
+  await exchange.getByTestId("answer").locator(".markdown .num.checked").first().click();
+  // The panic is caught by the hook, which reloads the page: a new window object, hydrated again.
+  await expect.poll(() => page.evaluate(() => (window as unknown as { beforeReload?: boolean }).beforeReload ?? null)).toBeNull();
+  await hydrated(page);
+  expect(refused).toBe(1);
+  await openFirstCheck(lastExchange(page).getByTestId("answer"));
+  // What the console saw is the refused fetch (and WebAssembly's complaint about it), the panic and the hook's note.
+  const unexpected = console.problems.filter(
+    (p) => !/404|HTTP status code is not ok|load callback should succeed|reloading|panicked|unreachable|RuntimeError/i.test(p),
+  );
+  expect(unexpected, "console problems besides the missing chunk").toEqual([]);
+  expect(console.problems.some((p) => p.includes("reloading"))).toBe(true);
+});

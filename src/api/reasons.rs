@@ -333,6 +333,23 @@ impl ModelFailure {
     }
 }
 
+impl RunFailure {
+    /// The free text it carries (a provider's words, the name of a setting), for cleaning before it is stored.
+    pub fn text_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Self::Model(ModelFailure::KeyRejected { setting }) => Some(setting),
+            Self::Model(
+                ModelFailure::Refused { detail, .. }
+                | ModelFailure::Unreachable { detail }
+                | ModelFailure::StreamBroke { detail }
+                | ModelFailure::MalformedToolInput { detail }
+                | ModelFailure::Reported { detail },
+            ) => Some(detail),
+            _ => None,
+        }
+    }
+}
+
 /// Why an answer stopped before it was complete (the stream's `run_error`, kept with the exchange).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case")]

@@ -9,6 +9,8 @@ mod components;
 pub mod locale;
 pub mod markdown;
 mod pages;
+#[cfg(feature = "hydrate")]
+pub mod panics;
 
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};

@@ -3,6 +3,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tradechat::api::reasons::{ModelFailure, RunFailure};
 use tradechat::server::store::log_writer::{ChatLogWriter, WriterConfig};
 
 use crate::helpers::{create_user, fresh_pool, log_record, pool_for};
@@ -143,6 +144,8 @@ async fn a_record_postgres_refuses_is_set_aside_without_holding_back_the_others(
     let mut with_nul = record("nul\0 question".into(), user.user_id);
     with_nul.response = "an answer\0 with NUL".into();
     with_nul.tools_used = serde_json::json!([{"name": "run_sql", "input": {"sql\0": "SELECT '\0'"}}]);
+    // A provider's words in a failure are stored too (jsonb refuses U+0000 as text does).
+    with_nul.failure = Some(RunFailure::Model(ModelFailure::Reported { detail: "model\0 text".into() }));
     let orphan = record("from a deleted user".into(), uuid::Uuid::new_v4());
     let orphan_id = orphan.id;
     let mut batch = vec![record("before".into(), user.user_id), orphan, with_nul];
@@ -158,14 +161,15 @@ async fn a_record_postgres_refuses_is_set_aside_without_holding_back_the_others(
     assert_eq!((counted, counted_later), ((7, 7), (8, 8)));
     let metrics = writer.metrics();
     assert_eq!((metrics.rejected, metrics.spooled, metrics.lost, metrics.degraded), (1, 0, 0, false));
-    let stored: (String, String, serde_json::Value) =
-        sqlx::query_as("SELECT question, response, tools_used FROM chat_logs WHERE question LIKE 'nul%'")
+    let stored: (String, String, serde_json::Value, serde_json::Value) =
+        sqlx::query_as("SELECT question, response, tools_used, failure FROM chat_logs WHERE question LIKE 'nul%'")
             .fetch_one(&pool)
             .await
             .expect("the NUL record is stored");
     assert_eq!(stored.0, "nul question");
     assert_eq!(stored.1, "an answer with NUL");
     assert_eq!(stored.2, serde_json::json!([{"name": "run_sql", "input": {"sql": "SELECT ''"}}]));
+    assert_eq!(stored.3, serde_json::json!({ "model": { "kind": "reported", "detail": "model text" } }));
     let rejected = std::fs::read_to_string(dir.path().join("chat-log-rejected.jsonl")).expect("rejected file");
     let line: serde_json::Value = serde_json::from_str(rejected.trim()).expect("one JSON line");
     assert_eq!(line["record"]["id"], serde_json::json!(orphan_id));

@@ -225,7 +225,10 @@ impl AnthropicClient {
                         "overloaded_error" => ModelFailure::Overloaded,
                         "api_error" => ModelFailure::Unavailable,
                         "rate_limit_error" => ModelFailure::RateLimited,
-                        _ => ModelFailure::Reported { detail: detail.to_owned() },
+                        // Without a message, the error's type is all there is to say.
+                        _ => ModelFailure::Reported {
+                            detail: if detail.is_empty() { kind.to_owned() } else { detail.to_owned() },
+                        },
                     };
                     return Err(fail(streamed, usage, failure));
                 }

@@ -64,7 +64,8 @@ impl ChatLogRecord {
         for text in [&mut self.question, &mut self.response, &mut self.model] {
             strip_nul(text);
         }
-        for text in [self.error.as_mut(), self.conversation_title.as_mut()].into_iter().flatten() {
+        let failure_text = self.failure.as_mut().and_then(RunFailure::text_mut);
+        for text in [self.error.as_mut(), self.conversation_title.as_mut(), failure_text].into_iter().flatten() {
             strip_nul(text);
         }
         if self.model.chars().count() > MODEL_MAX_CHARS {
