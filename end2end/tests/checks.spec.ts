@@ -87,10 +87,12 @@ test("a tab whose chunk a deploy replaced reloads into the new bundle instead of
     { times: 1 },
   );
   await page.evaluate(() => ((window as unknown as { beforeReload: boolean }).beforeReload = true));
+  const reloaded = page.waitForEvent("load");
   await exchange.getByTestId("answer").locator(".markdown .num.checked").first().click();
   // The panic is caught by the hook, which reloads the page: a new window object, hydrated again.
-  await expect.poll(() => page.evaluate(() => (window as unknown as { beforeReload?: boolean }).beforeReload ?? null)).toBeNull();
+  await reloaded;
   await hydrated(page);
+  expect(await page.evaluate(() => (window as unknown as { beforeReload?: boolean }).beforeReload ?? null)).toBeNull();
   expect(refused).toBe(1);
   await openFirstCheck(lastExchange(page).getByTestId("answer"));
   // What the console saw is the refused fetch (and WebAssembly's complaint about it), the panic and the hook's note.
