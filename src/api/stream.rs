@@ -153,6 +153,11 @@ pub enum RunEvent {
 }
 
 impl RunEvent {
+    /// The `run_error` event for `failure`: its English text for API clients, and the reason as data for the UI.
+    pub fn failed(failure: &super::reasons::RunFailure) -> Self {
+        Self::Error { message: failure.to_string(), reason: Some(failure.clone()) }
+    }
+
     /// The SSE `event:` name.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -492,7 +492,7 @@ pub async fn reap(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Res
         let failure = RunFailure::ServerStopped;
         let chat_log_id = started.as_ref().and_then(|s| s.0);
         let ending = [
-            RunEvent::Error { message: failure.to_string(), reason: Some(failure.clone()) },
+            RunEvent::failed(&failure),
             RunEvent::Done { status: RunEnd::Error, chat_log_id, input_tokens: 0, output_tokens: 0, cost: None },
         ];
         let mut row = Row::new(*run_id, next);

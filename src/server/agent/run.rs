@@ -167,7 +167,7 @@ pub async fn start_run(state: &AppState, identity: &Identity, request: ChatReque
             tools: &output.tools_used,
         });
         if let Some(failure) = &output.error {
-            run.push(RunEvent::Error { message: failure.to_string(), reason: Some(failure.clone()) });
+            run.push(RunEvent::failed(failure));
         }
         // A complete answer's numbers are checked against what its steps returned (milliseconds, in memory).
         let checks = (output.status == RunStatus::Ok && !output.response.is_empty())
