@@ -81,3 +81,36 @@ test("a question typed before the page hydrates is the one sent once it has", as
   await expect(page.locator("#composer-input")).toHaveValue("");
   console.expectClean();
 });
+
+test("Enter pressed before the page hydrates sends the question, as the Send button would", async ({ page }) => {
+  const console = watchConsole(page);
+  await signUpOnHome(page, "early-sender");
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.reload();
+  const box = page.locator("#composer-input");
+  await box.fill("What is the latest price of NOVA?");
+  // Shift+Enter still adds a line; plain Enter sends the plain form, whose answer opens in its conversation.
+  await box.press("Shift+Enter");
+  await expect(box).toHaveValue("What is the latest price of NOVA?\n");
+  await expect(page.locator("html[data-hydrated]")).toHaveCount(0);
+  await box.press("Enter");
+  await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
+  release();
+  await hydrated(page);
+  await expect(lastExchange(page).getByTestId("answer")).toContainText("NOVA", { timeout: 30_000 });
+  await expect(page.getByTestId("exchange")).toHaveCount(1);
+  // Once hydrated, Enter is the app's own: the answer streams in place, with no page load.
+  // A mark on this window object: a page load (the plain form posting again) would lose it.
+  await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+  await box.fill("And of ORBX?");
+  await box.press("Enter");
+  await expect(page.getByTestId("exchange")).toHaveCount(2, { timeout: 30_000 });
+  await expect(box).toHaveValue("");
+  expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+  console.expectClean();
+});

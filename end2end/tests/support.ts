@@ -85,9 +85,9 @@ export async function signInThroughOutbox(page: Page, email: string) {
   await expect(page.getByTestId("user-label")).toHaveText(email);
 }
 
-/** Asks a question in the composer, once the page has hydrated: before that, Enter in the textarea only adds a line
- * (the no-JS composer sends with its button), and a slow machine may still be hydrating a page it just navigated to.
- * Typing before hydration has its own test (foundation.spec.ts). */
+/** Asks a question in the composer, once the page has hydrated: before that, Enter posts the plain form (a page
+ * load, not the live stream these helpers follow), and a slow machine may still be hydrating a page it just navigated
+ * to. Typing and pressing Enter before hydration have their own tests (foundation.spec.ts). */
 export async function ask(page: Page, question: string) {
   await hydrated(page);
   const box = page.locator("#composer-input");

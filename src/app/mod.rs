@@ -19,7 +19,7 @@ use leptos_router::{Lazy, SsrMode, path};
 
 pub use auth::LoginLink;
 use auth::{Auth, ConfirmPage, LoginPage, UserMenu};
-use chat::ChatPage;
+use chat::{ChatPage, EarlyEnter};
 use locale::{I18nContextProvider, LocaleSwitcher, tr, use_i18n};
 use pages::not_found::NotFound;
 use pages::split_routes::{AdminRoute, HistoryRoute, SavedRoute, StatusRoute, UsageRoute};
@@ -39,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
+                <EarlyEnter />
                 <MetaTags />
             </head>
             <body>

@@ -1,5 +1,6 @@
 //! The message box: Enter sends, Shift+Enter adds a line; disabled while an answer streams, with a Stop button.
-//! Before the WASM has loaded it is a plain form: `POST /chat/ask` starts the answer and opens its conversation.
+//! Before the WASM has loaded it is a plain form: `POST /chat/ask` starts the answer and opens its conversation, from
+//! its Send button or, through [`EarlyEnter`]'s script, from Enter.
 use leptos::prelude::*;
 
 use crate::app::components::error_text::TextErrorText;
@@ -20,6 +21,11 @@ pub fn Composer(
     // Why the question was refused, said in the page's language.
     let error = RwSignal::new(None::<TextError>);
     let input = NodeRef::<leptos::html::Textarea>::new();
+    // From here on the keydown handler below sends; `EarlyEnter`'s script stands down. Set in the same turn of the
+    // event loop as the handler is attached (effects run in a microtask), so no key press falls between the two.
+    input.on_load(|el| {
+        let _ = el.set_attribute("data-live", "");
+    });
     let send = {
         let on_send = on_send.clone();
         move || {
@@ -75,6 +81,8 @@ pub fn Composer(
                 name="message"
                 rows="2"
                 maxlength="8000"
+                // Phones label their Enter key "send"; [`EarlyEnter`] finds the box by it.
+                enterkeyhint="send"
                 placeholder=tr!(i18n, chat.composer_placeholder)
                 disabled=move || streaming.get()
                 on:keydown=keydown
@@ -104,3 +112,21 @@ pub fn Composer(
         </form>
     }
 }
+
+/// What Enter does in the composer before the WASM has hydrated the page: the same as its Send button, a plain form
+/// post (Shift+Enter still adds a line, an empty box sends nothing, a second Enter while the post is on its way is
+/// ignored). Without it, a slow phone's first Enter only added a line. It stands down once the composer's own handler
+/// is live (`data-live`). An inline script in `<head>`, so it runs before any of the page can be typed into; the
+/// page's CSP allows it by the request's nonce.
+#[component]
+pub fn EarlyEnter() -> impl IntoView {
+    view! { <script nonce=use_nonce()>{EARLY_ENTER_SCRIPT}</script> }
+}
+
+const EARLY_ENTER_SCRIPT: &str = r#"(function(){var sending=false;
+addEventListener("pageshow",function(){sending=false});
+addEventListener("keydown",function(e){var t=e.target;
+if(e.key!=="Enter"||e.shiftKey||e.isComposing||!(t instanceof HTMLTextAreaElement))return;
+if(t.getAttribute("enterkeyhint")!=="send"||t.hasAttribute("data-live")||!t.form)return;
+e.preventDefault();if(sending||!t.value.trim())return;sending=true;
+if(t.form.requestSubmit)t.form.requestSubmit();else t.form.submit()})})()"#;

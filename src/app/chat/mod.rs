@@ -14,6 +14,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use uuid::Uuid;
 
 use self::composer::Composer;
+pub use self::composer::EarlyEnter;
 use self::exchange::ExchangeCard;
 use self::sidebar::Sidebar;
 use self::state::{AnswerError, ExchangeView, Phase};
