@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::server::agent::AgentService;
-use crate::server::agent::relay::{Relay, RunLookup};
+use crate::server::agent::relay::{Relay, RelayTask, RunLookup};
 use crate::server::agent::runs::RunRegistry;
 use crate::server::auth::AuthService;
 use crate::server::config::Config;
@@ -27,6 +27,8 @@ pub struct App {
     pub writer_task: WriterTask,
     /// The settler's task (drained after the runs, which queue their settlements as they end).
     pub settler_task: SettlerTask,
+    /// The run relay's appender (drained after the runs, which queue their last events as they end).
+    pub relay_task: RelayTask,
 }
 
 /// Connects to Postgres (running migrations), prepares DuckDB, starts the chat-log writer and assembles the state.
@@ -45,18 +47,21 @@ pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: Canc
     if let Some(builtin) = &auth.builtin {
         builtin.purge_periodically(shutdown.clone());
     }
-    let (log_writer, writer_task) = ChatLogWriter::start(db.clone(), &config.data_dir, WriterConfig::default()).await;
+    let background = store::background_pool(&db);
+    let (log_writer, writer_task) =
+        ChatLogWriter::start(background.clone(), &config.data_dir, WriterConfig::default()).await;
     let http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?;
-    let (settler, settler_task) = Settler::start(db.clone(), http.clone(), config.limits.clone());
+    let (settler, settler_task) = Settler::start(background.clone(), http.clone(), config.limits.clone());
     let runs = Arc::new(RunRegistry::default());
     let lookup: std::sync::Weak<dyn RunLookup> = Arc::downgrade(&(Arc::clone(&runs) as Arc<dyn RunLookup>));
-    let relay = Relay::start(db.clone(), config.relay, lookup, log_writer.clone(), shutdown.clone());
+    let (relay, relay_task) =
+        Relay::start(db.clone(), background, config.relay, lookup, log_writer.clone(), shutdown.clone());
     let agent = Arc::new(AgentService::new(&config, &duck, settler, http, runs, relay)?);
     let draining = CancellationToken::new();
     let state =
         AppState { leptos_options, config: Arc::new(config), db, duck, log_writer, auth, agent, draining, shutdown };
     crate::server::saved_rerun::run_scheduled(state.clone(), state.draining.clone());
-    Ok(App { state, writer_task, settler_task })
+    Ok(App { state, writer_task, settler_task, relay_task })
 }
 
 /// Serves the app on `listener` until SIGTERM/Ctrl-C (or `state.draining`/`state.shutdown` cancelled in-process),
@@ -67,7 +72,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions, shutdown: Canc
 /// 2. **stop** — no new connections; open streams send what their run said (its `done`) and close;
 /// 3. reservations settle and the chat-log writer drains.
 pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
-    let App { state, writer_task, settler_task } = app;
+    let App { state, writer_task, settler_task, relay_task } = app;
     let (draining, stop) = (state.draining.clone(), state.shutdown.clone());
     let grace = state.config.shutdown_grace;
     let agent = Arc::clone(&state.agent);
@@ -113,6 +118,7 @@ pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
             }
         }
     }
+    relay_task.shutdown(grace).await;
     settler_task.shutdown(grace).await;
     writer_task.shutdown(grace).await;
     Ok(())

@@ -71,6 +71,15 @@ fn done_of(stream: &str) -> Option<Value> {
     serde_json::from_str(data).ok()
 }
 
+/// Runs that other instances would still see as running (`runs_live` rows without an end).
+async fn unfinished_runs(database_url: &str) -> i64 {
+    let pool = pool_for(database_url).await;
+    sqlx::query_scalar("SELECT count(*) FROM runs_live WHERE finished_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .expect("runs_live")
+}
+
 async fn statuses(database_url: &str) -> Vec<(String, i64)> {
     let pool = pool_for(database_url).await;
     sqlx::query_as("SELECT status, count(*) FROM chat_logs GROUP BY 1 ORDER BY 1").fetch_all(&pool).await.expect("logs")
@@ -111,6 +120,8 @@ async fn sigterm_lets_fifty_streaming_answers_finish_and_refuses_new_questions_m
     }
     assert!(server.exited(Duration::from_secs(30)).await, "clean exit: {}", server.log());
     assert_eq!(statuses(&server.database_url).await, vec![("ok".to_owned(), 50)]);
+    // The relay wrote each run's end before the exit: no other instance takes them for runs of a dead one.
+    assert_eq!(unfinished_runs(&server.database_url).await, 0);
 }
 
 #[tokio::test]
@@ -132,4 +143,5 @@ async fn answers_still_running_at_the_deadline_end_cancelled_and_are_logged() {
     assert!(signalled.elapsed() < Duration::from_secs(10), "ended soon after the 1 s grace period");
     assert!(server.exited(Duration::from_secs(20)).await, "clean exit: {}", server.log());
     assert_eq!(statuses(&server.database_url).await, vec![("cancelled".to_owned(), 5)]);
+    assert_eq!(unfinished_runs(&server.database_url).await, 0, "the cancelled runs' ends relayed before the exit");
 }

@@ -196,6 +196,79 @@ async fn a_run_whose_instance_is_killed_is_ended_failed_by_another_within_the_le
     assert!(response.starts_with(&text_of(&seen)), "with the text it had streamed");
 }
 
+#[tokio::test]
+async fn an_instance_that_died_with_hundreds_of_runs_has_every_one_ended_by_another() {
+    let fake = model(3, Duration::from_millis(1)).await;
+    let survivor = spawn_app_with(AppOptions { env: shared_env(&fake, &[]), ..AppOptions::default() }).await;
+    TestUser::sign_up(&survivor, "relay-many@example.com").await;
+    let pool = &survivor.state.db;
+    let user_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM auth.users WHERE email = 'relay-many@example.com'")
+        .fetch_one(pool)
+        .await
+        .expect("user");
+    // 250 runs of an instance that died mid-answer under load, long past their lease: more ids than one NOTIFY
+    // payload holds (200), more runs than one reaping transaction takes (100).
+    let dead_instance = uuid::Uuid::new_v4();
+    let log_ids = crate::helpers::next_ids(pool, 250).await;
+    for (i, log_id) in log_ids.iter().enumerate() {
+        let (run_id, conversation_id) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let events = [
+            tradechat::api::RunEvent::RunStarted {
+                run_id,
+                conversation_id,
+                chat_log_id: Some(*log_id),
+                model: "claude-test".into(),
+                question: format!("question {i}"),
+                context_ids: Vec::new(),
+            },
+            tradechat::api::RunEvent::TextDelta { text: format!("partial {i}") },
+        ];
+        sqlx::query(
+            "INSERT INTO runs_live (run_id, user_id, conversation_id, instance, heartbeat_at)
+             VALUES ($1, $2, $3, $4, now() - interval '1 minute')",
+        )
+        .bind(run_id)
+        .bind(user_id)
+        .bind(conversation_id)
+        .bind(dead_instance)
+        .execute(pool)
+        .await
+        .expect("a live run");
+        sqlx::query("INSERT INTO run_events (run_id, seq, kinds, events) VALUES ($1, 0, 'run_started,text_delta', $2)")
+            .bind(run_id)
+            .bind(serde_json::to_string(&events).expect("events"))
+            .execute(pool)
+            .await
+            .expect("its events");
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (open, logged) = loop {
+        let open: i64 = sqlx::query_scalar("SELECT count(*) FROM runs_live WHERE finished_at IS NULL")
+            .fetch_one(pool)
+            .await
+            .expect("open runs");
+        let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_logs WHERE status = 'error'")
+            .fetch_one(pool)
+            .await
+            .expect("logs");
+        if (open == 0 && logged == 250) || Instant::now() > deadline {
+            break (open, logged);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!((open, logged), (0, 250), "every dead run ended and logged as failed");
+    let ended: i64 = sqlx::query_scalar("SELECT count(*) FROM run_events WHERE kinds = 'run_error,done'")
+        .fetch_one(pool)
+        .await
+        .expect("endings");
+    assert_eq!(ended, 250, "each stream got its error and done");
+    let texts: Vec<String> =
+        sqlx::query_scalar("SELECT response FROM chat_logs ORDER BY id").fetch_all(pool).await.expect("texts");
+    assert_eq!(texts.first().map(String::as_str), Some("partial 0"), "with the text each had streamed");
+    assert_eq!(texts.last().map(String::as_str), Some("partial 249"));
+}
+
 /// A round-robin proxy in front of `upstreams` (no stickiness: each request goes to the next one), streaming
 /// bodies both ways. Answers carry `x-upstream`: which instance served them.
 async fn round_robin(upstreams: Vec<String>) -> String {

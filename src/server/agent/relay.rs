@@ -13,6 +13,11 @@
 //!   first: its stream gets an error and a `done`, its reservation is settled at its worst case, and it is logged
 //!   as failed with the text it had streamed.
 //! - Rows of runs that ended [`KEEP_ENDED`] ago are purged.
+//! - **Connections.** The appender, the listener and the heartbeat use the background pool (see
+//!   [`crate::server::store::background_pool`]): however many requests queue for the request pool under load, the
+//!   relay keeps up, so another instance's readers and the conversation-busy check do not fall behind.
+//! - **Shutdown.** Once the runs have ended, the appender writes what they queued before it stops
+//!   ([`RelayTask::shutdown`]): a restart leaves no run looking unfinished to the other instances.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -46,6 +51,8 @@ const PURGE_EVERY: u64 = 12;
 const POLL: Duration = Duration::from_secs(1);
 /// A NOTIFY payload must stay under 8000 bytes: run ids (36 bytes and a comma) per notification.
 const IDS_PER_NOTIFY: usize = 200;
+/// Dead runs ended per transaction: an instance that died under load may leave thousands, ended in bounded steps.
+const REAP_BATCH: usize = 100;
 
 /// Timing of the leases.
 #[derive(Debug, Clone, Copy)]
@@ -101,29 +108,54 @@ pub struct Relay {
 }
 
 struct Inner {
+    /// The request pool: lookups made for a request.
     pool: PgPool,
+    /// The background pool: appending, listening, heartbeats.
+    background: PgPool,
     instance: Uuid,
     sink: Sink,
     /// Readers here waiting on runs elsewhere: bumped when a notification names the run.
     waiters: Mutex<HashMap<Uuid, Weak<watch::Sender<u64>>>>,
 }
 
+/// The appender's task, to wait for at shutdown.
+pub struct RelayTask {
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl RelayTask {
+    /// Waits (at most `deadline`) for the appender to write what the ended runs queued; it starts on the relay's
+    /// `stop`, which the server cancels once the runs have ended.
+    pub async fn shutdown(self, deadline: Duration) {
+        if tokio::time::timeout(deadline, self.handle).await.is_err() {
+            tracing::warn!("the relay's last events were not written in time; other instances reap those runs");
+        }
+    }
+}
+
 impl Relay {
-    /// Starts the appender, the listener and the heartbeat of this instance; they stop with `stop`.
+    /// Starts the appender, the listener and the heartbeat of this instance; they stop with `stop` (the appender
+    /// once it has written what is queued). `pool` serves requests' lookups, `background` the relay's own work.
     pub fn start(
         pool: PgPool,
+        background: PgPool,
         config: RelayConfig,
         runs: Weak<dyn RunLookup>,
         writer: ChatLogWriter,
         stop: CancellationToken,
-    ) -> Self {
+    ) -> (Self, RelayTask) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let inner =
-            Arc::new(Inner { pool, instance: Uuid::new_v4(), sink: Sink { tx }, waiters: Mutex::new(HashMap::new()) });
-        tokio::spawn(append(inner.pool.clone(), rx));
+        let inner = Arc::new(Inner {
+            pool,
+            background,
+            instance: Uuid::new_v4(),
+            sink: Sink { tx },
+            waiters: Mutex::new(HashMap::new()),
+        });
+        let handle = tokio::spawn(append(inner.background.clone(), rx, stop.clone()));
         tokio::spawn(listen(Arc::clone(&inner), runs.clone(), stop.clone()));
         tokio::spawn(heartbeat(Arc::clone(&inner), config, runs, writer, stop));
-        Self { inner }
+        (Self { inner }, RelayTask { handle })
     }
 
     /// This instance's id (in `runs_live.instance`).
@@ -241,10 +273,21 @@ impl RunLookup for RunRegistry {
     }
 }
 
-/// Appends batches of events and wakes the other instances.
-async fn append(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+/// Appends batches of events and wakes the other instances. On `stop` (the runs have ended, or been cancelled and
+/// are ending), it goes on until no event has come for [`GATHER`], then returns.
+async fn append(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outgoing>, stop: CancellationToken) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        let received = tokio::select! {
+            // recv_many is cancel-safe: an event is either in `batch` or still in the channel.
+            n = rx.recv_many(&mut batch, MAX_BATCH) => n,
+            () = stop.cancelled() => {
+                tokio::time::timeout(GATHER, rx.recv_many(&mut batch, MAX_BATCH)).await.unwrap_or(0)
+            }
+        };
+        if received == 0 {
+            return;
+        }
         let until = tokio::time::Instant::now() + GATHER;
         while batch.len() < MAX_BATCH {
             let room = MAX_BATCH - batch.len();
@@ -259,6 +302,11 @@ async fn append(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
         }
         batch.clear();
     }
+}
+
+/// Run ids as NOTIFY payloads, each under Postgres's 8000-byte limit.
+fn notify_payloads(ids: &[Uuid]) -> Vec<String> {
+    ids.chunks(IDS_PER_NOTIFY).map(|c| c.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",")).collect()
 }
 
 /// A run's events as stored, one per index, from the row holding index `after` on: `(seq, kind, data)`. Reads
@@ -347,8 +395,7 @@ async fn write_batch(pool: &PgPool, batch: &[Outgoing]) -> Result<(), sqlx::Erro
     let mut ids: Vec<Uuid> = batch.iter().map(|e| e.run_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let payloads: Vec<String> =
-        ids.chunks(IDS_PER_NOTIFY).map(|c| c.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",")).collect();
+    let payloads = notify_payloads(&ids);
     // One statement: the events, the runs that ended (their `runs_live` rows were made at admission), then the
     // wake-up.
     sqlx::query(
@@ -373,7 +420,7 @@ async fn write_batch(pool: &PgPool, batch: &[Outgoing]) -> Result<(), sqlx::Erro
 /// Dispatches notifications: events of runs readers here wait on; stops of runs this instance holds.
 async fn listen(inner: Arc<Inner>, runs: Weak<dyn RunLookup>, stop: CancellationToken) {
     loop {
-        let mut listener = match PgListener::connect_with(&inner.pool).await {
+        let mut listener = match PgListener::connect_with(&inner.background).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot listen for run notifications yet; readers poll meanwhile");
@@ -437,7 +484,7 @@ async fn heartbeat(
              RETURNING run_id, stop_requested",
         )
         .bind(inner.instance)
-        .fetch_all(&inner.pool)
+        .fetch_all(&inner.background)
         .await;
         match (renewed, runs.upgrade()) {
             (Ok(renewed), Some(runs)) => {
@@ -446,12 +493,12 @@ async fn heartbeat(
             (Err(e), _) => tracing::warn!(error = %e, "could not renew run leases"),
             _ => {}
         }
-        if let Err(e) = reap(&inner.pool, config.lease, &writer).await {
+        if let Err(e) = reap(&inner.background, config.lease, config.heartbeat / 2, &writer).await {
             tracing::warn!(error = %e, "could not check for runs whose instance died");
         }
         beats += 1;
         if beats.is_multiple_of(PURGE_EVERY)
-            && let Err(e) = purge(&inner.pool).await
+            && let Err(e) = purge(&inner.background).await
         {
             tracing::warn!(error = %e, "could not purge ended runs' events");
         }
@@ -459,16 +506,37 @@ async fn heartbeat(
 }
 
 /// Ends the runs whose lease ran out: an error and a `done` in their stream, their reservation settled at its
-/// worst case, a failed log row with the text they had streamed. Each run is taken by one instance only.
-pub async fn reap(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Result<usize, sqlx::Error> {
+/// worst case, a failed log row with the text they had streamed. Each run is taken by one instance only. Returns
+/// how many it ended, [`REAP_BATCH`] per transaction, going on for at most `budget` (the rest waits for the next
+/// call: the heartbeat that calls it must not miss its own leases).
+pub async fn reap(
+    pool: &PgPool,
+    lease: Duration,
+    budget: Duration,
+    writer: &ChatLogWriter,
+) -> Result<usize, sqlx::Error> {
+    let started = tokio::time::Instant::now();
+    let mut ended = 0;
+    loop {
+        let n = reap_some(pool, lease, writer).await?;
+        ended += n;
+        if n < REAP_BATCH || started.elapsed() >= budget {
+            return Ok(ended);
+        }
+    }
+}
+
+/// Ends up to [`REAP_BATCH`] dead runs in one transaction.
+async fn reap_some(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let dead: Vec<(Uuid, Uuid, Uuid, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
         "UPDATE runs_live SET finished_at = now() WHERE run_id IN (
              SELECT run_id FROM runs_live WHERE finished_at IS NULL AND heartbeat_at < now() - make_interval(secs => $1)
-             FOR UPDATE SKIP LOCKED)
+             ORDER BY heartbeat_at LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING run_id, user_id, conversation_id, started_at",
     )
     .bind(lease.as_secs_f64())
+    .bind(i64::try_from(REAP_BATCH).unwrap_or(i64::MAX))
     .fetch_all(&mut *tx)
     .await?;
     let mut records = Vec::new();
@@ -541,8 +609,12 @@ pub async fn reap(pool: &PgPool, lease: Duration, writer: &ChatLogWriter) -> Res
         }
     }
     if !dead.is_empty() {
-        let ids: Vec<String> = dead.iter().map(|d| d.0.to_string()).collect();
-        sqlx::query("SELECT pg_notify($1, $2)").bind(EVENTS_CHANNEL).bind(ids.join(",")).execute(&mut *tx).await?;
+        let ids: Vec<Uuid> = dead.iter().map(|d| d.0).collect();
+        sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .bind(EVENTS_CHANNEL)
+            .bind(notify_payloads(&ids))
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     for record in records {

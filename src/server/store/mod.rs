@@ -55,6 +55,20 @@ pub async fn connect_and_migrate(config: &Config) -> Result<PgPool, StoreError> 
     Ok(pool)
 }
 
+/// Connections of the background pool.
+pub const BACKGROUND_CONNECTIONS: u32 = 6;
+
+/// A second, small pool on the same database for the background writers: the chat-log writer's flushers, the
+/// settler, and the run relay's appender, listener and heartbeat. Requests queue for their own pool; under a burst
+/// they can wait there for seconds, and a writer waiting in the same queue fell behind by as much (the relay by
+/// thousands of runs at 500 users). Apart, neither can starve the other. Lazy: it connects on first use.
+pub fn background_pool(requests: &PgPool) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(BACKGROUND_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(requests.connect_options().as_ref().clone())
+}
+
 async fn wait_until_reachable(pool: &PgPool, timeout: Duration) -> Result<(), StoreError> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(100);
