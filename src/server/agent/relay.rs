@@ -180,14 +180,18 @@ impl Relay {
         .await
     }
 
-    /// The unfinished run of `user_id` in `conversation_id`, wherever it runs.
+    /// The unfinished run of `user_id` in `conversation_id` on another instance. This instance's own runs are the
+    /// registry's to say: the table learns of their end up to a batch later, and a follow-up asked in between would
+    /// be refused as busy.
     pub async fn active(&self, user_id: Uuid, conversation_id: Uuid) -> Result<Option<LiveRun>, sqlx::Error> {
         sqlx::query_as(
             "SELECT run_id, conversation_id, false AS finished FROM runs_live
-             WHERE user_id = $1 AND conversation_id = $2 AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1",
+             WHERE user_id = $1 AND conversation_id = $2 AND finished_at IS NULL AND instance <> $3
+             ORDER BY started_at DESC LIMIT 1",
         )
         .bind(user_id)
         .bind(conversation_id)
+        .bind(self.inner.instance)
         .fetch_optional(&self.inner.pool)
         .await
     }
