@@ -98,6 +98,8 @@ test("Enter pressed before the page hydrates sends the question, as the Send but
   await box.press("Shift+Enter");
   await expect(box).toHaveValue("What is the latest price of NOVA?\n");
   await expect(page.locator("html[data-hydrated]")).toHaveCount(0);
+  // Twice, as an impatient user would: the post on its way sends nothing more.
+  await box.press("Enter");
   await box.press("Enter");
   await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
   release();

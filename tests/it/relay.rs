@@ -269,6 +269,58 @@ async fn an_instance_that_died_with_hundreds_of_runs_has_every_one_ended_by_anot
     assert_eq!(texts.last().map(String::as_str), Some("partial 249"));
 }
 
+#[tokio::test]
+async fn a_run_whose_end_never_reached_the_table_neither_blocks_its_conversation_nor_stays_open() {
+    let fake = model(3, Duration::from_millis(1)).await;
+    let app = spawn_app_with(AppOptions { env: shared_env(&fake, &[]), ..AppOptions::default() }).await;
+    let user = TestUser::sign_up(&app, "relay-lost-end@example.com").await;
+    let first = user.ask("A first question").await;
+    let started = first.iter().find(|e| e.event == "run_started").expect("run_started");
+    let (run, conversation) = (
+        started.data["run_id"].as_str().expect("run id"),
+        started.data["conversation_id"].as_str().expect("conversation id"),
+    );
+    assert_eq!(first.last().map(|e| e.event.as_str()), Some("done"));
+    // As if the batch holding its `done` had failed: the table still has the run open.
+    let pool = &app.state.db;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sqlx::query_scalar::<_, bool>("SELECT finished_at IS NULL FROM runs_live WHERE run_id = $1::uuid")
+        .bind(run)
+        .fetch_one(pool)
+        .await
+        .expect("its row")
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sqlx::query("UPDATE runs_live SET finished_at = NULL WHERE run_id = $1::uuid")
+        .bind(run)
+        .execute(pool)
+        .await
+        .expect("reopen");
+
+    // This instance knows it ended: a follow-up is answered, not refused as busy.
+    let follow_up = user.ask_in(conversation, "And a second one").await;
+    assert_eq!(follow_up.last().map(|e| e.event.as_str()), Some("done"));
+    // And no one renews its lease any more: it is ended within the lease (2 s) and a heartbeat or two.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let open = loop {
+        let open: bool = sqlx::query_scalar("SELECT finished_at IS NULL FROM runs_live WHERE run_id = $1::uuid")
+            .bind(run)
+            .fetch_one(pool)
+            .await
+            .expect("its row");
+        if !open || Instant::now() > deadline {
+            break open;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(!open, "the lost end is made good by the lease");
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM chat_logs ORDER BY id").fetch_all(pool).await.expect("logs");
+    assert_eq!(statuses, ["ok", "ok"], "its own log row stands: the reaper's failed one is a duplicate id");
+}
+
 /// A round-robin proxy in front of `upstreams` (no stickiness: each request goes to the next one), streaming
 /// bodies both ways. Answers carry `x-upstream`: which instance served them.
 async fn round_robin(upstreams: Vec<String>) -> String {

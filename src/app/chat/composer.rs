@@ -35,6 +35,10 @@ pub fn Composer(
             // The box's DOM value is the only copy of the text. A `prop:value` bound to a signal would be written
             // when the page hydrates, wiping out whatever was typed before the WASM arrived.
             let Some(el) = input.get_untracked() else { return };
+            // The plain form already posted this text (before the WASM ran): the page is about to change.
+            if el.closest("form[data-sent]").ok().flatten().is_some() {
+                return;
+            }
             match Question::parse(&el.value()) {
                 Ok(q) => {
                     error.set(None);
@@ -48,7 +52,8 @@ pub fn Composer(
     let keydown = {
         let send = send.clone();
         move |ev: leptos::ev::KeyboardEvent| {
-            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            // 229: Safari's keydown for the Enter that ends an IME composition, with `isComposing` false.
+            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && ev.key_code() != 229 {
                 ev.prevent_default();
                 send();
             }
@@ -114,19 +119,23 @@ pub fn Composer(
 }
 
 /// What Enter does in the composer before the WASM has hydrated the page: the same as its Send button, a plain form
-/// post (Shift+Enter still adds a line, an empty box sends nothing, a second Enter while the post is on its way is
-/// ignored). Without it, a slow phone's first Enter only added a line. It stands down once the composer's own handler
-/// is live (`data-live`). An inline script in `<head>`, so it runs before any of the page can be typed into; the
-/// page's CSP allows it by the request's nonce.
+/// post (Shift+Enter still adds a line, an empty box sends nothing). Without it, a slow phone's first Enter only
+/// added a line. It stands down once the composer's own handler is live (`data-live`). A posted form is marked
+/// `data-sent` until the next page shows (or 10 s, should the post be stopped): a second Enter or click sends
+/// nothing more, and neither does the hydrated composer if the WASM arrives before the next page. An inline script
+/// in `<head>`, so it runs before any of the page can be typed into; the page's CSP allows it by the request's nonce.
 #[component]
 pub fn EarlyEnter() -> impl IntoView {
     view! { <script nonce=use_nonce()>{EARLY_ENTER_SCRIPT}</script> }
 }
 
-const EARLY_ENTER_SCRIPT: &str = r#"(function(){var sending=false;
-addEventListener("pageshow",function(){sending=false});
+const EARLY_ENTER_SCRIPT: &str = r#"(function(){var S="data-sent",Q="textarea[enterkeyhint=send]";
+function box(f){var t=f&&f.querySelector&&f.querySelector(Q);return t&&!t.hasAttribute("data-live")?t:null}
+function sent(f){f.setAttribute(S,"");setTimeout(function(){f.removeAttribute(S)},10000)}
+addEventListener("pageshow",function(){document.querySelectorAll("form["+S+"]").forEach(function(f){f.removeAttribute(S)})});
+addEventListener("submit",function(e){var f=e.target;if(!box(f))return;if(f.hasAttribute(S)){e.preventDefault();return}sent(f)});
 addEventListener("keydown",function(e){var t=e.target;
-if(e.key!=="Enter"||e.shiftKey||e.isComposing||!(t instanceof HTMLTextAreaElement))return;
-if(t.getAttribute("enterkeyhint")!=="send"||t.hasAttribute("data-live")||!t.form)return;
-e.preventDefault();if(sending||!t.value.trim())return;sending=true;
-if(t.form.requestSubmit)t.form.requestSubmit();else t.form.submit()})})()"#;
+if(e.key!=="Enter"||e.shiftKey||e.isComposing||e.keyCode===229||!(t instanceof HTMLTextAreaElement)||!t.form)return;
+if(!t.matches(Q))return;if(t.form.hasAttribute(S)){e.preventDefault();return}
+if(t.hasAttribute("data-live"))return;e.preventDefault();if(!t.value.trim())return;
+if(t.form.requestSubmit)t.form.requestSubmit();else{sent(t.form);t.form.submit()}})})()"#;

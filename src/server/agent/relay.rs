@@ -8,9 +8,9 @@
 //!   notification and polling once a second in case one was missed (the table is the truth).
 //! - **Stop.** A stop asked on another instance sets `stop_requested` and notifies `tradechat_run_stop`; the
 //!   running instance cancels the run when notified, and also sees the flag at its next heartbeat.
-//! - **Leases.** Each instance renews `heartbeat_at` of its runs every [`RelayConfig::heartbeat`]. A run whose
-//!   lease has run out (`lease` without a heartbeat: its instance died) is ended by whichever instance notices
-//!   first: its stream gets an error and a `done`, its reservation is settled at its worst case, and it is logged
+//! - **Leases.** Each instance renews `heartbeat_at` of the runs it is still writing every
+//!   [`RelayConfig::heartbeat`]. A run whose lease has run out (`lease` without a heartbeat: its instance died, or
+//!   its end never reached the table) is ended by whichever instance notices first: its stream gets an error and a `done`, its reservation is settled at its worst case, and it is logged
 //!   as failed with the text it had streamed.
 //! - Rows of runs that ended [`KEEP_ENDED`] ago are purged.
 //! - **Connections.** The appender, the listener and the heartbeat use the background pool (see
@@ -114,19 +114,23 @@ struct Inner {
     background: PgPool,
     instance: Uuid,
     sink: Sink,
+    /// This instance's run registry: the truth about its own runs, which the table learns of a batch later.
+    runs: Weak<dyn RunLookup>,
     /// Readers here waiting on runs elsewhere: bumped when a notification names the run.
     waiters: Mutex<HashMap<Uuid, Weak<watch::Sender<u64>>>>,
 }
 
 /// The appender's task, to wait for at shutdown.
 pub struct RelayTask {
+    drain: CancellationToken,
     handle: tokio::task::JoinHandle<()>,
 }
 
 impl RelayTask {
-    /// Waits (at most `deadline`) for the appender to write what the ended runs queued; it starts on the relay's
-    /// `stop`, which the server cancels once the runs have ended.
+    /// Once the runs have ended (or been cancelled): has the appender write what they queued, until no event has
+    /// come for [`GATHER`], and waits for it (at most `deadline`).
     pub async fn shutdown(self, deadline: Duration) {
+        self.drain.cancel();
         if tokio::time::timeout(deadline, self.handle).await.is_err() {
             tracing::warn!("the relay's last events were not written in time; other instances reap those runs");
         }
@@ -134,8 +138,9 @@ impl RelayTask {
 }
 
 impl Relay {
-    /// Starts the appender, the listener and the heartbeat of this instance; they stop with `stop` (the appender
-    /// once it has written what is queued). `pool` serves requests' lookups, `background` the relay's own work.
+    /// Starts the appender, the listener and the heartbeat of this instance; the listener and the heartbeat stop
+    /// with `stop`, the appender with [`RelayTask::shutdown`]. `pool` serves requests' lookups, `background` the
+    /// relay's own work.
     pub fn start(
         pool: PgPool,
         background: PgPool,
@@ -150,12 +155,14 @@ impl Relay {
             background,
             instance: Uuid::new_v4(),
             sink: Sink { tx },
+            runs: runs.clone(),
             waiters: Mutex::new(HashMap::new()),
         });
-        let handle = tokio::spawn(append(inner.background.clone(), rx, stop.clone()));
+        let drain = CancellationToken::new();
+        let handle = tokio::spawn(append(inner.background.clone(), rx, drain.clone()));
         tokio::spawn(listen(Arc::clone(&inner), runs.clone(), stop.clone()));
         tokio::spawn(heartbeat(Arc::clone(&inner), config, runs, writer, stop));
-        (Self { inner }, RelayTask { handle })
+        (Self { inner }, RelayTask { drain, handle })
     }
 
     /// This instance's id (in `runs_live.instance`).
@@ -180,20 +187,24 @@ impl Relay {
         .await
     }
 
-    /// The unfinished run of `user_id` in `conversation_id` on another instance. This instance's own runs are the
-    /// registry's to say: the table learns of their end up to a batch later, and a follow-up asked in between would
-    /// be refused as busy.
+    /// The unfinished run of `user_id` in `conversation_id`, wherever it runs. For a run of this instance the
+    /// registry has the last word: the table learns of its end up to a batch later, and a follow-up asked in between
+    /// would be refused as busy. A run admitted here but not yet registered still counts.
     pub async fn active(&self, user_id: Uuid, conversation_id: Uuid) -> Result<Option<LiveRun>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT run_id, conversation_id, false AS finished FROM runs_live
-             WHERE user_id = $1 AND conversation_id = $2 AND finished_at IS NULL AND instance <> $3
-             ORDER BY started_at DESC LIMIT 1",
+        let row: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+            "SELECT run_id, conversation_id, instance FROM runs_live
+             WHERE user_id = $1 AND conversation_id = $2 AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1",
         )
         .bind(user_id)
         .bind(conversation_id)
-        .bind(self.inner.instance)
         .fetch_optional(&self.inner.pool)
-        .await
+        .await?;
+        Ok(row
+            .filter(|(run_id, _, instance)| {
+                *instance != self.inner.instance
+                    || self.inner.runs.upgrade().and_then(|runs| runs.has_finished(*run_id)) != Some(true)
+            })
+            .map(|(run_id, conversation_id, _)| LiveRun { run_id, conversation_id, finished: false }))
     }
 
     /// Whether `user_id` has a run in `conversation_id` on any instance (running, or ended in the last minutes):
@@ -263,10 +274,14 @@ impl Watch {
     }
 }
 
-/// What the relay needs of the run registry: cancelling a run it holds.
+/// What the relay needs of the run registry.
 pub trait RunLookup: Send + Sync {
     /// Cancels run `run_id` if this instance runs it.
     fn cancel(&self, run_id: Uuid);
+    /// Whether run `run_id` of this instance has ended (`None`: not held here).
+    fn has_finished(&self, run_id: Uuid) -> Option<bool>;
+    /// The runs this instance is still writing: the leases it renews.
+    fn running_ids(&self) -> Vec<Uuid>;
 }
 
 impl RunLookup for RunRegistry {
@@ -275,17 +290,25 @@ impl RunLookup for RunRegistry {
             run.cancel.cancel();
         }
     }
+
+    fn has_finished(&self, run_id: Uuid) -> Option<bool> {
+        self.get_any(run_id).map(|run| run.is_finished())
+    }
+
+    fn running_ids(&self) -> Vec<Uuid> {
+        RunRegistry::running_ids(self)
+    }
 }
 
-/// Appends batches of events and wakes the other instances. On `stop` (the runs have ended, or been cancelled and
+/// Appends batches of events and wakes the other instances. On `drain` (the runs have ended, or been cancelled and
 /// are ending), it goes on until no event has come for [`GATHER`], then returns.
-async fn append(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outgoing>, stop: CancellationToken) {
+async fn append(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outgoing>, drain: CancellationToken) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
         let received = tokio::select! {
             // recv_many is cancel-safe: an event is either in `batch` or still in the channel.
             n = rx.recv_many(&mut batch, MAX_BATCH) => n,
-            () = stop.cancelled() => {
+            () = drain.cancelled() => {
                 tokio::time::timeout(GATHER, rx.recv_many(&mut batch, MAX_BATCH)).await.unwrap_or(0)
             }
         };
@@ -483,11 +506,17 @@ async fn heartbeat(
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
+        // Only the runs the registry still holds running: a run whose end never reached the table (its batch
+        // failed) then runs out of lease, and is ended by whoever notices, instead of looking busy for as long as
+        // this instance lives.
+        let running = runs.upgrade().map(|runs| runs.running_ids()).unwrap_or_default();
         let renewed: Result<Vec<(Uuid, bool)>, _> = sqlx::query_as(
-            "UPDATE runs_live SET heartbeat_at = now() WHERE instance = $1 AND finished_at IS NULL
+            "UPDATE runs_live SET heartbeat_at = now()
+             WHERE run_id = ANY($2) AND instance = $1 AND finished_at IS NULL
              RETURNING run_id, stop_requested",
         )
         .bind(inner.instance)
+        .bind(&running)
         .fetch_all(&inner.background)
         .await;
         match (renewed, runs.upgrade()) {

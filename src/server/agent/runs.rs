@@ -241,6 +241,12 @@ impl RunRegistry {
         self.tasks.spawn(task);
     }
 
+    /// The ids of the runs still being written.
+    pub fn running_ids(&self) -> Vec<Uuid> {
+        let index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        index.runs.values().filter(|r| !r.is_finished()).map(|r| r.id).collect()
+    }
+
     /// Runs still being written.
     pub fn running(&self) -> usize {
         self.index.lock().unwrap_or_else(|p| p.into_inner()).runs.values().filter(|r| !r.is_finished()).count()
